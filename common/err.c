@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Error reasons and raising: through the core inside the provider, through
+ * libcrypto's ERR with a library code of our own everywhere else. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <openssl/err.h>
+#include <openssl/crypto.h>
+
+#include "common/err.h"
+#include "provider/prov.h"
+
+static const OSSL_ITEM devid_reasons[] = {
+    { DEVID_R_BAD_URI, (void *)"invalid key name or URI" },
+    { DEVID_R_NO_TOKEN, (void *)"no matching token" },
+    { DEVID_R_NO_OBJECT, (void *)"no matching object" },
+    { DEVID_R_AMBIGUOUS, (void *)"more than one object matches" },
+    { DEVID_R_PIN_REQUIRED, (void *)"PIN or auth value required" },
+    { DEVID_R_PIN_INCORRECT, (void *)"PIN or auth value incorrect" },
+    { DEVID_R_PIN_LOCKED, (void *)"PIN locked or TPM in lockout" },
+    { DEVID_R_PIN_REFUSED_BEFORE, (void *)"PIN already refused; not sent again" },
+    { DEVID_R_PIN_SOURCE, (void *)"cannot read PIN source" },
+    { DEVID_R_MODULE_LOAD, (void *)"cannot load PKCS#11 module" },
+    { DEVID_R_TOKEN_ERROR, (void *)"PKCS#11 error" },
+    { DEVID_R_MECHANISM, (void *)"mechanism not supported by the key or token" },
+    { DEVID_R_BUFFER_TOO_SMALL, (void *)"output buffer too small" },
+    { DEVID_R_TPM_UNREACHABLE, (void *)"TPM unreachable" },
+    { DEVID_R_TPM_ERROR, (void *)"TPM error" },
+    { DEVID_R_BAD_KEY_FILE, (void *)"invalid key reference file" },
+    { DEVID_R_UNSUPPORTED_KEY, (void *)"unsupported key type or size" },
+    { DEVID_R_INVALID_PARAM, (void *)"invalid parameter" },
+    { DEVID_R_PRIVATE_EXPORT, (void *)"private key material cannot be exported" },
+    { DEVID_R_NOT_SUPPORTED, (void *)"operation not supported" },
+    { DEVID_R_BAD_CONFIG, (void *)"invalid provider configuration" },
+    { DEVID_R_NO_BACKEND, (void *)"no backend handles this key name" },
+    { DEVID_R_MALLOC, (void *)"out of memory" },
+    { DEVID_R_INTERNAL, (void *)"internal error" },
+    { 0, NULL }
+};
+
+static OSSL_FUNC_core_new_error_fn *core_new_error;
+static OSSL_FUNC_core_set_error_debug_fn *core_set_error_debug;
+static OSSL_FUNC_core_vset_error_fn *core_vset_error;
+static OSSL_FUNC_core_set_error_mark_fn *core_set_error_mark;
+static OSSL_FUNC_core_pop_error_to_mark_fn *core_pop_error_to_mark;
+static OSSL_FUNC_core_clear_last_error_mark_fn *core_clear_last_error_mark;
+
+void devid_err_set_core(const OSSL_DISPATCH *in)
+{
+    for (; in != NULL && in->function_id != 0; in++) {
+        switch (in->function_id) {
+        case OSSL_FUNC_CORE_NEW_ERROR:
+            core_new_error = OSSL_FUNC_core_new_error(in);
+            break;
+        case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
+            core_set_error_debug = OSSL_FUNC_core_set_error_debug(in);
+            break;
+        case OSSL_FUNC_CORE_VSET_ERROR:
+            core_vset_error = OSSL_FUNC_core_vset_error(in);
+            break;
+        case OSSL_FUNC_CORE_SET_ERROR_MARK:
+            core_set_error_mark = OSSL_FUNC_core_set_error_mark(in);
+            break;
+        case OSSL_FUNC_CORE_POP_ERROR_TO_MARK:
+            core_pop_error_to_mark = OSSL_FUNC_core_pop_error_to_mark(in);
+            break;
+        case OSSL_FUNC_CORE_CLEAR_LAST_ERROR_MARK:
+            core_clear_last_error_mark = OSSL_FUNC_core_clear_last_error_mark(in);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+const OSSL_ITEM *devid_err_reason_strings(void)
+{
+    return devid_reasons;
+}
+
+const char *devid_err_reason_string(int reason)
+{
+    const OSSL_ITEM *it;
+
+    for (it = devid_reasons; it->ptr != NULL; it++) {
+        if ((int)it->id == reason) {
+            return it->ptr;
+        }
+    }
+    return NULL;
+}
+
+static int devid_lib_code;
+static CRYPTO_ONCE devid_lib_once = CRYPTO_ONCE_STATIC_INIT;
+static ERR_STRING_DATA devid_lib_strings[DEVID_R_MAX + 1];
+
+static void devid_err_lib_init(void)
+{
+    int i;
+
+    devid_lib_code = ERR_get_next_error_library();
+    devid_lib_strings[0].error = ERR_PACK(devid_lib_code, 0, 0);
+    devid_lib_strings[0].string = "devid";
+    for (i = 0; devid_reasons[i].ptr != NULL; i++) {
+        devid_lib_strings[i + 1].error
+            = ERR_PACK(devid_lib_code, 0, (int)devid_reasons[i].id);
+        devid_lib_strings[i + 1].string = devid_reasons[i].ptr;
+    }
+    ERR_load_strings(devid_lib_code, devid_lib_strings);
+}
+
+int devid_err_lib(void)
+{
+    CRYPTO_THREAD_run_once(&devid_lib_once, devid_err_lib_init);
+    return devid_lib_code;
+}
+
+/* Inside a provider the handle is that of the provider instance; outside it
+ * (CLI, engine, unit tests) there is none and ERR is used directly. */
+static const OSSL_CORE_HANDLE *devid_err_handle(const struct devid_prov *prov)
+{
+    if (prov == NULL || core_new_error == NULL) {
+        return NULL;
+    }
+    return devid_prov_get0_handle(prov);
+}
+
+void devid_err_raise(const struct devid_prov *prov, const char *file, int line,
+                     const char *func, int reason, const char *fmt, ...)
+{
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (handle != NULL) {
+        core_new_error(handle);
+        core_set_error_debug(handle, file, line, func);
+        core_vset_error(handle, (uint32_t)reason, fmt, ap);
+    } else {
+        ERR_new();
+        ERR_set_debug(file, line, func);
+        ERR_vset_error(devid_err_lib(), reason, fmt, ap);
+    }
+    va_end(ap);
+}
+
+void devid_err_mark(const struct devid_prov *prov)
+{
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+
+    if (handle != NULL && core_set_error_mark != NULL) {
+        core_set_error_mark(handle);
+    } else {
+        ERR_set_mark();
+    }
+}
+
+void devid_err_pop_to_mark(const struct devid_prov *prov)
+{
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+
+    if (handle != NULL && core_pop_error_to_mark != NULL) {
+        core_pop_error_to_mark(handle);
+    } else {
+        ERR_pop_to_mark();
+    }
+}
+
+void devid_err_clear_mark(const struct devid_prov *prov)
+{
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+
+    if (handle != NULL && core_clear_last_error_mark != NULL) {
+        core_clear_last_error_mark(handle);
+    } else {
+        ERR_clear_last_mark();
+    }
+}

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The PKCS#11 backend's table of functions (provider/backend.h): search,
+ * generate and store here; the key operations live in ops.c. */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "pkcs11/p11.h"
+
+#define DEVID_P11_NEW_ID_LEN 16
+
+static int devid_p11be_handles(const char *name)
+{
+    return name != NULL && strncmp(name, "pkcs11:", 7) == 0;
+}
+
+/* The tokens a URI names; none is an error (DEVID_R_NO_TOKEN). */
+static int devid_p11be_tokens(struct devid_prov *prov,
+                              const struct devid_p11_uri *u,
+                              struct devid_p11_token ***toks, size_t *n)
+{
+    struct devid_p11 *p11 = devid_p11_get(prov);
+
+    if (p11 == NULL || !devid_p11_token_list(p11, u, toks, n)) {
+        return 0;
+    }
+    if (0 == *n) {
+        DEVID_RAISE(prov, DEVID_R_NO_TOKEN, "%s: no token matches", u->safe);
+        return 0;
+    }
+    return 1;
+}
+
+static int devid_p11be_search(struct devid_prov *prov, const char *name,
+                              unsigned int want, const struct devid_pin_cb *pin,
+                              devid_object_cb *cb, void *cbarg)
+{
+    struct devid_p11_uri *u = NULL;
+    struct devid_p11_token **toks = NULL;
+    size_t n = 0;
+    size_t i;
+    int stop = 0;
+    int ret = 0;
+
+    if (!devid_p11_uri_parse(prov, name, &u)
+        || !devid_p11be_tokens(prov, u, &toks, &n)) {
+        goto end;
+    }
+    for (i = 0; i < n && !stop; i++) {
+        int privs = (0 == want || (want & DEVID_OBJ_PRIVKEY) != 0)
+                    && (!u->has_class || CKO_PRIVATE_KEY == u->cls);
+
+        if (privs && !devid_p11_login(toks[i], u, pin)) {
+            goto end;
+        }
+        if (!devid_p11_object_search(toks[i], u, want, cb, cbarg, &stop)) {
+            goto end;
+        }
+    }
+    ret = 1;
+end:
+    OPENSSL_free(toks);
+    devid_p11_uri_free(u);
+    return ret;
+}
+
+/* The one token a URI names for writing. */
+static struct devid_p11_token *
+devid_p11be_one_token(struct devid_prov *prov, const struct devid_p11_uri *u)
+{
+    struct devid_p11_token **toks = NULL;
+    struct devid_p11_token *tok = NULL;
+    size_t n = 0;
+
+    if (!devid_p11be_tokens(prov, u, &toks, &n)) {
+        goto end;
+    }
+    if (n > 1) {
+        DEVID_RAISE(prov, DEVID_R_AMBIGUOUS, "%s: %zu tokens match", u->safe,
+                    n);
+        goto end;
+    }
+    tok = toks[0];
+end:
+    OPENSSL_free(toks);
+    return tok;
+}
+
+/* CKA_EC_PARAMS for a named curve: the DER of its OID. */
+static int devid_p11be_ec_params(const char *group, unsigned char **der,
+                                 int *len)
+{
+    int nid = OBJ_sn2nid(group);
+
+    if (NID_undef == nid) {
+        nid = EC_curve_nist2nid(group);
+    }
+    if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1
+        && nid != NID_secp521r1) {
+        return 0;
+    }
+    *der = NULL;
+    *len = i2d_ASN1_OBJECT(OBJ_nid2obj(nid), der);
+    return *len > 0;
+}
+
+/* Generation parameters in a form the templates point to. */
+struct devid_p11be_gen {
+    CK_MECHANISM mech;
+    unsigned char *ec_params;
+    int ec_params_len;
+    CK_ULONG bits;
+    unsigned char exp[8];
+    size_t exp_len;
+    unsigned char id[DEVID_P11_NEW_ID_LEN];
+    CK_ATTRIBUTE id_attr;
+    CK_ATTRIBUTE label_attr;
+};
+
+static int devid_p11be_gen_prepare(struct devid_prov *prov,
+                                   const struct devid_p11_uri *u,
+                                   const struct devid_gen_params *p,
+                                   struct devid_p11be_gen *g)
+{
+    const CK_ATTRIBUTE *id = devid_p11_uri_attr(u, CKA_ID);
+    const CK_ATTRIBUTE *label = devid_p11_uri_attr(u, CKA_LABEL);
+    unsigned long e = 0 == p->exponent ? 65537UL : p->exponent;
+
+    if (DEVID_KEY_EC == p->type) {
+        g->mech.mechanism = CKM_EC_KEY_PAIR_GEN;
+        if (!devid_p11be_ec_params(p->group, &g->ec_params,
+                                   &g->ec_params_len)) {
+            DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY, "%s: EC group '%s'",
+                        u->safe, p->group);
+            return 0;
+        }
+    } else if (DEVID_KEY_RSA == p->type) {
+        g->mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
+        if (p->bits < 2048 || p->bits > 4096) {
+            DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY, "%s: RSA-%d", u->safe,
+                        p->bits);
+            return 0;
+        }
+        g->bits = (CK_ULONG)p->bits;
+        for (; e != 0; e >>= 8) {
+            memmove(g->exp + 1, g->exp, g->exp_len++);
+            g->exp[0] = (unsigned char)(e & 0xff);
+        }
+    } else {
+        DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY, "%s: key type %d", u->safe,
+                    (int)p->type);
+        return 0;
+    }
+    if (id != NULL) {
+        g->id_attr = *id;
+    } else {
+        if (RAND_bytes(g->id, sizeof(g->id)) != 1) {
+            DEVID_RAISE(prov, DEVID_R_INTERNAL, "random key id");
+            return 0;
+        }
+        g->id_attr.type = CKA_ID;
+        g->id_attr.pValue = g->id;
+        g->id_attr.ulValueLen = sizeof(g->id);
+    }
+    if (label != NULL) {
+        g->label_attr = *label;
+    }
+    return 1;
+}
+
+/* Templates of PKCS #11 v2.40 §2.1.4 (RSA) and §2.3.7 (EC): the private
+ * key is a token object that never leaves the token. */
+static CK_RV devid_p11be_gen_call(struct devid_p11_token *tok,
+                                  CK_SESSION_HANDLE s,
+                                  struct devid_p11be_gen *g,
+                                  CK_OBJECT_HANDLE *priv)
+{
+    CK_BBOOL yes = CK_TRUE;
+    CK_BBOOL no = CK_FALSE;
+    int ec = CKM_EC_KEY_PAIR_GEN == g->mech.mechanism;
+    CK_ATTRIBUTE pub_t[8] = {
+        { CKA_TOKEN, &yes, sizeof(yes) },
+        { CKA_PRIVATE, &no, sizeof(no) },
+        { CKA_VERIFY, &yes, sizeof(yes) },
+        g->id_attr,
+    };
+    CK_ATTRIBUTE priv_t[8] = {
+        { CKA_TOKEN, &yes, sizeof(yes) },
+        { CKA_PRIVATE, &yes, sizeof(yes) },
+        { CKA_SENSITIVE, &yes, sizeof(yes) },
+        { CKA_EXTRACTABLE, &no, sizeof(no) },
+        { CKA_SIGN, &yes, sizeof(yes) },
+        { ec ? CKA_DERIVE : CKA_DECRYPT, &yes, sizeof(yes) },
+        g->id_attr,
+    };
+    CK_ULONG npub = 4;
+    CK_ULONG npriv = 7;
+    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
+
+    if (ec) {
+        pub_t[npub].type = CKA_EC_PARAMS;
+        pub_t[npub].pValue = g->ec_params;
+        pub_t[npub++].ulValueLen = (CK_ULONG)g->ec_params_len;
+    } else {
+        pub_t[npub].type = CKA_MODULUS_BITS;
+        pub_t[npub].pValue = &g->bits;
+        pub_t[npub++].ulValueLen = sizeof(g->bits);
+        pub_t[npub].type = CKA_PUBLIC_EXPONENT;
+        pub_t[npub].pValue = g->exp;
+        pub_t[npub++].ulValueLen = (CK_ULONG)g->exp_len;
+    }
+    if (g->label_attr.pValue != NULL) {
+        priv_t[npriv++] = g->label_attr;
+        pub_t[npub++] = g->label_attr;
+    }
+    return tok->mod->fn->C_GenerateKeyPair(s, &g->mech, pub_t, npub, priv_t,
+                                           npriv, &pub, priv);
+}
+
+static int devid_p11be_generate(struct devid_prov *prov, const char *name,
+                                const struct devid_gen_params *p,
+                                const struct devid_pin_cb *pin,
+                                struct devid_key **out)
+{
+    struct devid_p11be_gen g;
+    struct devid_p11_uri *u = NULL;
+    struct devid_p11_token *tok = NULL;
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    CK_RV rv;
+    int ret = 0;
+
+    *out = NULL;
+    memset(&g, 0, sizeof(g));
+    if (!devid_p11_uri_parse(prov, name, &u)
+        || !devid_p11be_gen_prepare(prov, u, p, &g)) {
+        goto end;
+    }
+    tok = devid_p11be_one_token(prov, u);
+    if (tok == NULL || !devid_p11_login(tok, u, pin)) {
+        goto end;
+    }
+    rv = devid_p11_session_take(tok, &s);
+    if (rv != CKR_OK) {
+        devid_p11_raise_rv(prov, "C_OpenSession", rv, u->safe);
+        goto end;
+    }
+    DEVID_DEBUG("pkcs11", "generating a key pair at %s", u->safe);
+    rv = devid_p11be_gen_call(tok, s, &g, &priv);
+    if (rv != CKR_OK) {
+        devid_p11_raise_rv(prov, "C_GenerateKeyPair", rv, u->safe);
+        goto end;
+    }
+    *out = devid_p11_object_key_new(tok, s, priv, CKO_PRIVATE_KEY);
+    ret = *out != NULL;
+end:
+    if (s != CK_INVALID_HANDLE) {
+        devid_p11_session_give(tok, s, 0);
+    }
+    OPENSSL_free(g.ec_params);
+    devid_p11_uri_free(u);
+    return ret;
+}
+
+/* DER of the parts of a certificate that go into its object's attributes
+ * (PKCS #11 v2.40 §4.6.3). */
+struct devid_p11be_cert {
+    unsigned char *subject;
+    int subject_len;
+    unsigned char *issuer;
+    int issuer_len;
+    unsigned char *serial;
+    int serial_len;
+};
+
+static int devid_p11be_cert_parse(const unsigned char *der, size_t der_len,
+                                  struct devid_p11be_cert *c)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)der_len);
+    int ret = 0;
+
+    if (x == NULL) {
+        goto end;
+    }
+    c->subject_len = i2d_X509_NAME(X509_get_subject_name(x), &c->subject);
+    c->issuer_len = i2d_X509_NAME(X509_get_issuer_name(x), &c->issuer);
+    c->serial_len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &c->serial);
+    ret = c->subject_len > 0 && c->issuer_len > 0 && c->serial_len > 0;
+end:
+    X509_free(x);
+    return ret;
+}
+
+static int devid_p11be_store_cert(struct devid_key *key,
+                                  const unsigned char *der, size_t der_len,
+                                  const char *label)
+{
+    struct devid_p11_key *k = key->be;
+    struct devid_p11be_cert c = { NULL, 0, NULL, 0, NULL, 0 };
+    struct devid_p11_token *tok = NULL;
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE ct = CKC_X_509;
+    CK_BBOOL yes = CK_TRUE;
+    CK_BBOOL no = CK_FALSE;
+    const char *lbl = label != NULL ? label : key->label;
+    CK_ATTRIBUTE t[10] = {
+        { CKA_CLASS, &cls, sizeof(cls) },
+        { CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
+        { CKA_TOKEN, &yes, sizeof(yes) },
+        { CKA_PRIVATE, &no, sizeof(no) },
+        { CKA_VALUE, (void *)(uintptr_t)der, (CK_ULONG)der_len },
+    };
+    CK_ULONG n = 5;
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_RV rv;
+    int ret = 0;
+
+    if (!devid_p11be_cert_parse(der, der_len, &c)) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
+                    "%s: not a DER certificate", key->uri);
+        goto end;
+    }
+    t[n++] = (CK_ATTRIBUTE){ CKA_SUBJECT, c.subject, (CK_ULONG)c.subject_len };
+    t[n++] = (CK_ATTRIBUTE){ CKA_ISSUER, c.issuer, (CK_ULONG)c.issuer_len };
+    t[n++] = (CK_ATTRIBUTE){ CKA_SERIAL_NUMBER, c.serial,
+                             (CK_ULONG)c.serial_len };
+    if (k->id != NULL) {
+        t[n++] = (CK_ATTRIBUTE){ CKA_ID, k->id, (CK_ULONG)k->id_len };
+    }
+    if (lbl != NULL) {
+        t[n++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)(uintptr_t)lbl,
+                                 (CK_ULONG)strlen(lbl) };
+    }
+    tok = devid_p11_ops_ready(key);
+    if (tok == NULL) {
+        goto end;
+    }
+    rv = devid_p11_session_take(tok, &s);
+    if (rv != CKR_OK) {
+        devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
+        goto end;
+    }
+    rv = tok->mod->fn->C_CreateObject(s, t, n, &h);
+    devid_p11_session_give(tok, s, 0);
+    if (rv != CKR_OK) {
+        devid_p11_raise_rv(key->prov, "C_CreateObject", rv, key->uri);
+        goto end;
+    }
+    ret = 1;
+end:
+    OPENSSL_free(c.subject);
+    OPENSSL_free(c.issuer);
+    OPENSSL_free(c.serial);
+    return ret;
+}
+
+static void devid_p11be_key_free(struct devid_key *key)
+{
+    struct devid_p11_key *k = key->be;
+
+    if (k == NULL) {
+        return;
+    }
+    OPENSSL_free(k->id);
+    OPENSSL_clear_free(k, sizeof(*k));
+    key->be = NULL;
+}
+
+static void devid_p11be_teardown(struct devid_prov *prov)
+{
+    devid_p11_free(prov->p11);
+    prov->p11 = NULL;
+}
+
+int devid_p11_preload(struct devid_prov *prov)
+{
+    struct devid_p11 *p11 = devid_p11_get(prov);
+    int ret;
+
+    if (p11 == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&p11->lock);
+    ret = devid_p11_module_load_for(p11, NULL);
+    pthread_mutex_unlock(&p11->lock);
+    return ret;
+}
+
+const struct devid_backend_ops devid_pkcs11_backend = {
+    .name = "pkcs11",
+    .handles = devid_p11be_handles,
+    .search = devid_p11be_search,
+    .sign = devid_p11_ops_sign,
+    .decrypt = devid_p11_ops_decrypt,
+    .derive = devid_p11_ops_derive,
+    .generate = devid_p11be_generate,
+    .store_cert = devid_p11be_store_cert,
+    .key_free = devid_p11be_key_free,
+    .teardown = devid_p11be_teardown,
+};

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal interface of the PKCS#11 backend: the state kept per provider
+ * instance (modules, tokens, session pools), parsed URIs and key objects.
+ * Nothing outside pkcs11/ includes this header except the unit tests. */
+#ifndef DEVID_P11_H
+#define DEVID_P11_H
+
+#include <stddef.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+
+#include "provider/backend.h"
+#include "provider/prov.h"
+
+/* Mechanisms a token offers, as bits (read once per token). */
+#define DEVID_P11_MECH_ECDSA 0x01u
+#define DEVID_P11_MECH_RSA_PKCS 0x02u
+#define DEVID_P11_MECH_RSA_PSS 0x04u
+#define DEVID_P11_MECH_RSA_OAEP 0x08u
+#define DEVID_P11_MECH_ECDH 0x10u
+
+/* At most this many sessions per token when the token sets no limit. */
+#define DEVID_P11_POOL_MAX 32
+/* At most this many refused PINs remembered per token. */
+#define DEVID_P11_BAD_PINS 8
+#define DEVID_P11_PIN_MAX 256
+
+struct devid_p11;
+
+/* A PKCS#11 module loaded through p11-kit. */
+struct devid_p11_module {
+    char *path;                  /* as loaded: path, or p11-kit name */
+    char *name;                  /* p11-kit's name for it, or NULL */
+    CK_FUNCTION_LIST *fn;        /* p11-kit managed function list */
+    CK_INFO info;
+    int initialized;             /* C_Initialize succeeded in this process */
+    int named;                   /* loaded for a URI's module-path: key
+                                  * URIs carry it to reopen the key */
+};
+
+/* A token in a slot of a module, with its session pool and login state. */
+struct devid_p11_token {
+    struct devid_p11 *p11;
+    struct devid_p11_module *mod;
+    CK_SLOT_ID slot;
+    CK_SLOT_INFO slot_info;
+    CK_TOKEN_INFO info;
+    unsigned int mechs;          /* DEVID_P11_MECH_* */
+    unsigned long gen;           /* p11 generation slot/sessions belong to */
+    pthread_mutex_t lock;        /* guards everything below */
+    pthread_cond_t cond;         /* a session came back to the pool */
+    CK_SESSION_HANDLE anchor;    /* held open so the login lasts */
+    int has_anchor;
+    CK_SESSION_HANDLE *free;     /* idle sessions */
+    size_t nfree;
+    size_t nopen;                /* pooled sessions open, idle or in use */
+    size_t max;
+    int logged_in;
+    unsigned char *bad_pins;     /* secure heap: salted SHA-256 per entry */
+    size_t nbad;
+    unsigned char salt[16];
+    char *pin;                   /* secure heap: cached for re-login */
+    size_t pin_len;
+};
+
+/* The backend's state in a provider instance (prov->p11). */
+struct devid_p11 {
+    struct devid_prov *prov;
+    pthread_mutex_t lock;        /* guards modules, tokens, pid, gen */
+    pid_t pid;                   /* process the state belongs to */
+    unsigned long gen;           /* bumped at each re-initialisation */
+    struct devid_p11_module **mods;
+    size_t nmods;
+    int all_loaded;              /* p11-kit's registered modules loaded */
+    struct devid_p11_token **toks;
+    size_t ntoks;
+    int dead;                    /* modules finalized at exit: no calls */
+    struct devid_p11 *next_live; /* list of states the exit handler sees */
+    int is_live;
+};
+
+/* A parsed RFC 7512 URI. */
+struct devid_p11_uri {
+    P11KitUri *uri;
+    char *safe;                  /* the text without pin-value, for messages */
+    CK_SLOT_ID slot_id;          /* (CK_SLOT_ID)-1 when absent */
+    int has_class;
+    CK_OBJECT_CLASS cls;
+};
+
+/* Backend part of a devid_key (key->be). */
+struct devid_p11_key {
+    struct devid_p11_token *tok;
+    CK_OBJECT_HANDLE h;
+    unsigned long gen;           /* generation h was found in */
+    CK_OBJECT_CLASS cls;
+    CK_KEY_TYPE kt;
+    unsigned char *id;
+    size_t id_len;
+};
+
+/* ---- uri.c ------------------------------------------------------------ */
+
+/** Parses a pkcs11: URI. On success *out is a new URI the caller frees with
+ *  devid_p11_uri_free. Returns 1, or 0 with DEVID_R_BAD_URI raised (the
+ *  message quotes the URI without any pin-value). */
+int devid_p11_uri_parse(struct devid_prov *prov, const char *text,
+                        struct devid_p11_uri **out);
+
+/** Frees a parsed URI. Accepts NULL. */
+void devid_p11_uri_free(struct devid_p11_uri *u);
+
+/** Returns a copy of text with the value of every pin-value attribute
+ *  replaced by "***" (OPENSSL_free it), or NULL on allocation failure. */
+char *devid_p11_uri_redact(const char *text);
+
+/** Returns 1 when the module, slot and token named by u match the given
+ *  ones (attributes absent from u match anything), else 0. */
+int devid_p11_uri_match_token(const struct devid_p11_uri *u,
+                              const CK_INFO *mod, CK_SLOT_ID slot,
+                              const CK_SLOT_INFO *si, const CK_TOKEN_INFO *ti);
+
+/** Returns the module-path, module-name of u, or NULL when absent. */
+const char *devid_p11_uri_module_path(const struct devid_p11_uri *u);
+const char *devid_p11_uri_module_name(const struct devid_p11_uri *u);
+
+/** Returns the CKA_ID / CKA_LABEL attribute of u, or NULL when absent. */
+const CK_ATTRIBUTE *devid_p11_uri_attr(const struct devid_p11_uri *u,
+                                       CK_ATTRIBUTE_TYPE type);
+
+/** Makes the canonical URI of an object: token label, manufacturer, model,
+ *  serial, then id, object and type, plus module-path when given; never a
+ *  PIN. Returns a string the caller frees with OPENSSL_free, or NULL. */
+char *devid_p11_uri_make(const CK_TOKEN_INFO *ti, const unsigned char *id,
+                         size_t id_len, const char *label, CK_OBJECT_CLASS cls,
+                         const char *module_path);
+
+/* ---- module.c --------------------------------------------------------- */
+
+/** Returns the instance's PKCS#11 state, creating it on first use and
+ *  re-initialising it in a child after fork(). Loads no module. Returns
+ *  NULL with an error raised on failure. */
+struct devid_p11 *devid_p11_get(struct devid_prov *prov);
+
+/** Loads (once) the modules u designates: module-path, module-name, the
+ *  configured module, else all modules registered with p11-kit. Call with
+ *  p11->lock held. Returns 1, or 0 with DEVID_R_MODULE_LOAD raised. */
+int devid_p11_module_load_for(struct devid_p11 *p11,
+                              const struct devid_p11_uri *u);
+
+/** Returns 1 when the loaded module m may hold what u names (its
+ *  module-path, module-name, else the configured module, else any). */
+int devid_p11_module_wanted(const struct devid_p11 *p11,
+                            const struct devid_p11_module *m,
+                            const struct devid_p11_uri *u);
+
+/** Lists the tokens matching u (module, slot, token attributes) into a new
+ *  array of borrowed pointers (*out, OPENSSL_free it). Loads modules as
+ *  needed. Returns 1 (possibly with zero tokens) or 0 with an error. */
+int devid_p11_token_list(struct devid_p11 *p11, const struct devid_p11_uri *u,
+                         struct devid_p11_token ***out, size_t *n);
+
+/** Makes tok usable in this process generation (slot found again after a
+ *  fork). Returns 1 or 0 with DEVID_R_NO_TOKEN raised. */
+int devid_p11_token_refresh(struct devid_p11_token *tok);
+
+/** Finalizes every module once and marks the state dead (exit handler). */
+void devid_p11_shutdown(struct devid_p11 *p11);
+
+/** Frees the state of an instance (teardown). Accepts NULL. */
+void devid_p11_free(struct devid_p11 *p11);
+
+/** Returns the length of a blank-padded CK_*_INFO string without its
+ *  trailing blanks. */
+int devid_p11_blank_len(const CK_UTF8CHAR *s, size_t n);
+
+/* printf arguments for a blank-padded label with "%.*s" */
+#define DEVID_P11_LABEL(l)                                                     \
+    devid_p11_blank_len((l), sizeof(l)), (const char *)(l)
+
+/** Raises one error for a failed PKCS#11 call: the reason fits rv, the
+ *  message is "fn: CKR_NAME (0xrv)" plus the printf-style context. */
+void devid_p11_raise_rv(struct devid_prov *prov, const char *fn, CK_RV rv,
+                        const char *ctx);
+
+/** Returns the name of a CKR_ value ("CKR_DEVICE_ERROR"), or "CKR_?". */
+const char *devid_p11_rv_name(CK_RV rv);
+
+/** Loads the configured module (or p11-kit's registered ones) now, for
+ *  pkcs11-module-load-behavior = early. Returns 1, or 0 with
+ *  DEVID_R_MODULE_LOAD raised. */
+int devid_p11_preload(struct devid_prov *prov);
+
+/* ---- session.c -------------------------------------------------------- */
+
+/** Takes an open RW session of tok from its pool, opening one when none is
+ *  idle and the token allows more; waits when the pool is at its limit.
+ *  Returns CKR_OK or the failing call's code (not raised). */
+CK_RV devid_p11_session_take(struct devid_p11_token *tok,
+                             CK_SESSION_HANDLE *out);
+
+/** Gives a session back. With broken set (the session failed in a way that
+ *  may leave an operation active) it is closed instead. */
+void devid_p11_session_give(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
+                            int broken);
+
+/** Forgets every session of tok without closing them (after fork, or once
+ *  the module is finalized). Call with tok->lock held. */
+void devid_p11_session_forget(struct devid_p11_token *tok);
+
+/** Opens the token's anchor session (tok->anchor) unless it is open.
+ *  Call with tok->lock held. Returns CKR_OK or the C_OpenSession code. */
+CK_RV devid_p11_session_anchor(struct devid_p11_token *tok);
+
+/* ---- login.c ---------------------------------------------------------- */
+
+/** Logs the user in to tok once, when the token needs it. The PIN comes
+ *  from u's pin-value, u's pin-source, the configured PIN or the callback,
+ *  in that order. Returns 1, or 0 with DEVID_R_PIN_REQUIRED,
+ *  DEVID_R_PIN_INCORRECT, DEVID_R_PIN_LOCKED, DEVID_R_PIN_REFUSED_BEFORE,
+ *  DEVID_R_PIN_SOURCE or DEVID_R_TOKEN_ERROR raised. u and pin may be NULL
+ *  (re-login with the cached PIN). */
+int devid_p11_login(struct devid_p11_token *tok, const struct devid_p11_uri *u,
+                    const struct devid_pin_cb *pin);
+
+/** Frees the login secrets of tok. */
+void devid_p11_login_clear(struct devid_p11_token *tok);
+
+/* ---- object.c --------------------------------------------------------- */
+
+/** Finds the objects of u in tok, of the classes in want, and calls cb for
+ *  each in the order private keys, public keys, certificates. Returns 1
+ *  (*stop set when cb asked to stop) or 0 with an error raised. */
+int devid_p11_object_search(struct devid_p11_token *tok,
+                            const struct devid_p11_uri *u, unsigned int want,
+                            devid_object_cb *cb, void *cbarg, int *stop);
+
+/** Makes a key object for the key handle h of tok (reads its attributes and
+ *  public half). Returns a new key (one reference) or NULL with an error. */
+struct devid_key *devid_p11_object_key_new(struct devid_p11_token *tok,
+                                           CK_SESSION_HANDLE s,
+                                           CK_OBJECT_HANDLE h,
+                                           CK_OBJECT_CLASS cls);
+
+/** Finds the key object of key again after a re-initialisation (fork).
+ *  Returns 1, or 0 with DEVID_R_NO_OBJECT or a token error raised. */
+int devid_p11_object_refind(struct devid_key *key);
+
+/** Reads one attribute into a new buffer (*out, OPENSSL_free it).
+ *  Returns the call's CKR (not raised); CKR_OK with *out NULL and *len 0
+ *  for an empty value. */
+CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
+                                CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                                CK_ATTRIBUTE_TYPE type, unsigned char **out,
+                                size_t *len);
+
+/* ---- ops.c ------------------------------------------------------------ */
+
+/** The private-key operations of the ops table (see backend.h). */
+int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
+                       const unsigned char *tbs, size_t tbslen,
+                       unsigned char *sig, size_t *siglen);
+int devid_p11_ops_decrypt(struct devid_key *key,
+                          const struct devid_dec_params *p,
+                          const unsigned char *in, size_t inlen,
+                          unsigned char *out, size_t *outlen);
+int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
+                         size_t peer_len, unsigned char *secret,
+                         size_t *secretlen);
+
+/** Makes key usable in this process (re-login, re-find after fork) and
+ *  returns its token. Returns NULL with an error raised. */
+struct devid_p11_token *devid_p11_ops_ready(struct devid_key *key);
+
+#endif

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* RSA decryption (PKCS#1 v1.5 and OAEP) with a resident key. Encryption to
+ * a public key stays in the default provider. */
+#include "config.h"
+
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rsa.h>
+
+#include "common/err.h"
+#include "provider/implementations.h"
+#include "provider/provider.h"
+
+static OSSL_FUNC_asym_cipher_newctx_fn devid_asym_newctx;
+static OSSL_FUNC_asym_cipher_freectx_fn devid_asym_freectx;
+static OSSL_FUNC_asym_cipher_dupctx_fn devid_asym_dupctx;
+static OSSL_FUNC_asym_cipher_decrypt_init_fn devid_asym_decrypt_init;
+static OSSL_FUNC_asym_cipher_decrypt_fn devid_asym_decrypt;
+static OSSL_FUNC_asym_cipher_set_ctx_params_fn devid_asym_set_ctx_params;
+static OSSL_FUNC_asym_cipher_settable_ctx_params_fn devid_asym_settable_ctx_params;
+static OSSL_FUNC_asym_cipher_get_ctx_params_fn devid_asym_get_ctx_params;
+static OSSL_FUNC_asym_cipher_gettable_ctx_params_fn devid_asym_gettable_ctx_params;
+
+struct devid_asym_ctx {
+    struct devid_prov *prov;
+    struct devid_key *key;
+    int pad;
+    int oaep_nid;
+    int mgf1_nid;               /* NID_undef: same as oaep_nid */
+    unsigned char *label;
+    size_t label_len;
+};
+
+static void *devid_asym_newctx(void *provctx)
+{
+    struct devid_asym_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
+
+    if (ctx == NULL) {
+        return NULL;
+    }
+    ctx->prov = provctx;
+    ctx->pad = RSA_PKCS1_PADDING;
+    ctx->oaep_nid = NID_sha1;   /* RFC 8017 default */
+    return ctx;
+}
+
+static void devid_asym_freectx(void *vctx)
+{
+    struct devid_asym_ctx *ctx = vctx;
+
+    if (ctx == NULL) {
+        return;
+    }
+    devid_key_free(ctx->key);
+    OPENSSL_free(ctx->label);
+    OPENSSL_clear_free(ctx, sizeof(*ctx));
+}
+
+static void *devid_asym_dupctx(void *vctx)
+{
+    const struct devid_asym_ctx *src = vctx;
+    struct devid_asym_ctx *dst = OPENSSL_memdup(src, sizeof(*src));
+
+    if (dst == NULL) {
+        return NULL;
+    }
+    dst->label = NULL;
+    devid_key_up_ref(dst->key);
+    if (src->label != NULL) {
+        dst->label = OPENSSL_memdup(src->label, src->label_len);
+        if (dst->label == NULL) {
+            devid_asym_freectx(dst);
+            return NULL;
+        }
+    }
+    return dst;
+}
+
+static int devid_asym_decrypt_init(void *vctx, void *vkey,
+                                   const OSSL_PARAM params[])
+{
+    struct devid_asym_ctx *ctx = vctx;
+    struct devid_key *key = vkey;
+
+    if (key == NULL || key->ops == NULL || key->ops->decrypt == NULL
+        || (key->caps & (DEVID_CAP_DECRYPT_PKCS1 | DEVID_CAP_DECRYPT_OAEP))
+               == 0) {
+        DEVID_RAISE(ctx->prov, DEVID_R_NOT_SUPPORTED,
+                    "key cannot decrypt");
+        return 0;
+    }
+    devid_key_free(ctx->key);
+    ctx->key = devid_key_up_ref(key);
+    return devid_asym_set_ctx_params(ctx, params);
+}
+
+static int devid_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen,
+                              size_t outsize, const unsigned char *in,
+                              size_t inlen)
+{
+    struct devid_asym_ctx *ctx = vctx;
+    struct devid_dec_params p;
+    size_t modlen = ((size_t)ctx->key->pub.bits + 7) / 8;
+
+    if (out == NULL) {
+        *outlen = modlen;
+        return 1;
+    }
+    memset(&p, 0, sizeof(p));
+    p.pad = ctx->pad == RSA_PKCS1_OAEP_PADDING ? DEVID_PAD_OAEP : DEVID_PAD_PKCS1;
+    p.oaep_md_nid = ctx->oaep_nid;
+    p.mgf1_nid = ctx->mgf1_nid != NID_undef ? ctx->mgf1_nid : ctx->oaep_nid;
+    p.label = ctx->label;
+    p.label_len = ctx->label_len;
+    *outlen = outsize;
+    return ctx->key->ops->decrypt(ctx->key, &p, in, inlen, out, outlen);
+}
+
+static int devid_asym_md_nid(struct devid_asym_ctx *ctx, const OSSL_PARAM *p,
+                             int *nid)
+{
+    const char *name = NULL;
+    EVP_MD *md = NULL;
+
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name)) {
+        return 0;
+    }
+    md = EVP_MD_fetch(ctx->prov->libctx, name, NULL);
+    if (md == NULL) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "unknown digest '%s'",
+                    name);
+        return 0;
+    }
+    *nid = EVP_MD_get_type(md);
+    EVP_MD_free(md);
+    return 1;
+}
+
+static int devid_asym_set_pad(struct devid_asym_ctx *ctx, const OSSL_PARAM *p)
+{
+    const char *s = NULL;
+    int pad = 0;
+
+    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
+        if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
+            return 0;
+        }
+        pad = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0  ? RSA_PKCS1_PADDING
+              : strcmp(s, OSSL_PKEY_RSA_PAD_MODE_OAEP) == 0 ? RSA_PKCS1_OAEP_PADDING
+                                                            : -1;
+    } else if (!OSSL_PARAM_get_int(p, &pad)) {
+        return 0;
+    }
+    if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_OAEP_PADDING) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    "RSA decryption padding %s (use pkcs1 or oaep)",
+                    s != NULL ? s : "number");
+        return 0;
+    }
+    ctx->pad = pad;
+    return 1;
+}
+
+static int devid_asym_set_ctx_params(void *vctx, const OSSL_PARAM params[])
+{
+    struct devid_asym_ctx *ctx = vctx;
+    const OSSL_PARAM *p;
+    void *label = NULL;
+    size_t label_len = 0;
+
+    if (params == NULL) {
+        return 1;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE);
+    if (p != NULL && !devid_asym_set_pad(ctx, p)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST);
+    if (p != NULL && !devid_asym_md_nid(ctx, p, &ctx->oaep_nid)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST);
+    if (p != NULL && !devid_asym_md_nid(ctx, p, &ctx->mgf1_nid)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL);
+    if (p != NULL) {
+        if (!OSSL_PARAM_get_octet_string(p, &label, 0, &label_len)) {
+            return 0;
+        }
+        OPENSSL_free(ctx->label);
+        ctx->label = label;
+        ctx->label_len = label_len;
+    }
+    return 1;
+}
+
+static const OSSL_PARAM *devid_asym_settable_ctx_params(void *vctx,
+                                                        void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, NULL, 0),
+        OSSL_PARAM_END
+    };
+
+    return params;
+}
+
+static int devid_asym_get_ctx_params(void *vctx, OSSL_PARAM params[])
+{
+    struct devid_asym_ctx *ctx = vctx;
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE);
+
+    if (p != NULL && !OSSL_PARAM_set_int(p, ctx->pad)) {
+        return 0;
+    }
+    return 1;
+}
+
+static const OSSL_PARAM *devid_asym_gettable_ctx_params(void *vctx,
+                                                        void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, NULL),
+        OSSL_PARAM_END
+    };
+
+    return params;
+}
+
+const OSSL_DISPATCH devid_asym_rsa_functions[] = {
+    DEVID_DISPATCH(ASYM_CIPHER, asym, NEWCTX, newctx),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, FREECTX, freectx),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, DUPCTX, dupctx),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, DECRYPT_INIT, decrypt_init),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, DECRYPT, decrypt),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, SET_CTX_PARAMS, set_ctx_params),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, SETTABLE_CTX_PARAMS, settable_ctx_params),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, GET_CTX_PARAMS, get_ctx_params),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, GETTABLE_CTX_PARAMS, gettable_ctx_params),
+    OSSL_DISPATCH_END
+};

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Decoders that turn a reference file into a resident key, so that
+ * SSL_CTX_use_PrivateKey_file, PEM_read_bio_PrivateKey and "-key file.pem"
+ * work unchanged. Two steps, as OpenSSL chains decoders: PEM -> DER body
+ * (structure "devid-ref"), then DER body -> EC or RSA key. */
+#include "config.h"
+
+#include <string.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/core_object.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "provider/implementations.h"
+#include "provider/provider.h"
+#include "provider/ref-file.h"
+
+#define DEVID_REF_STRUCTURE "devid-ref"
+/* A reference file is small; anything bigger is not one. */
+#define DEVID_REF_MAX 65536
+
+static OSSL_FUNC_decoder_newctx_fn devid_dec_newctx;
+static OSSL_FUNC_decoder_freectx_fn devid_dec_freectx;
+static OSSL_FUNC_decoder_decode_fn devid_dec_pem_decode;
+static OSSL_FUNC_decoder_decode_fn devid_dec_ec_decode;
+static OSSL_FUNC_decoder_decode_fn devid_dec_rsa_decode;
+
+struct devid_dec_ctx {
+    struct devid_prov *prov;
+};
+
+static void *devid_dec_newctx(void *provctx)
+{
+    struct devid_dec_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
+
+    if (ctx != NULL) {
+        ctx->prov = provctx;
+    }
+    return ctx;
+}
+
+static void devid_dec_freectx(void *vctx)
+{
+    OPENSSL_free(vctx);
+}
+
+/* PEM step: only our two labels; anything else is left to other decoders
+ * (returning 1 without calling the callback means "not mine"). */
+static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
+                                OSSL_CALLBACK *object_cb, void *object_cbarg,
+                                OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    struct devid_dec_ctx *ctx = vctx;
+    BIO *in = BIO_new_from_core_bio(ctx->prov->libctx, cin);
+    char *label = NULL;
+    char *header = NULL;
+    unsigned char *der = NULL;
+    long len = 0;
+    OSSL_PARAM params[3];
+    int ret = 1;
+
+    if (in == NULL) {
+        return 1;
+    }
+    ERR_set_mark();
+    if (PEM_read_bio(in, &label, &header, &der, &len) <= 0) {
+        ERR_pop_to_mark();
+        goto end;
+    }
+    ERR_clear_last_mark();
+    if (strcmp(label, DEVID_PEM_PK11_URI) != 0
+        && strcmp(label, DEVID_PEM_TSS2) != 0) {
+        goto end;
+    }
+    DEVID_DEBUG("decoder", "reference file: %s", label);
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der,
+                                                  (size_t)len);
+    params[1] = OSSL_PARAM_construct_utf8_string(
+        OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)DEVID_REF_STRUCTURE, 0);
+    params[2] = OSSL_PARAM_construct_end();
+    ret = object_cb(params, object_cbarg);
+end:
+    OPENSSL_free(label);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    BIO_free(in);
+    return ret;
+}
+
+/* Reads the whole (small) DER body. */
+static unsigned char *devid_dec_read_all(BIO *in, size_t *len)
+{
+    unsigned char *buf = OPENSSL_malloc(DEVID_REF_MAX);
+    size_t n = 0;
+    size_t got = 0;
+
+    if (buf == NULL) {
+        return NULL;
+    }
+    while (n < DEVID_REF_MAX
+           && BIO_read_ex(in, buf + n, DEVID_REF_MAX - n, &got) && got > 0) {
+        n += got;
+    }
+    if (n == 0 || n == DEVID_REF_MAX) {
+        OPENSSL_free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static int devid_dec_key_decode(struct devid_dec_ctx *ctx, OSSL_CORE_BIO *cin,
+                                enum devid_key_type want,
+                                OSSL_CALLBACK *object_cb, void *object_cbarg,
+                                OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    BIO *in = BIO_new_from_core_bio(ctx->prov->libctx, cin);
+    struct devid_pin_cb pin = { pw_cb, pw_cbarg };
+    struct devid_key *key = NULL;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    OSSL_PARAM params[4];
+    int type = OSSL_OBJECT_PKEY;
+    int ret = 1;
+
+    if (in == NULL) {
+        return 1;
+    }
+    der = devid_dec_read_all(in, &len);
+    if (der == NULL) {
+        goto end;
+    }
+    if (!devid_ref_open(ctx->prov, NULL, der, len, &pin, &key)) {
+        ret = 0;                /* ours, but it cannot be opened: say why */
+        goto end;
+    }
+    if (key == NULL || key->pub.type != want) {
+        goto end;               /* not ours, or the other key type */
+    }
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
+    params[1] = OSSL_PARAM_construct_utf8_string(
+        OSSL_OBJECT_PARAM_DATA_TYPE,
+        (char *)(want == DEVID_KEY_EC ? "EC" : "RSA"), 0);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE,
+                                                  &key, sizeof(key));
+    params[3] = OSSL_PARAM_construct_end();
+    ret = object_cb(params, object_cbarg);
+end:
+    devid_key_free(key);        /* NULL when keymgmt load() took it */
+    OPENSSL_free(der);
+    BIO_free(in);
+    return ret;
+}
+
+static int devid_dec_ec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
+                               OSSL_CALLBACK *object_cb, void *object_cbarg,
+                               OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    return devid_dec_key_decode(vctx, cin, DEVID_KEY_EC, object_cb,
+                                object_cbarg, pw_cb, pw_cbarg);
+}
+
+static int devid_dec_rsa_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
+                                OSSL_CALLBACK *object_cb, void *object_cbarg,
+                                OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    return devid_dec_key_decode(vctx, cin, DEVID_KEY_RSA, object_cb,
+                                object_cbarg, pw_cb, pw_cbarg);
+}
+
+static const OSSL_DISPATCH devid_dec_pem_functions[] = {
+    DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),
+    DEVID_DISPATCH(DECODER, dec, FREECTX, freectx),
+    DEVID_DISPATCH(DECODER, dec, DECODE, pem_decode),
+    OSSL_DISPATCH_END
+};
+
+static const OSSL_DISPATCH devid_dec_ec_functions[] = {
+    DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),
+    DEVID_DISPATCH(DECODER, dec, FREECTX, freectx),
+    DEVID_DISPATCH(DECODER, dec, DECODE, ec_decode),
+    OSSL_DISPATCH_END
+};
+
+static const OSSL_DISPATCH devid_dec_rsa_functions[] = {
+    DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),
+    DEVID_DISPATCH(DECODER, dec, FREECTX, freectx),
+    DEVID_DISPATCH(DECODER, dec, DECODE, rsa_decode),
+    OSSL_DISPATCH_END
+};
+
+const OSSL_ALGORITHM devid_decoders[] = {
+    { "DER", DEVID_PROPS ",input=pem", devid_dec_pem_functions,
+      "devid reference file (PEM)" },
+    { "EC", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
+      devid_dec_ec_functions, "devid EC key reference" },
+    { "RSA", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
+      devid_dec_rsa_functions, "devid RSA key reference" },
+    { NULL, NULL, NULL, NULL }
+};

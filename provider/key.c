@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The backend-neutral part of a key object: reference counting, sizes, and
+ * the table of backends. */
+#include "config.h"
+
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "common/err.h"
+#include "provider/backend.h"
+
+static const struct devid_backend_ops *const devid_backends[] = {
+    &devid_pkcs11_backend,
+#ifdef DEVID_HAVE_TPM2
+    &devid_tpm2_backend,
+#endif
+    NULL
+};
+
+const struct devid_backend_ops *devid_backend_for_name(const char *name)
+{
+    size_t i;
+
+    if (name == NULL) {
+        return NULL;
+    }
+    for (i = 0; devid_backends[i] != NULL; i++) {
+        if (devid_backends[i]->handles(name)) {
+            return devid_backends[i];
+        }
+    }
+    return NULL;
+}
+
+struct devid_key *devid_key_new(const struct devid_backend_ops *ops,
+                                struct devid_prov *prov)
+{
+    struct devid_key *key = OPENSSL_zalloc(sizeof(*key));
+
+    if (key == NULL) {
+        return NULL;
+    }
+    key->ops = ops;
+    key->prov = prov;
+    key->refs = 1;
+    return key;
+}
+
+struct devid_key *devid_key_up_ref(struct devid_key *key)
+{
+    if (key != NULL) {
+        __atomic_add_fetch(&key->refs, 1, __ATOMIC_RELAXED);
+    }
+    return key;
+}
+
+void devid_pubkey_clear(struct devid_pubkey *pub)
+{
+    if (pub == NULL) {
+        return;
+    }
+    OPENSSL_free(pub->point);
+    OPENSSL_free(pub->n);
+    OPENSSL_free(pub->e);
+    memset(pub, 0, sizeof(*pub));
+}
+
+void devid_key_free(struct devid_key *key)
+{
+    if (key == NULL) {
+        return;
+    }
+    if (__atomic_sub_fetch(&key->refs, 1, __ATOMIC_ACQ_REL) > 0) {
+        return;
+    }
+    if (key->ops != NULL && key->ops->key_free != NULL) {
+        key->ops->key_free(key);
+    }
+    devid_pubkey_clear(&key->pub);
+    OPENSSL_free(key->uri);
+    OPENSSL_free(key->label);
+    OPENSSL_clear_free(key, sizeof(*key));
+}
+
+size_t devid_key_max_sig_len(const struct devid_key *key)
+{
+    size_t half;
+
+    if (key->pub.type == DEVID_KEY_RSA) {
+        return ((size_t)key->pub.bits + 7) / 8;
+    }
+    /* DER SEQUENCE of two INTEGERs, each possibly one byte longer than the
+     * field for a sign byte; lengths over 127 take two bytes */
+    half = ((size_t)key->pub.bits + 7) / 8 + 1;
+    return 3 + 2 * (half + 3);
+}
+
+int devid_key_security_bits(const struct devid_key *key)
+{
+    int bits = key->pub.bits;
+
+    if (key->pub.type == DEVID_KEY_EC) {
+        return bits >= 512 ? 256 : bits / 2;    /* as OpenSSL rates P-521 */
+    }
+    /* NIST SP 800-57 part 1, table 2 */
+    if (bits >= 15360) {
+        return 256;
+    }
+    if (bits >= 7680) {
+        return 192;
+    }
+    if (bits >= 3072) {
+        return 128;
+    }
+    if (bits >= 2048) {
+        return 112;
+    }
+    if (bits >= 1024) {
+        return 80;
+    }
+    return 0;
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The provider's entry points: init (config from openssl.cnf), parameters,
+ * the algorithm catalogue, reason strings and teardown. Nothing here touches
+ * a token or a TPM: backends start on a key's first use. */
+#include "config.h"
+
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "provider/backend.h"
+#include "provider/implementations.h"
+#include "provider/prov.h"
+#include "provider/provider.h"
+
+/* openssl.cnf keys we read; pkcs11-provider's names where they exist */
+static const char *const devid_config_keys[] = {
+    "pkcs11-module-path",
+    "pkcs11-module-token-pin",
+    "pkcs11-module-load-behavior",
+    "pkcs11-module-cache-pins",
+    "tcti",
+    NULL
+};
+
+static const OSSL_ALGORITHM devid_keymgmt[] = {
+    { "EC:id-ecPublicKey:1.2.840.10045.2.1", DEVID_PROPS,
+      devid_keymgmt_ec_functions, "devid EC key in a token or TPM" },
+    { "RSA:rsaEncryption:1.2.840.113549.1.1.1", DEVID_PROPS,
+      devid_keymgmt_rsa_functions, "devid RSA key in a token or TPM" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM devid_signature[] = {
+    { DEVID_NAME_ECDSA, DEVID_PROPS, devid_sig_ecdsa_functions, NULL },
+    { DEVID_NAME_RSA_SIG, DEVID_PROPS, devid_sig_rsa_functions, NULL },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM devid_asym_cipher[] = {
+    { DEVID_NAME_RSA_ENC, DEVID_PROPS, devid_asym_rsa_functions, NULL },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM devid_keyexch[] = {
+    { DEVID_NAME_ECDH, DEVID_PROPS, devid_kex_ecdh_functions, NULL },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM devid_store[] = {
+    { "pkcs11", DEVID_PROPS, devid_store_functions, "PKCS#11 URIs (RFC 7512)" },
+    { "handle", DEVID_PROPS, devid_store_functions, "TPM persistent handles" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM *devid_prov_query(void *provctx, int operation_id,
+                                              int *no_cache)
+{
+    *no_cache = 0;
+    switch (operation_id) {
+    case OSSL_OP_KEYMGMT:
+        return devid_keymgmt;
+    case OSSL_OP_SIGNATURE:
+        return devid_signature;
+    case OSSL_OP_ASYM_CIPHER:
+        return devid_asym_cipher;
+    case OSSL_OP_KEYEXCH:
+        return devid_keyexch;
+    case OSSL_OP_STORE:
+        return devid_store;
+    case OSSL_OP_DECODER:
+        return devid_decoders;
+    case OSSL_OP_ENCODER:
+        return devid_encoders;
+    default:
+        return NULL;
+    }
+}
+
+static const OSSL_PARAM *devid_prov_gettable_params(void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, NULL, 0),
+        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, NULL, 0),
+        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, NULL, 0),
+        OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, NULL),
+        OSSL_PARAM_END
+    };
+
+    return params;
+}
+
+static int devid_prov_get_params(void *provctx, OSSL_PARAM params[])
+{
+    OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "devid")) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, PACKAGE_VERSION)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "devid " PACKAGE_VERSION)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
+    if (p != NULL && !OSSL_PARAM_set_int(p, 1)) {
+        return 0;
+    }
+    return 1;
+}
+
+static const OSSL_ITEM *devid_prov_get_reason_strings(void *provctx)
+{
+    return devid_err_reason_strings();
+}
+
+static void devid_prov_teardown(void *provctx)
+{
+    DEVID_DEBUG("provider", "teardown");
+    devid_prov_free(provctx);
+}
+
+static const OSSL_DISPATCH devid_prov_functions[] = {
+    DEVID_DISPATCH(PROVIDER, prov, TEARDOWN, teardown),
+    DEVID_DISPATCH(PROVIDER, prov, GETTABLE_PARAMS, gettable_params),
+    DEVID_DISPATCH(PROVIDER, prov, GET_PARAMS, get_params),
+    DEVID_DISPATCH(PROVIDER, prov, QUERY_OPERATION, query),
+    DEVID_DISPATCH(PROVIDER, prov, GET_REASON_STRINGS, get_reason_strings),
+    OSSL_DISPATCH_END
+};
+
+/* Reads our keys from the provider's openssl.cnf section. */
+static int devid_prov_read_config(struct devid_prov *prov,
+                                  OSSL_FUNC_core_get_params_fn *get_params)
+{
+    OSSL_PARAM params[sizeof(devid_config_keys) / sizeof(devid_config_keys[0])];
+    char *values[sizeof(devid_config_keys) / sizeof(devid_config_keys[0])];
+    size_t i;
+
+    for (i = 0; devid_config_keys[i] != NULL; i++) {
+        values[i] = NULL;
+        params[i] = OSSL_PARAM_construct_utf8_ptr(devid_config_keys[i],
+                                                  &values[i], 0);
+    }
+    params[i] = OSSL_PARAM_construct_end();
+    if (get_params == NULL || !get_params(prov->handle, params)) {
+        return 1;                   /* no section: all defaults */
+    }
+    for (i = 0; devid_config_keys[i] != NULL; i++) {
+        if (values[i] != NULL
+            && !devid_config_set(prov, devid_config_keys[i], values[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+                        const OSSL_DISPATCH **out, void **provctx)
+{
+    OSSL_FUNC_core_get_params_fn *get_params = NULL;
+    const OSSL_DISPATCH *d;
+    struct devid_prov *prov = NULL;
+
+    devid_err_set_core(in);
+    for (d = in; d->function_id != 0; d++) {
+        if (d->function_id == OSSL_FUNC_CORE_GET_PARAMS) {
+            get_params = OSSL_FUNC_core_get_params(d);
+        }
+    }
+    prov = devid_prov_new_standalone(NULL, NULL);
+    if (prov == NULL) {
+        return 0;
+    }
+    prov->handle = handle;
+    prov->libctx = OSSL_LIB_CTX_new_child(handle, in);
+    prov->own_libctx = 1;
+    if (prov->libctx == NULL || !devid_prov_read_config(prov, get_params)) {
+        devid_prov_free(prov);
+        return 0;
+    }
+    if (prov->cfg.p11_load_early && !devid_prov_load_early(prov)) {
+        devid_prov_free(prov);
+        return 0;
+    }
+    DEVID_DEBUG("provider", "initialised (backends start on first use)");
+    *out = devid_prov_functions;
+    *provctx = prov;
+    return 1;
+}

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Signatures with resident keys: the digest is computed here in software
+ * (fetched from the other providers), the token or TPM only makes the raw
+ * private-key operation, once per signature. ECDSA, RSA PKCS#1 v1.5 and PSS.
+ * No verification: that stays in the default provider. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/params.h>
+#include <openssl/rsa.h>
+
+#include "common/err.h"
+#include "provider/implementations.h"
+#include "provider/provider.h"
+#include "provider/sig-algid.h"
+
+static OSSL_FUNC_signature_newctx_fn devid_sig_ecdsa_newctx;
+static OSSL_FUNC_signature_newctx_fn devid_sig_rsa_newctx;
+static OSSL_FUNC_signature_freectx_fn devid_sig_freectx;
+static OSSL_FUNC_signature_dupctx_fn devid_sig_dupctx;
+static OSSL_FUNC_signature_sign_init_fn devid_sig_sign_init;
+static OSSL_FUNC_signature_sign_fn devid_sig_sign;
+static OSSL_FUNC_signature_digest_sign_init_fn devid_sig_digest_sign_init;
+static OSSL_FUNC_signature_digest_sign_update_fn devid_sig_digest_sign_update;
+static OSSL_FUNC_signature_digest_sign_final_fn devid_sig_digest_sign_final;
+static OSSL_FUNC_signature_get_ctx_params_fn devid_sig_get_ctx_params;
+static OSSL_FUNC_signature_gettable_ctx_params_fn devid_sig_gettable_ctx_params;
+static OSSL_FUNC_signature_set_ctx_params_fn devid_sig_set_ctx_params;
+static OSSL_FUNC_signature_settable_ctx_params_fn devid_sig_ecdsa_settable_ctx_params;
+static OSSL_FUNC_signature_settable_ctx_params_fn devid_sig_rsa_settable_ctx_params;
+
+struct devid_sig_ctx {
+    struct devid_prov *prov;
+    struct devid_key *key;          /* one reference */
+    enum devid_key_type type;       /* of the operation: EC or RSA */
+    EVP_MD *md;                     /* NULL until set */
+    EVP_MD_CTX *mdctx;              /* digest_sign_* only */
+    int pad;                        /* RSA_PKCS1_PADDING / RSA_PKCS1_PSS_PADDING */
+    EVP_MD *mgf1;                   /* PSS; NULL means the signing digest */
+    int saltlen;                    /* RSA_PSS_SALTLEN_* or a length */
+};
+
+static void *devid_sig_newctx_type(void *provctx, const char *propq,
+                                   enum devid_key_type type)
+{
+    struct devid_sig_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
+
+    if (ctx == NULL) {
+        return NULL;
+    }
+    ctx->prov = provctx;
+    ctx->type = type;
+    ctx->pad = RSA_PKCS1_PADDING;
+    ctx->saltlen = RSA_PSS_SALTLEN_AUTO;
+    return ctx;
+}
+
+static void *devid_sig_ecdsa_newctx(void *provctx, const char *propq)
+{
+    return devid_sig_newctx_type(provctx, propq, DEVID_KEY_EC);
+}
+
+static void *devid_sig_rsa_newctx(void *provctx, const char *propq)
+{
+    return devid_sig_newctx_type(provctx, propq, DEVID_KEY_RSA);
+}
+
+static void devid_sig_freectx(void *vctx)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    if (ctx == NULL) {
+        return;
+    }
+    devid_key_free(ctx->key);
+    EVP_MD_free(ctx->md);
+    EVP_MD_free(ctx->mgf1);
+    EVP_MD_CTX_free(ctx->mdctx);
+    OPENSSL_clear_free(ctx, sizeof(*ctx));
+}
+
+static void *devid_sig_dupctx(void *vctx)
+{
+    const struct devid_sig_ctx *src = vctx;
+    struct devid_sig_ctx *dst = OPENSSL_memdup(src, sizeof(*src));
+
+    if (dst == NULL) {
+        return NULL;
+    }
+    /* every owned pointer is copied or re-referenced, never shared */
+    dst->mdctx = NULL;
+    devid_key_up_ref(dst->key);
+    if (dst->md != NULL) {
+        EVP_MD_up_ref(dst->md);
+    }
+    if (dst->mgf1 != NULL) {
+        EVP_MD_up_ref(dst->mgf1);
+    }
+    if (src->mdctx != NULL) {
+        dst->mdctx = EVP_MD_CTX_new();
+        if (dst->mdctx == NULL || !EVP_MD_CTX_copy_ex(dst->mdctx, src->mdctx)) {
+            devid_sig_freectx(dst);
+            return NULL;
+        }
+    }
+    return dst;
+}
+
+static int devid_sig_set_md(struct devid_sig_ctx *ctx, EVP_MD **slot,
+                            const char *name)
+{
+    EVP_MD *md = EVP_MD_fetch(ctx->prov->libctx, name, NULL);
+
+    if (md == NULL) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "unknown digest '%s'",
+                    name);
+        return 0;
+    }
+    EVP_MD_free(*slot);
+    *slot = md;
+    return 1;
+}
+
+static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
+{
+    struct devid_sig_ctx *ctx = vctx;
+    struct devid_key *key = vkey;
+
+    if (key != NULL) {
+        if (key->ops == NULL || !key->has_private || key->ops->sign == NULL) {
+            DEVID_RAISE(ctx->prov, DEVID_R_NOT_SUPPORTED,
+                        "not a private key that can sign");
+            return 0;
+        }
+        if (key->pub.type != ctx->type) {
+            DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "wrong key type");
+            return 0;
+        }
+        devid_key_free(ctx->key);
+        ctx->key = devid_key_up_ref(key);
+    }
+    if (ctx->key == NULL) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "no key");
+        return 0;
+    }
+    return devid_sig_set_ctx_params(ctx, params);
+}
+
+static int devid_sig_sign_init(void *vctx, void *vkey,
+                               const OSSL_PARAM params[])
+{
+    return devid_sig_init(vctx, vkey, params);
+}
+
+/* Without a digest set, guess it from the size of what is signed (the
+ * pkeyutl -sign case); PKCS#1 then pads the raw input. */
+static int devid_sig_md_nid(const struct devid_sig_ctx *ctx, size_t tbslen)
+{
+    if (ctx->md != NULL) {
+        return EVP_MD_get_type(ctx->md);
+    }
+    if (ctx->type == DEVID_KEY_RSA && ctx->pad == RSA_PKCS1_PADDING) {
+        return NID_undef;
+    }
+    switch (tbslen) {
+    case 20:
+        return NID_sha1;
+    case 28:
+        return NID_sha224;
+    case 32:
+        return NID_sha256;
+    case 48:
+        return NID_sha384;
+    case 64:
+        return NID_sha512;
+    default:
+        return NID_undef;
+    }
+}
+
+/* PSS salt length in bytes from the RSA_PSS_SALTLEN_* convention. */
+static int devid_sig_pss_saltlen(const struct devid_sig_ctx *ctx, int mdsize)
+{
+    int max = ((ctx->key->pub.bits - 1 + 7) / 8) - mdsize - 2;
+
+    switch (ctx->saltlen) {
+    case RSA_PSS_SALTLEN_DIGEST:
+        return mdsize;
+    case RSA_PSS_SALTLEN_MAX:
+    case RSA_PSS_SALTLEN_AUTO:
+        return max;
+    default:
+        return ctx->saltlen > max ? -1 : ctx->saltlen;
+    }
+}
+
+static int devid_sig_params(const struct devid_sig_ctx *ctx, size_t tbslen,
+                            struct devid_sign_params *p)
+{
+    int mdsize;
+
+    memset(p, 0, sizeof(*p));
+    p->md_nid = devid_sig_md_nid(ctx, tbslen);
+    if (ctx->type == DEVID_KEY_EC) {
+        p->scheme = DEVID_SIG_ECDSA;
+        return 1;
+    }
+    if (ctx->pad == RSA_PKCS1_PADDING) {
+        p->scheme = DEVID_SIG_PKCS1;
+        return 1;
+    }
+    if (ctx->pad != RSA_PKCS1_PSS_PADDING || p->md_nid == NID_undef) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    "RSA padding mode %d needs a digest", ctx->pad);
+        return 0;
+    }
+    p->scheme = DEVID_SIG_PSS;
+    mdsize = EVP_MD_get_size(EVP_get_digestbynid(p->md_nid));
+    p->mgf1_nid = ctx->mgf1 != NULL ? EVP_MD_get_type(ctx->mgf1) : p->md_nid;
+    p->saltlen = devid_sig_pss_saltlen(ctx, mdsize);
+    if (p->saltlen < 0) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    "PSS salt length %d too long for the key", ctx->saltlen);
+        return 0;
+    }
+    return 1;
+}
+
+/* ECDSA: the backend gives r||s; X9.62 wants a DER SEQUENCE. */
+static int devid_sig_ecdsa_to_der(const unsigned char *raw, size_t rawlen,
+                                  unsigned char *sig, size_t *siglen,
+                                  size_t sigsize)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, (int)(rawlen / 2), NULL);
+    BIGNUM *s = BN_bin2bn(raw + rawlen / 2, (int)(rawlen / 2), NULL);
+    unsigned char *p = sig;
+    int len;
+    int ret = 0;
+
+    if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+        goto end;
+    }
+    r = NULL;
+    s = NULL;
+    len = i2d_ECDSA_SIG(es, NULL);
+    if (len <= 0 || (size_t)len > sigsize) {
+        goto end;
+    }
+    len = i2d_ECDSA_SIG(es, &p);
+    *siglen = (size_t)len;
+    ret = 1;
+end:
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    return ret;
+}
+
+static int devid_sig_sign(void *vctx, unsigned char *sig, size_t *siglen,
+                          size_t sigsize, const unsigned char *tbs,
+                          size_t tbslen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+    struct devid_sign_params p;
+    unsigned char raw[1024];
+    size_t rawlen = sizeof(raw);
+    size_t max = devid_key_max_sig_len(ctx->key);
+    int ret = 0;
+
+    if (sig == NULL) {                  /* size query: nothing to free yet */
+        *siglen = max;
+        return 1;
+    }
+    if (ctx->type == DEVID_KEY_RSA && sigsize < max) {
+        DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes", max);
+        return 0;
+    }
+    if (!devid_sig_params(ctx, tbslen, &p)) {
+        return 0;
+    }
+    if (ctx->type == DEVID_KEY_RSA) {
+        return ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, sig, siglen);
+    }
+    if (!ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, raw, &rawlen)) {
+        goto end;               /* backend has already raised */
+    }
+    if (!devid_sig_ecdsa_to_der(raw, rawlen, sig, siglen, sigsize)) {
+        DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes", max);
+        goto end;
+    }
+    ret = 1;
+end:
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return ret;
+}
+
+static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
+                                      void *vkey, const OSSL_PARAM params[])
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    if (!devid_sig_init(ctx, vkey, params)) {
+        return 0;
+    }
+    if (mdname == NULL || *mdname == '\0') {
+        mdname = "SHA256";
+    }
+    if (!devid_sig_set_md(ctx, &ctx->md, mdname)) {
+        return 0;
+    }
+    if (ctx->mdctx == NULL) {
+        ctx->mdctx = EVP_MD_CTX_new();
+        if (ctx->mdctx == NULL) {
+            return 0;
+        }
+    }
+    return EVP_DigestInit_ex2(ctx->mdctx, ctx->md, NULL);
+}
+
+static int devid_sig_digest_sign_update(void *vctx, const unsigned char *data,
+                                        size_t datalen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    if (ctx->mdctx == NULL) {
+        return 0;
+    }
+    return EVP_DigestUpdate(ctx->mdctx, data, datalen);
+}
+
+static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
+                                       size_t *siglen, size_t sigsize)
+{
+    struct devid_sig_ctx *ctx = vctx;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+
+    if (sig == NULL) {
+        return devid_sig_sign(ctx, NULL, siglen, 0, NULL, 0);
+    }
+    if (ctx->mdctx == NULL || !EVP_DigestFinal_ex(ctx->mdctx, digest, &dlen)) {
+        return 0;
+    }
+    return devid_sig_sign(ctx, sig, siglen, sigsize, digest, dlen);
+}
+
+static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
+{
+    struct devid_sig_ctx *ctx = vctx;
+    unsigned char algid[128];
+    size_t algid_len = 0;
+    OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID);
+    if (p != NULL) {
+        if (ctx->md == NULL
+            || !devid_sig_algid(ctx->type, ctx->pad, ctx->md, ctx->mgf1,
+                                ctx->key != NULL ? ctx->key->pub.bits : 0,
+                                ctx->saltlen, algid, sizeof(algid),
+                                &algid_len)
+            || !OSSL_PARAM_set_octet_string(p, algid, algid_len)) {
+            return 0;
+        }
+    }
+    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST);
+    if (p != NULL && ctx->md != NULL
+        && !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(ctx->md))) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
+    if (p != NULL && ctx->type == DEVID_KEY_RSA
+        && !OSSL_PARAM_set_int(p, ctx->pad)) {
+        return 0;
+    }
+    return 1;
+}
+
+static const OSSL_PARAM *devid_sig_gettable_ctx_params(void *vctx,
+                                                       void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+        OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL),
+        OSSL_PARAM_END
+    };
+
+    return params;
+}
+
+static int devid_sig_set_pad(struct devid_sig_ctx *ctx, const OSSL_PARAM *p)
+{
+    const char *s = NULL;
+    int pad = 0;
+
+    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
+        if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
+            return 0;
+        }
+        pad = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0 ? RSA_PKCS1_PADDING
+              : strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PSS) == 0   ? RSA_PKCS1_PSS_PADDING
+                                                             : -1;
+    } else if (!OSSL_PARAM_get_int(p, &pad)) {
+        return 0;
+    }
+    if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    "RSA signature padding %s (use pkcs1 or pss)",
+                    s != NULL ? s : "number");
+        return 0;
+    }
+    ctx->pad = pad;
+    return 1;
+}
+
+static int devid_sig_set_saltlen(struct devid_sig_ctx *ctx, const OSSL_PARAM *p)
+{
+    const char *s = NULL;
+    int len = 0;
+
+    if (p->data_type != OSSL_PARAM_UTF8_STRING) {
+        if (!OSSL_PARAM_get_int(p, &len)) {
+            return 0;
+        }
+    } else if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
+        return 0;
+    } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST) == 0) {
+        len = RSA_PSS_SALTLEN_DIGEST;
+    } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX) == 0) {
+        len = RSA_PSS_SALTLEN_MAX;
+    } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO) == 0) {
+        len = RSA_PSS_SALTLEN_AUTO;
+    } else {
+        len = (int)strtol(s, NULL, 10);
+    }
+    if (len < RSA_PSS_SALTLEN_MAX) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "PSS salt length %d",
+                    len);
+        return 0;
+    }
+    ctx->saltlen = len;
+    return 1;
+}
+
+static int devid_sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
+{
+    struct devid_sig_ctx *ctx = vctx;
+    const OSSL_PARAM *p;
+    const char *s = NULL;
+
+    if (params == NULL) {
+        return 1;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
+    if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &s)
+                      || !devid_sig_set_md(ctx, &ctx->md, s))) {
+        return 0;
+    }
+    if (ctx->type != DEVID_KEY_RSA) {
+        return 1;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
+    if (p != NULL && !devid_sig_set_pad(ctx, p)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
+    if (p != NULL && !devid_sig_set_saltlen(ctx, p)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
+    if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &s)
+                      || !devid_sig_set_md(ctx, &ctx->mgf1, s))) {
+        return 0;
+    }
+    return 1;
+}
+
+static const OSSL_PARAM *devid_sig_ecdsa_settable_ctx_params(void *vctx,
+                                                             void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+        OSSL_PARAM_END
+    };
+
+    return params;
+}
+
+static const OSSL_PARAM *devid_sig_rsa_settable_ctx_params(void *vctx,
+                                                           void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
+        OSSL_PARAM_END
+    };
+
+    return params;
+}
+
+#define DEVID_SIG_COMMON                                                       \
+    DEVID_DISPATCH(SIGNATURE, sig, FREECTX, freectx),                          \
+    DEVID_DISPATCH(SIGNATURE, sig, DUPCTX, dupctx),                            \
+    DEVID_DISPATCH(SIGNATURE, sig, SIGN_INIT, sign_init),                      \
+    DEVID_DISPATCH(SIGNATURE, sig, SIGN, sign),                                \
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_INIT, digest_sign_init),        \
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_UPDATE, digest_sign_update),    \
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_FINAL, digest_sign_final),      \
+    DEVID_DISPATCH(SIGNATURE, sig, GET_CTX_PARAMS, get_ctx_params),            \
+    DEVID_DISPATCH(SIGNATURE, sig, GETTABLE_CTX_PARAMS, gettable_ctx_params),  \
+    DEVID_DISPATCH(SIGNATURE, sig, SET_CTX_PARAMS, set_ctx_params)
+
+const OSSL_DISPATCH devid_sig_ecdsa_functions[] = {
+    DEVID_DISPATCH(SIGNATURE, sig, NEWCTX, ecdsa_newctx),
+    DEVID_SIG_COMMON,
+    DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,
+                   ecdsa_settable_ctx_params),
+    OSSL_DISPATCH_END
+};
+
+const OSSL_DISPATCH devid_sig_rsa_functions[] = {
+    DEVID_DISPATCH(SIGNATURE, sig, NEWCTX, rsa_newctx),
+    DEVID_SIG_COMMON,
+    DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,
+                   rsa_settable_ctx_params),
+    OSSL_DISPATCH_END
+};

@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Installs every Debian 12 package devid needs to build, test and run its demo.
+# Safe to run again: apt-get skips what is already installed.
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
+  libssl-dev openssl libp11-kit-dev p11-kit libcunit1-dev
+  softhsm2 opensc
+  libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
+  libjson-c-dev libevent-dev libcurl4-openssl-dev curl
+  mosquitto mosquitto-clients libmosquitto-dev
+  nginx python3 strace ltrace valgrind ca-certificates"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        missing="$missing $p"
+    fi
+done
+if [ -n "$missing" ]; then
+    echo "devid: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# The packaged services must not hold our ports: tests start their own.
+for svc in mosquitto nginx; do
+    if command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+done
+pkill -x mosquitto 2>/dev/null || true
+if [ -x /usr/sbin/nginx ] && pgrep -x nginx >/dev/null 2>&1; then
+    /usr/sbin/nginx -s quit 2>/dev/null || true
+fi
+exit 0

@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared helpers for shell tests: sourced, never run. Every test gets its own
+# temporary directory, SoftHSM2 tokens and loopback ports.
+# shellcheck shell=sh
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${OPENSSL_MODULES:=$top_builddir/.libs}"
+export OPENSSL_MODULES
+
+DEVID_USER_PIN=${DEVID_USER_PIN:-1234}
+DEVID_SO_PIN=${DEVID_SO_PIN:-12345678}
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+ok() {
+    echo "ok: $*"
+}
+
+# devid_tmpdir: makes $TESTDIR, removed by devid_cleanup
+devid_tmpdir() {
+    TESTDIR=$(mktemp -d "${TMPDIR:-/tmp}/devid-test.XXXXXX")
+    export TESTDIR
+}
+
+# devid_mktoken DIR LABEL: a fresh SoftHSM2 token store in DIR with one
+# initialised token; exports SOFTHSM2_CONF. More tokens: devid_addtoken.
+devid_mktoken() {
+    mkdir -p "$1/tokens"
+    printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+        "$1" > "$1/softhsm2.conf"
+    SOFTHSM2_CONF="$1/softhsm2.conf"
+    export SOFTHSM2_CONF
+    devid_addtoken "$2"
+}
+
+# devid_addtoken LABEL: one more token in the current SOFTHSM2_CONF store
+devid_addtoken() {
+    softhsm2-util --init-token --free --label "$1" \
+        --so-pin "$DEVID_SO_PIN" --pin "$DEVID_USER_PIN" >/dev/null
+}
+
+# devid_p11tool ARGS...: pkcs11-tool on the SoftHSM module, logged in
+devid_p11tool() {
+    pkcs11-tool --module "$SOFTHSM_MODULE" --login --pin "$DEVID_USER_PIN" "$@"
+}
+
+# devid_freeport: prints a TCP port on 127.0.0.1 nobody listens on now
+devid_freeport() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# devid_wait_port PORT [SECONDS]: waits until something listens on PORT
+# (without connecting: a one-shot server must keep its accept for the test)
+devid_wait_port() {
+    _n=0
+    while [ "$_n" -lt "$((${2:-10} * 10))" ]; do
+        if [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; then
+            return 0
+        fi
+        sleep 0.1
+        _n=$((_n + 1))
+    done
+    fail "nothing listens on port $1"
+}
+
+# OpenSSL with devid next to default, as every test uses it
+DEVID_PROVIDERS="-provider default -provider devid"
+
+# devid_ossl ARGS...: openssl with both providers loaded on the command line
+devid_ossl() {
+    _cmd=$1
+    shift
+    # shellcheck disable=SC2086
+    openssl "$_cmd" $DEVID_PROVIDERS "$@"
+}
+
+# devid_mkca DIR: a software CA in DIR (ca.pem, ca.key)
+devid_mkca() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$1/ca.key" -out "$1/ca.pem" -days 2 -subj "/CN=devid test CA" \
+        -addext basicConstraints=critical,CA:TRUE \
+        -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+}
+
+# devid_mkserver DIR NAME ALG: a software server cert NAME.pem/NAME.key
+# signed by DIR/ca; ALG is "ec" or "rsa"
+devid_mkserver() {
+    if [ "$3" = rsa ]; then
+        _opt="-newkey rsa:2048"
+    else
+        _opt="-newkey ec -pkeyopt ec_paramgen_curve:P-256"
+    fi
+    # shellcheck disable=SC2086
+    openssl req -new $_opt -nodes -keyout "$1/$2.key" -out "$1/$2.csr" \
+        -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$1/$2.ext"
+    openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+        -CAcreateserial -days 2 -extfile "$1/$2.ext" -out "$1/$2.pem" 2>/dev/null
+}
+
+# devid_sign_csr DIR CSR OUT [EXT]: CA-signs a CSR into a client certificate
+devid_sign_csr() {
+    printf 'extendedKeyUsage=clientAuth\n' > "$1/client.ext"
+    openssl x509 -req -in "$2" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+        -CAcreateserial -days 2 -extfile "$1/client.ext" -out "$3" 2>/dev/null
+}
