@@ -11,6 +11,7 @@
 #include <openssl/rsa.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "provider/implementations.h"
 #include "provider/provider.h"
 
@@ -116,6 +117,8 @@ static int devid_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen,
     p.label = ctx->label;
     p.label_len = ctx->label_len;
     *outlen = outsize;
+    DEVID_DEBUG("asym", "RSA decrypt, padding %d, OAEP digest %d", ctx->pad,
+                ctx->oaep_nid);
     return ctx->key->ops->decrypt(ctx->key, &p, in, inlen, out, outlen);
 }
 

@@ -11,6 +11,7 @@
 #include "provider/backend.h"
 #include "provider/prov.h"
 #include "provider/provider.h"
+#include "pkcs11/p11.h"
 
 /* A PIN longer than this is not a PIN. */
 #define DEVID_PIN_MAX 256
@@ -167,14 +168,7 @@ int devid_config_set(struct devid_prov *prov, const char *name,
     return 0;
 }
 
-static int devid_prov_stop_at_first(const struct devid_object *obj, void *arg)
-{
-    return 0;
-}
-
 int devid_prov_load_early(struct devid_prov *prov)
 {
-    /* a search of every token loads and initialises the module(s) */
-    return devid_pkcs11_backend.search(prov, "pkcs11:", DEVID_OBJ_CERT, NULL,
-                                       devid_prov_stop_at_first, NULL);
+    return devid_p11_preload(prov);
 }

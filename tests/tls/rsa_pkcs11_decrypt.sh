@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# RSA decryption in a SoftHSM2 token (PKCS#1 v1.5 and OAEP) of data the
+# default provider encrypted to the key's exported public half.
+set -euf
+. "$top_srcdir/tests/lib.sh"
+devid_tmpdir
+trap 'rm -rf "$TESTDIR"' EXIT
+cd "$TESTDIR"
+
+devid_mktoken "$TESTDIR" devid-rsa
+devid_p11tool --keypairgen --key-type rsa:2048 --usage-decrypt --usage-sign --id 12 --label rsa-dec >/dev/null
+uri="pkcs11:token=devid-rsa;object=rsa-dec;type=private?pin-value=$DEVID_USER_PIN"
+devid_ossl pkey -in "$uri" -pubout -out rsa.pub
+printf 'secret for the token' > plain
+openssl pkeyutl -encrypt -pubin -inkey rsa.pub -in plain -out enc1
+devid_ossl pkeyutl -decrypt -inkey "$uri" -in enc1 -out dec1
+cmp -s plain dec1 || fail "PKCS#1 decryption"
+ok "RSA PKCS#1 v1.5 decryption in the token"
+# SoftHSM 2.6 implements OAEP with SHA-1 only (CKR_ARGUMENTS_BAD otherwise)
+openssl pkeyutl -encrypt -pubin -inkey rsa.pub -pkeyopt rsa_padding_mode:oaep \
+    -pkeyopt rsa_oaep_md:sha1 -in plain -out enc2
+devid_ossl pkeyutl -decrypt -inkey "$uri" -pkeyopt rsa_padding_mode:oaep \
+    -pkeyopt rsa_oaep_md:sha1 -in enc2 -out dec2
+cmp -s plain dec2 || fail "OAEP decryption"
+ok "RSA OAEP (SHA-1) decryption in the token"

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers for the PKCS#11 backend tests. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+
+#include "common/err.h"
+#include "tests/unit/test-p11-util.h"
+
+static char tp11_dir[256];
+
+int tp11_run(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd) == 0;
+}
+
+const char *tp11_softhsm_setup(void)
+{
+    char conf[300];
+    FILE *f = NULL;
+
+    snprintf(tp11_dir, sizeof(tp11_dir), "/tmp/devid-p11-XXXXXX");
+    if (mkdtemp(tp11_dir) == NULL) {
+        return NULL;
+    }
+    snprintf(conf, sizeof(conf), "%s/tokens", tp11_dir);
+    if (!tp11_run("mkdir -p %s", conf)) {
+        return NULL;
+    }
+    snprintf(conf, sizeof(conf), "%s/softhsm2.conf", tp11_dir);
+    f = fopen(conf, "w");
+    if (f == NULL) {
+        return NULL;
+    }
+    fprintf(f, "directories.tokendir = %s/tokens\n"
+               "objectstore.backend = file\nlog.level = ERROR\n",
+            tp11_dir);
+    fclose(f);
+    setenv("SOFTHSM2_CONF", conf, 1);
+    return tp11_dir;
+}
+
+void tp11_softhsm_cleanup(void)
+{
+    if (tp11_dir[0] != '\0') {
+        tp11_run("rm -rf '%s'", tp11_dir);
+    }
+}
+
+int tp11_token_init(const char *label)
+{
+    return tp11_run("softhsm2-util --init-token --free --label %s "
+                    "--so-pin %s --pin %s >/dev/null",
+                    label, TP11_SO_PIN, TP11_PIN);
+}
+
+int tp11_keygen(const char *token, const char *type, const char *id,
+                const char *label)
+{
+    int rsa = strncmp(type, "rsa", 3) == 0;
+
+    return tp11_run("pkcs11-tool --module %s --token-label %s --login "
+                    "--pin %s --keypairgen --key-type %s --id %s --label %s "
+                    "--usage-sign %s >/dev/null 2>&1",
+                    TP11_SOFTHSM, token, TP11_PIN, type, id, label,
+                    rsa ? "--usage-decrypt" : "--usage-derive");
+}
+
+EVP_PKEY *tp11_pkey(const struct devid_key *key)
+{
+    const struct devid_pubkey *pub = &key->pub;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *n = NULL;
+    BIGNUM *e = NULL;
+
+    if (DEVID_KEY_EC == pub->type) {
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                        pub->group, 0);
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+                                         pub->point, pub->point_len);
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    } else {
+        n = BN_bin2bn(pub->n, (int)pub->n_len, NULL);
+        e = BN_bin2bn(pub->e, (int)pub->e_len, NULL);
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n);
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    }
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (ctx == NULL || params == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
+        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+        pkey = NULL;
+    }
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    EVP_PKEY_CTX_free(ctx);
+    BN_free(n);
+    BN_free(e);
+    return pkey;
+}
+
+int tp11_verify_ecdsa(EVP_PKEY *pkey, const unsigned char *dgst,
+                      size_t dlen, const unsigned char *sig, size_t siglen)
+{
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)(siglen / 2), NULL);
+    BIGNUM *ss = BN_bin2bn(sig + siglen / 2, (int)(siglen / 2), NULL);
+    unsigned char *der = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    int len;
+    int ok = 0;
+
+    if (s == NULL || r == NULL || ss == NULL || !ECDSA_SIG_set0(s, r, ss)) {
+        BN_free(r);
+        BN_free(ss);
+        goto end;
+    }
+    len = i2d_ECDSA_SIG(s, &der);
+    ok = len > 0 && EVP_PKEY_verify_init(ctx) > 0
+         && EVP_PKEY_verify(ctx, der, (size_t)len, dgst, dlen) == 1;
+end:
+    OPENSSL_free(der);
+    ECDSA_SIG_free(s);
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+int tp11_verify_rsa(EVP_PKEY *pkey, int pad, const EVP_MD *md,
+                    const unsigned char *tbs, size_t tbslen,
+                    const unsigned char *sig, size_t siglen)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    int ok = ctx != NULL && EVP_PKEY_verify_init(ctx) > 0
+             && EVP_PKEY_CTX_set_rsa_padding(ctx, pad) > 0
+             && (md == NULL || EVP_PKEY_CTX_set_signature_md(ctx, md) > 0)
+             && (pad != RSA_PKCS1_PSS_PADDING
+                 || EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO)
+                        > 0)
+             && EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen) == 1;
+
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+int tp11_last_reason(char *data, size_t n)
+{
+    const char *d = NULL;
+    int flags = 0;
+    unsigned long e = ERR_peek_last_error_data(&d, &flags);
+
+    if (data != NULL) {
+        snprintf(data, n, "%s", d != NULL ? d : "");
+    }
+    if (0 == e || ERR_GET_LIB(e) != devid_err_lib()) {
+        return -1;
+    }
+    return ERR_GET_REASON(e);
+}
+
+int tp11_collect(const struct devid_object *obj, void *arg)
+{
+    struct tp11_found *f = arg;
+    int i = f->n;
+
+    if (i == 8) {
+        return 0;
+    }
+    f->cls[i] = obj->cls;
+    f->key[i] = obj->key != NULL ? devid_key_up_ref(obj->key) : NULL;
+    f->der[i] = obj->der != NULL ? OPENSSL_memdup(obj->der, obj->der_len)
+                                 : NULL;
+    f->der_len[i] = obj->der_len;
+    f->label[i] = obj->label != NULL ? OPENSSL_strdup(obj->label) : NULL;
+    f->n++;
+    return 1;
+}
+
+void tp11_found_clear(struct tp11_found *f)
+{
+    int i;
+
+    for (i = 0; i < f->n; i++) {
+        devid_key_free(f->key[i]);
+        OPENSSL_free(f->der[i]);
+        OPENSSL_free(f->label[i]);
+    }
+    memset(f, 0, sizeof(*f));
+}
+
+struct devid_key *tp11_find_key(struct devid_prov *prov, const char *name)
+{
+    struct tp11_found f;
+    struct devid_key *key = NULL;
+
+    memset(&f, 0, sizeof(f));
+    if (devid_pkcs11_backend.search(prov, name, DEVID_OBJ_PRIVKEY, NULL,
+                                    tp11_collect, &f)
+        && f.n > 0) {
+        key = devid_key_up_ref(f.key[0]);
+    }
+    tp11_found_clear(&f);
+    return key;
+}
