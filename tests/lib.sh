@@ -8,6 +8,16 @@
 : "${OPENSSL_MODULES:=$top_builddir/.libs}"
 export OPENSSL_MODULES
 
+# ASan builds: programs that load our instrumented modules need the ASan
+# runtime first. Leak checking is the unit tests' job; here it would report
+# the uninstrumented programs' own allocations.
+if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
+    LD_PRELOAD=$DEVID_ASAN_PRELOAD
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:detect_odr_violation=0}
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
 DEVID_USER_PIN=${DEVID_USER_PIN:-1234}
 DEVID_SO_PIN=${DEVID_SO_PIN:-12345678}
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}

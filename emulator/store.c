@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* devid-dps-emulator: operations in flight, registrations (kept in
+ * STATE/registrations.json for the status lookup) and per-device poll
+ * times. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "emulator/emu.h"
+
+/* Operations older than this are forgotten. */
+#define DEVID_EMU_OP_LIFETIME 600
+
+struct devid_emu_op_node {
+    struct devid_emu_op op;
+    struct devid_emu_op_node *next;
+};
+
+struct devid_emu_poll_node {
+    char *regid;
+    double times[5];
+    struct devid_emu_poll_node *next;
+};
+
+struct devid_emu_store {
+    char *path;                         /* registrations.json */
+    json_object *regs;                  /* regid -> registrationState */
+    struct devid_emu_op_node *ops;
+    struct devid_emu_poll_node *polls;
+};
+
+struct devid_emu_store *devid_emu_store_new(const char *dir)
+{
+    struct devid_emu_store *st = calloc(1, sizeof(*st));
+
+    if (st == NULL) {
+        return NULL;
+    }
+    st->path = devid_emu_path(dir, "registrations.json");
+    if (st->path != NULL) {
+        st->regs = json_object_from_file(st->path);
+    }
+    if (st->regs != NULL && !json_object_is_type(st->regs, json_type_object)) {
+        json_object_put(st->regs);
+        st->regs = NULL;
+    }
+    if (st->regs == NULL) {
+        st->regs = json_object_new_object();
+    }
+    if (st->path == NULL || st->regs == NULL) {
+        devid_emu_store_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+static void devid_emu_op_node_free(struct devid_emu_op_node *n)
+{
+    free(n->op.id);
+    free(n->op.regid);
+    json_object_put(n->op.result);
+    free(n);
+}
+
+void devid_emu_store_free(struct devid_emu_store *st)
+{
+    struct devid_emu_op_node *o;
+    struct devid_emu_poll_node *p;
+
+    if (st == NULL) {
+        return;
+    }
+    while ((o = st->ops) != NULL) {
+        st->ops = o->next;
+        devid_emu_op_node_free(o);
+    }
+    while ((p = st->polls) != NULL) {
+        st->polls = p->next;
+        free(p->regid);
+        free(p);
+    }
+    json_object_put(st->regs);
+    free(st->path);
+    free(st);
+}
+
+static void devid_emu_store_expire(struct devid_emu_store *st, time_t now)
+{
+    struct devid_emu_op_node **pp = &st->ops;
+    struct devid_emu_op_node *n;
+
+    while ((n = *pp) != NULL) {
+        if (now - n->op.created > DEVID_EMU_OP_LIFETIME) {
+            *pp = n->next;
+            devid_emu_op_node_free(n);
+        } else {
+            pp = &n->next;
+        }
+    }
+}
+
+struct devid_emu_op *devid_emu_store_add_op(struct devid_emu_store *st,
+                                            const char *regid, int polls,
+                                            json_object *result)
+{
+    struct devid_emu_op_node *n = calloc(1, sizeof(*n));
+    char hex[17];
+    char uuid[40];
+    char id[80];
+
+    devid_emu_store_expire(st, time(NULL));
+    if (n == NULL) {
+        json_object_put(result);
+        return NULL;
+    }
+    /* the form the service uses: <digit>.<16 hex>.<guid> */
+    devid_emu_rand_hex(hex, 8);
+    devid_emu_uuid(uuid, sizeof(uuid));
+    snprintf(id, sizeof(id), "5.%s.%s", hex, uuid);
+    n->op.id = strdup(id);
+    n->op.regid = strdup(regid);
+    n->op.polls_left = polls;
+    n->op.result = result;
+    n->op.created = time(NULL);
+    if (n->op.id == NULL || n->op.regid == NULL) {
+        devid_emu_op_node_free(n);
+        return NULL;
+    }
+    n->next = st->ops;
+    st->ops = n;
+    return &n->op;
+}
+
+struct devid_emu_op *devid_emu_store_op(struct devid_emu_store *st,
+                                        const char *id)
+{
+    struct devid_emu_op_node *n;
+
+    for (n = st->ops; n != NULL; n = n->next) {
+        if (strcmp(n->op.id, id) == 0) {
+            return &n->op;
+        }
+    }
+    return NULL;
+}
+
+json_object *devid_emu_store_reg(struct devid_emu_store *st,
+                                 const char *regid)
+{
+    json_object *v = NULL;
+
+    if (!json_object_object_get_ex(st->regs, regid, &v)) {
+        return NULL;
+    }
+    return v;
+}
+
+void devid_emu_store_set_reg(struct devid_emu_store *st, const char *regid,
+                             json_object *state)
+{
+    const char *text;
+
+    json_object_object_add(st->regs, regid, state);
+    text = json_object_to_json_string_ext(
+        st->regs, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (text == NULL
+        || !devid_emu_write_file(st->path, text, strlen(text), 0644)) {
+        devid_emu_log("cannot save %s", st->path);
+    }
+}
+
+double *devid_emu_store_poll_times(struct devid_emu_store *st,
+                                   const char *regid)
+{
+    struct devid_emu_poll_node *n;
+
+    for (n = st->polls; n != NULL; n = n->next) {
+        if (strcmp(n->regid, regid) == 0) {
+            return n->times;
+        }
+    }
+    n = calloc(1, sizeof(*n));
+    if (n == NULL || (n->regid = strdup(regid)) == NULL) {
+        free(n);
+        return NULL;
+    }
+    n->next = st->polls;
+    st->polls = n;
+    return n->times;
+}
