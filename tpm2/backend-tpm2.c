@@ -1,20 +1,190 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* TPM 2.0 backend: placeholder until the TPM half lands; it names no keys. */
+/* The TPM 2.0 backend's table of functions (provider/backend.h): which names
+ * are ours, the store's search, and the entry points of the other files. */
 #include "config.h"
 
-#include "provider/backend.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/crypto.h>
 
+#include "common/err.h"
+#include "provider/backend.h"
+#include "provider/prov.h"
+#include "provider/ref-file.h"
+#include "tpm2/keyfile.h"
+#include "tpm2/tpm2.h"
+
+/* Enough of a file to see a PEM header after a few comment lines. */
+#define DEVID_TPM2_SNIFF_LEN 4096
+
+/* "handle:..." is ours by its prefix; a path (optionally "file:PATH") is
+ * ours when the file starts like a TSS2 PRIVATE KEY, or when it does not
+ * exist yet (a place to generate a key file: "file:PATH" or a name with a
+ * '/'). No TPM access. */
 static int devid_tpm2_be_handles(const char *name)
 {
-    return 0;
+    unsigned char buf[DEVID_TPM2_SNIFF_LEN];
+    const char *path = name;
+    size_t n;
+    FILE *f;
+    int prefixed;
+
+    if (name == NULL) {
+        return 0;
+    }
+    if (strncmp(name, "handle:", 7) == 0) {
+        return 1;
+    }
+    if (strncmp(name, "file://", 7) == 0) {
+        path = name + 7;
+    } else if (strncmp(name, "file:", 5) == 0) {
+        path = name + 5;
+    } else if (strchr(name, ':') != NULL && name[0] != '/'
+               && name[0] != '.') {
+        return 0;                   /* another scheme: pkcs11:, http:, ... */
+    }
+    prefixed = path != name;
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return errno == ENOENT && (prefixed || strchr(path, '/') != NULL);
+    }
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    return devid_tpm2_keyfile_sniff(buf, n);
+}
+
+/* A public-only twin of key for a PUBKEY result (its TPM state stays with
+ * the private key). */
+static struct devid_key *devid_tpm2_pub_twin(const struct devid_key *key)
+{
+    struct devid_key *pk = devid_key_new(&devid_tpm2_backend, key->prov);
+    const struct devid_pubkey *s = &key->pub;
+    int ok = 0;
+
+    if (pk == NULL) {
+        goto end;
+    }
+    pk->pub.type = s->type;
+    pk->pub.bits = s->bits;
+    memcpy(pk->pub.group, s->group, sizeof(pk->pub.group));
+    pk->pub.point_len = s->point_len;
+    pk->pub.n_len = s->n_len;
+    pk->pub.e_len = s->e_len;
+    if ((s->point != NULL
+         && (pk->pub.point = OPENSSL_memdup(s->point, s->point_len)) == NULL)
+        || (s->n != NULL
+            && (pk->pub.n = OPENSSL_memdup(s->n, s->n_len)) == NULL)
+        || (s->e != NULL
+            && (pk->pub.e = OPENSSL_memdup(s->e, s->e_len)) == NULL)
+        || (key->uri != NULL
+            && (pk->uri = OPENSSL_strdup(key->uri)) == NULL)) {
+        goto end;
+    }
+    ok = 1;
+end:
+    if (!ok) {
+        devid_key_free(pk);
+        pk = NULL;
+        DEVID_RAISE(key->prov, DEVID_R_MALLOC, "public key");
+    }
+    return pk;
+}
+
+/* One private key per name (and its public half when asked); a TPM holds
+ * no certificates for us. */
+static int devid_tpm2_be_search(struct devid_prov *prov, const char *name,
+                                unsigned int want,
+                                const struct devid_pin_cb *pin,
+                                devid_object_cb *cb, void *cbarg)
+{
+    struct devid_key *key = NULL, *pub = NULL;
+    struct devid_object obj;
+    int all = want == DEVID_OBJ_ANY, ret = 0;
+
+    if (!all && (want & (DEVID_OBJ_PRIVKEY | DEVID_OBJ_PUBKEY)) == 0) {
+        return 1;
+    }
+    if (!devid_tpm2_key_open(prov, name, pin, &key)) {
+        goto end;
+    }
+    memset(&obj, 0, sizeof(obj));
+    obj.label = key->label;
+    if (all || (want & DEVID_OBJ_PRIVKEY) != 0) {
+        obj.cls = DEVID_OBJ_PRIVKEY;
+        obj.key = key;
+        if (!cb(&obj, cbarg)) {
+            ret = 1;
+            goto end;
+        }
+    }
+    if (all || (want & DEVID_OBJ_PUBKEY) != 0) {
+        pub = devid_tpm2_pub_twin(key);
+        if (pub == NULL) {
+            goto end;
+        }
+        obj.cls = DEVID_OBJ_PUBKEY;
+        obj.key = pub;
+        cb(&obj, cbarg);
+    }
+    ret = 1;
+end:
+    devid_key_free(pub);
+    devid_key_free(key);
+    return ret;
+}
+
+/* Reference file of a key: its TSS2 PRIVATE KEY for a key-file key; a
+ * persistent key has no key file (TPM 2.0 Key Files knows only loadable
+ * blobs), so its "handle:0x81..." name goes into a PKCS#11 PROVIDER URI
+ * body, which devid opens again through devid_backend_for_name. */
+static int devid_tpm2_be_encode_ref(struct devid_key *key,
+                                    const char **pem_label,
+                                    unsigned char **der, size_t *der_len)
+{
+    struct devid_tpm2_key *k = key->be;
+
+    if (k != NULL && k->kf != NULL) {
+        *pem_label = DEVID_PEM_TSS2;
+        return devid_tpm2_key_get_keyfile_der(key, der, der_len);
+    }
+    if (key->uri == NULL || !devid_ref_pk11_encode(key->uri, der, der_len)) {
+        DEVID_RAISE(key->prov, DEVID_R_INTERNAL, "TPM key without a name");
+        return 0;
+    }
+    *pem_label = DEVID_PEM_PK11_URI;
+    return 1;
+}
+
+/* A DER body that does not start like a TPMKey is not ours: 1, *out NULL. */
+static int devid_tpm2_be_decode_ref(struct devid_prov *prov,
+                                    const unsigned char *der, size_t der_len,
+                                    const struct devid_pin_cb *pin,
+                                    struct devid_key **out)
+{
+    *out = NULL;
+    if (!devid_tpm2_keyfile_sniff(der, der_len)) {
+        return 1;
+    }
+    return devid_tpm2_key_from_keyfile_der(prov, der, der_len, pin, out);
 }
 
 static void devid_tpm2_be_teardown(struct devid_prov *prov)
 {
+    devid_tpm2_state_free(prov);
 }
 
 const struct devid_backend_ops devid_tpm2_backend = {
-    .name = "tpm2",
-    .handles = devid_tpm2_be_handles,
-    .teardown = devid_tpm2_be_teardown,
+    "tpm2",
+    devid_tpm2_be_handles,
+    devid_tpm2_be_search,
+    devid_tpm2_op_sign,
+    devid_tpm2_op_decrypt,
+    devid_tpm2_op_derive,
+    devid_tpm2_key_generate,
+    NULL,                       /* store_cert: no certificates in the TPM */
+    devid_tpm2_key_free,
+    devid_tpm2_be_teardown,
+    devid_tpm2_be_encode_ref,
+    devid_tpm2_be_decode_ref
 };

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shell helpers for TPM tests: a fresh swtpm (TPM 2.0, socket mode on
+# loopback, state in a temporary directory) per test. Sourced, never run.
+# Needs tests/lib.sh sourced first (fail, devid_freeport).
+# shellcheck shell=sh
+
+# devid_tpm_start DIR: starts swtpm with its state in DIR/tpm, waits until it
+# answers, runs TPM2_Startup(CLEAR) and exports DEVID_TPM_PORT, DEVID_TCTI,
+# TPM2TOOLS_TCTI and TPM2OPENSSL_TCTI. Stop it with devid_tpm_stop.
+devid_tpm_start() {
+    mkdir -p "$1/tpm"
+    _try=0
+    while :; do
+        DEVID_TPM_PORT=$(devid_freeport)
+        _ctrl=$((DEVID_TPM_PORT + 1))
+        swtpm socket --tpm2 --tpmstate dir="$1/tpm" \
+            --server type=tcp,bindaddr=127.0.0.1,port="$DEVID_TPM_PORT" \
+            --ctrl type=tcp,bindaddr=127.0.0.1,port="$_ctrl" \
+            --flags not-need-init --pid file="$1/tpm/swtpm.pid" \
+            --log file="$1/tpm/swtpm.log" --daemon 2>"$1/tpm/start.err" && break
+        _try=$((_try + 1))
+        # the control port (P+1) may have been taken: pick another pair
+        [ "$_try" -lt 5 ] || fail "swtpm does not start: $(cat "$1/tpm/start.err")"
+    done
+    DEVID_TPM_DIR="$1/tpm"
+    DEVID_TCTI="swtpm:host=127.0.0.1,port=$DEVID_TPM_PORT"
+    TPM2TOOLS_TCTI=$DEVID_TCTI
+    TPM2OPENSSL_TCTI=$DEVID_TCTI
+    export DEVID_TPM_PORT DEVID_TPM_DIR DEVID_TCTI TPM2TOOLS_TCTI TPM2OPENSSL_TCTI
+    _n=0
+    until tpm2_startup -c >/dev/null 2>&1; do
+        _n=$((_n + 1))
+        [ "$_n" -lt 50 ] || fail "swtpm on port $DEVID_TPM_PORT does not answer"
+        sleep 0.1
+    done
+}
+
+# devid_tpm_stop: stops the swtpm started by devid_tpm_start (if any)
+devid_tpm_stop() {
+    if [ -n "${DEVID_TPM_DIR:-}" ] && [ -f "$DEVID_TPM_DIR/swtpm.pid" ]; then
+        kill "$(cat "$DEVID_TPM_DIR/swtpm.pid")" 2>/dev/null || :
+        rm -f "$DEVID_TPM_DIR/swtpm.pid"
+    fi
+}
+
+# devid_tpm_lockout_counter: prints TPM2_PT_LOCKOUT_COUNTER (decimal)
+devid_tpm_lockout_counter() {
+    tpm2_getcap properties-variable \
+        | sed -n 's/^ *TPM2_PT_LOCKOUT_COUNTER: *\(0x[0-9a-fA-F]*\).*/\1/p' \
+        | { read -r _v && printf '%d\n' "$_v"; }
+}
+
+# devid_tpm2_openssl ARGS...: openssl with tpm2-openssl's provider reachable
+# (OPENSSL_MODULES points at our build, so give the system modules directory)
+devid_tpm2_openssl() {
+    OPENSSL_MODULES=$(pkg-config --variable=modulesdir libcrypto 2>/dev/null \
+        || echo /usr/lib/x86_64-linux-gnu/ossl-modules) openssl "$@"
+}

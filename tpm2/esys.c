@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The per-provider TPM state: one ESYS context opened lazily on first use
+ * (never at provider load), one lock that serialises every ESYS call (an
+ * ESYS_CONTEXT is not thread-safe), a fresh context in a fork child, and a
+ * small object-slot manager for TPMs without a resource manager. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "provider/prov.h"
+#include "tpm2/tpm2.h"
+
+static void devid_tpm2_obj_init(struct devid_tpm2_obj *obj)
+{
+    memset(obj, 0, sizeof(*obj));
+    obj->tr = ESYS_TR_NONE;
+}
+
+struct devid_tpm2 *devid_tpm2_state_get(struct devid_prov *prov)
+{
+    struct devid_tpm2 *st = NULL;
+
+    /* the common case, on every operation: already there */
+    if (CRYPTO_THREAD_read_lock(prov->lock)) {
+        st = prov->tpm2;
+        CRYPTO_THREAD_unlock(prov->lock);
+        if (st != NULL) {
+            return st;
+        }
+    }
+    if (!CRYPTO_THREAD_write_lock(prov->lock)) {
+        DEVID_RAISE(prov, DEVID_R_INTERNAL, "provider lock");
+        return NULL;
+    }
+    if (prov->tpm2 != NULL) {
+        st = prov->tpm2;
+        goto end;
+    }
+    st = OPENSSL_zalloc(sizeof(*st));
+    if (st == NULL) {
+        goto end;
+    }
+    st->lock = CRYPTO_THREAD_lock_new();
+    if (prov->cfg.tcti != NULL) {
+        st->tcti_conf = OPENSSL_strdup(prov->cfg.tcti);
+    }
+    if (st->lock == NULL
+        || (prov->cfg.tcti != NULL && st->tcti_conf == NULL)) {
+        CRYPTO_THREAD_lock_free(st->lock);
+        OPENSSL_free(st);
+        st = NULL;
+        goto end;
+    }
+    st->srk_persistent = ESYS_TR_NONE;
+    devid_tpm2_obj_init(&st->srk);
+    prov->tpm2 = st;
+end:
+    CRYPTO_THREAD_unlock(prov->lock);
+    if (st == NULL) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "TPM state");
+    }
+    return st;
+}
+
+/* Forgets a context that belongs to our parent process: its ESYS memory is
+ * freed (Esys_Finalize sends no command), its TCTI connection is closed
+ * without a word to the TPM (the parent still uses it) and every object
+ * handle of ours becomes stale through the generation counter. */
+static void devid_tpm2_esys_forget(struct devid_tpm2 *st)
+{
+    if (st->esys != NULL) {
+        Esys_Finalize(&st->esys);
+    }
+    devid_tpm2_tcti_forget(st->tcti, st->tcti_name);
+    st->tcti = NULL;
+    st->caps_read = 0;
+    st->srk_persistent = ESYS_TR_NONE;
+    st->srk_gen = 0;
+}
+
+static int devid_tpm2_esys_open(struct devid_prov *prov, struct devid_tpm2 *st)
+{
+    TSS2_RC rc;
+
+    rc = devid_tpm2_tcti_open(st->tcti_conf, &st->tcti, st->tcti_name,
+                              sizeof(st->tcti_name));
+    if (rc != TSS2_RC_SUCCESS) {
+        DEVID_RAISE(prov, DEVID_R_TPM_UNREACHABLE, "TCTI %s: %s (0x%x)",
+                    st->tcti_name, Tss2_RC_Decode(rc), (unsigned int)rc);
+        return 0;
+    }
+    rc = Esys_Initialize(&st->esys, st->tcti, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        DEVID_RAISE(prov, DEVID_R_TPM_UNREACHABLE, "TCTI %s: %s (0x%x)",
+                    st->tcti_name, Tss2_RC_Decode(rc), (unsigned int)rc);
+        Tss2_TctiLdr_Finalize(&st->tcti);
+        return 0;
+    }
+    st->pid = getpid();
+    st->gen++;
+    DEVID_DEBUG("tpm2", "ESYS context %lu on %s", st->gen, st->tcti_name);
+    return 1;
+}
+
+int devid_tpm2_esys_acquire(struct devid_prov *prov, struct devid_tpm2 **out)
+{
+    struct devid_tpm2 *st = devid_tpm2_state_get(prov);
+
+    *out = NULL;
+    if (st == NULL) {
+        return 0;
+    }
+    if (!CRYPTO_THREAD_write_lock(st->lock)) {
+        DEVID_RAISE(prov, DEVID_R_INTERNAL, "TPM lock");
+        return 0;
+    }
+    if (st->esys != NULL && st->pid != getpid()) {
+        DEVID_DEBUG("tpm2", "fork child: new ESYS context");
+        devid_tpm2_esys_forget(st);
+    }
+    if (st->esys == NULL && !devid_tpm2_esys_open(prov, st)) {
+        CRYPTO_THREAD_unlock(st->lock);
+        return 0;
+    }
+    *out = st;
+    return 1;
+}
+
+void devid_tpm2_esys_release(struct devid_tpm2 *st)
+{
+    if (st != NULL) {
+        CRYPTO_THREAD_unlock(st->lock);
+    }
+}
+
+void devid_tpm2_state_free(struct devid_prov *prov)
+{
+    struct devid_tpm2 *st = prov->tpm2;
+
+    if (st == NULL) {
+        return;
+    }
+    if (st->esys != NULL && st->pid != getpid()) {
+        devid_tpm2_esys_forget(st);
+    }
+    /* keys still alive lose their objects; they would reload on use */
+    while (st->objs != NULL) {
+        devid_tpm2_obj_clear(st, st->objs);
+    }
+    devid_tpm2_obj_clear(st, &st->srk);
+    if (st->esys != NULL) {
+        Esys_Finalize(&st->esys);
+    }
+    if (st->tcti != NULL) {
+        Tss2_TctiLdr_Finalize(&st->tcti);
+    }
+    CRYPTO_THREAD_lock_free(st->lock);
+    OPENSSL_free(st->tcti_conf);
+    OPENSSL_free(st);
+    prov->tpm2 = NULL;
+}
+
+/* The DEVID_TPM2_ALG_* bit of a TPM algorithm we use, or 0. */
+static unsigned int devid_tpm2_alg_bit(TPM2_ALG_ID alg)
+{
+    switch (alg) {
+    case TPM2_ALG_RSASSA:
+        return DEVID_TPM2_ALG_RSASSA;
+    case TPM2_ALG_RSAPSS:
+        return DEVID_TPM2_ALG_RSAPSS;
+    case TPM2_ALG_RSAES:
+        return DEVID_TPM2_ALG_RSAES;
+    case TPM2_ALG_OAEP:
+        return DEVID_TPM2_ALG_OAEP;
+    case TPM2_ALG_ECDSA:
+        return DEVID_TPM2_ALG_ECDSA;
+    case TPM2_ALG_ECDH:
+        return DEVID_TPM2_ALG_ECDH;
+    default:
+        return 0;
+    }
+}
+
+/* TPM 2.0 Part 3 §30.2 TPM2_GetCapability, TPM_CAP_ALGS and
+ * TPM_CAP_ECC_CURVES: what this TPM implements, read once per context. */
+int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more = TPM2_NO;
+    TSS2_RC rc;
+    UINT32 i;
+    int ret = 0;
+
+    if (st->caps_read) {
+        return 1;
+    }
+    DEVID_TPM2_RETRY(st, NULL, rc,
+                     Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        ESYS_TR_NONE, TPM2_CAP_ALGS,
+                                        TPM2_ALG_FIRST, TPM2_MAX_CAP_ALGS,
+                                        &more, &cap));
+    if (rc != TSS2_RC_SUCCESS) {
+        devid_tpm2_rc_raise(prov, "Esys_GetCapability(ALGS)", rc);
+        goto end;
+    }
+    st->algs = 0;
+    for (i = 0; i < cap->data.algorithms.count; i++) {
+        st->algs
+            |= devid_tpm2_alg_bit(cap->data.algorithms.algProperties[i].alg);
+    }
+    Esys_Free(cap);
+    cap = NULL;
+    DEVID_TPM2_RETRY(st, NULL, rc,
+                     Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        ESYS_TR_NONE, TPM2_CAP_ECC_CURVES,
+                                        TPM2_ECC_NONE, TPM2_MAX_ECC_CURVES,
+                                        &more, &cap));
+    if (rc != TSS2_RC_SUCCESS) {
+        devid_tpm2_rc_raise(prov, "Esys_GetCapability(ECC_CURVES)", rc);
+        goto end;
+    }
+    st->curves = 0;
+    for (i = 0; i < cap->data.eccCurves.count; i++) {
+        if (cap->data.eccCurves.eccCurves[i] == TPM2_ECC_NIST_P256) {
+            st->curves |= DEVID_TPM2_CURVE_P256;
+        } else if (cap->data.eccCurves.eccCurves[i] == TPM2_ECC_NIST_P384) {
+            st->curves |= DEVID_TPM2_CURVE_P384;
+        }
+    }
+    st->caps_read = 1;
+    DEVID_DEBUG("tpm2", "algorithms 0x%x curves 0x%x", st->algs, st->curves);
+    ret = 1;
+end:
+    Esys_Free(cap);
+    return ret;
+}
+
+/* Swaps out the least recently used loaded object other than keep: its
+ * context is saved (Part 3 §28.2) and the object flushed (§28.4). */
+int devid_tpm2_obj_make_room(struct devid_tpm2 *st,
+                             const struct devid_tpm2_obj *keep)
+{
+    struct devid_tpm2_obj *o, *lru = NULL;
+    TSS2_RC rc;
+
+    for (o = st->objs; o != NULL; o = o->next) {
+        if (o != keep && o->tr != ESYS_TR_NONE && o->gen == st->gen
+            && (lru == NULL || o->used < lru->used)) {
+            lru = o;
+        }
+    }
+    if (lru == NULL) {
+        return 0;
+    }
+    rc = Esys_ContextSave(st->esys, lru->tr, &lru->saved);
+    if (rc != TSS2_RC_SUCCESS) {
+        DEVID_DEBUG("tpm2", "ContextSave: %s", Tss2_RC_Decode(rc));
+        lru->saved = NULL;
+        return 0;
+    }
+    rc = Esys_FlushContext(st->esys, lru->tr);
+    if (rc != TSS2_RC_SUCCESS) {
+        DEVID_DEBUG("tpm2", "FlushContext: %s", Tss2_RC_Decode(rc));
+    }
+    lru->tr = ESYS_TR_NONE;
+    DEVID_DEBUG("tpm2", "swapped out an object to free a slot");
+    return 1;
+}
+
+TSS2_RC devid_tpm2_obj_with_room(struct devid_tpm2 *st,
+                                 TSS2_RC (*f)(struct devid_tpm2 *, void *),
+                                 void *arg, const struct devid_tpm2_obj *keep)
+{
+    TSS2_RC rc;
+
+    DEVID_TPM2_RETRY(st, keep, rc, f(st, arg));
+    return rc;
+}
+
+struct devid_tpm2_ctxload {
+    TPMS_CONTEXT *ctx;
+    ESYS_TR tr;
+};
+
+static TSS2_RC devid_tpm2_ctxload_f(struct devid_tpm2 *st, void *arg)
+{
+    struct devid_tpm2_ctxload *a = arg;
+
+    return Esys_ContextLoad(st->esys, a->ctx, &a->tr);
+}
+
+int devid_tpm2_obj_use(struct devid_prov *prov, struct devid_tpm2 *st,
+                       struct devid_tpm2_obj *obj, ESYS_TR *tr)
+{
+    struct devid_tpm2_ctxload a = { NULL, ESYS_TR_NONE };
+    TSS2_RC rc;
+
+    if (obj->gen != st->gen) {
+        /* loaded by another context (our parent's): not ours to use */
+        devid_tpm2_obj_clear(st, obj);
+        return 0;
+    }
+    if (obj->tr != ESYS_TR_NONE) {
+        obj->used = ++st->clock;
+        *tr = obj->tr;
+        return 1;
+    }
+    if (obj->saved == NULL) {
+        return 0;
+    }
+    a.ctx = obj->saved;
+    rc = devid_tpm2_obj_with_room(st, devid_tpm2_ctxload_f, &a, obj);
+    if (rc != TSS2_RC_SUCCESS) {
+        devid_tpm2_rc_raise(prov, "Esys_ContextLoad", rc);
+        return -1;
+    }
+    Esys_Free(obj->saved);
+    obj->saved = NULL;
+    devid_tpm2_obj_set(st, obj, a.tr);
+    *tr = obj->tr;
+    return 1;
+}
+
+void devid_tpm2_obj_set(struct devid_tpm2 *st, struct devid_tpm2_obj *obj,
+                        ESYS_TR tr)
+{
+    obj->tr = tr;
+    obj->gen = st->gen;
+    obj->used = ++st->clock;
+    if (!obj->listed && obj != &st->srk) {
+        obj->next = st->objs;
+        st->objs = obj;
+        obj->listed = 1;
+    }
+}
+
+void devid_tpm2_obj_clear(struct devid_tpm2 *st, struct devid_tpm2_obj *obj)
+{
+    struct devid_tpm2_obj **pp;
+
+    if (obj->tr != ESYS_TR_NONE && obj->gen == st->gen && st->esys != NULL
+        && st->pid == getpid()) {
+        Esys_FlushContext(st->esys, obj->tr);
+    }
+    obj->tr = ESYS_TR_NONE;
+    Esys_Free(obj->saved);
+    obj->saved = NULL;
+    if (obj->listed) {
+        for (pp = &st->objs; *pp != NULL; pp = &(*pp)->next) {
+            if (*pp == obj) {
+                *pp = obj->next;
+                break;
+            }
+        }
+        obj->listed = 0;
+        obj->next = NULL;
+    }
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal interface of the TPM 2.0 backend: the per-provider TPM state (one
+ * ESYS context, its lock, the storage root key, the transient objects we keep
+ * loaded) and the helpers the tpm2/ files share. Nothing outside tpm2/ uses
+ * this header; the provider sees provider/backend.h and tpm2/keyfile.h. */
+#ifndef DEVID_TPM2_H
+#define DEVID_TPM2_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <openssl/crypto.h>
+#include <tss2/tss2_esys.h>
+
+#include "provider/backend.h"
+
+struct devid_prov;
+struct devid_tpm2_keyfile;
+
+/* Algorithms and curves this TPM reports (TPM2_GetCapability, read once). */
+#define DEVID_TPM2_ALG_RSASSA 0x01u
+#define DEVID_TPM2_ALG_RSAPSS 0x02u
+#define DEVID_TPM2_ALG_RSAES 0x04u
+#define DEVID_TPM2_ALG_OAEP 0x08u
+#define DEVID_TPM2_ALG_ECDSA 0x10u
+#define DEVID_TPM2_ALG_ECDH 0x20u
+#define DEVID_TPM2_CURVE_P256 0x01u
+#define DEVID_TPM2_CURVE_P384 0x02u
+
+/* The TCG storage root key lives here when it is provisioned (TCG TPM v2.0
+ * Provisioning Guidance, reserved handles). */
+#define DEVID_TPM2_SRK_HANDLE 0x81000001u
+
+/* A transient object we keep in the TPM, or its saved context when the TPM
+ * ran out of object slots (TPM 2.0 Part 3 §28.2 ContextSave). */
+struct devid_tpm2_obj {
+    ESYS_TR tr;                   /* ESYS_TR_NONE when not loaded */
+    TPMS_CONTEXT *saved;          /* context blob while swapped out */
+    unsigned long gen;            /* context generation tr/saved belong to */
+    unsigned long long used;      /* LRU stamp */
+    int listed;                   /* on the state's object list */
+    struct devid_tpm2_obj *next;
+};
+
+/* prov->tpm2. Every field below lock is only touched with lock held. */
+struct devid_tpm2 {
+    CRYPTO_RWLOCK *lock;          /* serialises all ESYS use */
+    char *tcti_conf;              /* configured TCTI, or NULL for env/default */
+    char tcti_name[128];          /* what we opened, for error messages */
+    pid_t pid;                    /* process that opened esys */
+    unsigned long gen;            /* bumped on every new ESYS context */
+    TSS2_TCTI_CONTEXT *tcti;
+    ESYS_CONTEXT *esys;
+    int caps_read;
+    unsigned int algs;            /* DEVID_TPM2_ALG_* */
+    unsigned int curves;          /* DEVID_TPM2_CURVE_* */
+    ESYS_TR srk_persistent;       /* SRK at 0x81000001, or ESYS_TR_NONE */
+    unsigned long srk_gen;        /* generation srk_* belongs to (0: unknown) */
+    struct devid_tpm2_obj srk;    /* transient SRK created from the template */
+    struct devid_tpm2_obj *objs;  /* loaded keys, for eviction */
+    unsigned long long clock;
+};
+
+/* Backend-private part of a devid_key (key->be). */
+struct devid_tpm2_key {
+    TPM2_HANDLE handle;           /* persistent handle, or 0 for file keys */
+    struct devid_tpm2_keyfile *kf;/* file keys: blobs and parent */
+    ESYS_TR ptr;                  /* persistent: ESYS_TR of handle */
+    unsigned long pgen;           /* generation ptr belongs to */
+    struct devid_tpm2_obj obj;    /* file keys: the loaded object */
+    TPMT_PUBLIC pub;
+    char *auth;                   /* secure heap, NUL-terminated, or NULL */
+    size_t auth_len;
+    int ask_auth;                 /* ask the passphrase callback */
+    int auth_failed;              /* the TPM refused auth: never resend */
+};
+
+/* esys.c */
+
+/** Returns the TPM state of prov, creating it (without touching the TPM) on
+ *  first call. Returns NULL with DEVID_R_MALLOC raised. */
+struct devid_tpm2 *devid_tpm2_state_get(struct devid_prov *prov);
+
+/** Locks the state and makes sure an ESYS context for this process exists
+ *  (opening the TCTI on first use and again in a fork child). On success the
+ *  lock is held: release it with devid_tpm2_esys_release. Returns 0 with
+ *  DEVID_R_TPM_UNREACHABLE (naming the TCTI) or DEVID_R_MALLOC raised, with
+ *  the lock released. */
+int devid_tpm2_esys_acquire(struct devid_prov *prov, struct devid_tpm2 **st);
+
+/** Releases the lock taken by devid_tpm2_esys_acquire. Accepts NULL. */
+void devid_tpm2_esys_release(struct devid_tpm2 *st);
+
+/** Flushes our transient objects, closes the context and frees prov->tpm2.
+ *  Accepts a provider without TPM state. */
+void devid_tpm2_state_free(struct devid_prov *prov);
+
+/** Reads the TPM's algorithms and curves once (lock held). Returns 1, or 0
+ *  with DEVID_R_TPM_ERROR raised. */
+int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st);
+
+/** Runs f(arg) and, while it fails with TPM_RC_OBJECT_MEMORY, swaps out the
+ *  least recently used of our loaded objects other than keep and tries again
+ *  (lock held). Returns the last TSS2_RC; raises nothing. */
+TSS2_RC devid_tpm2_obj_with_room(struct devid_tpm2 *st,
+                                 TSS2_RC (*f)(struct devid_tpm2 *, void *),
+                                 void *arg, const struct devid_tpm2_obj *keep);
+
+/** Frees one object slot by swapping out the least recently used of our
+ *  loaded objects other than keep (lock held). Returns 1 when one was
+ *  freed, 0 when there is nothing of ours to swap out. */
+int devid_tpm2_obj_make_room(struct devid_tpm2 *st,
+                             const struct devid_tpm2_obj *keep);
+
+/* Runs a TPM command again while the TPM has no free object slot and we
+ * can free one: even a persistent object takes a slot while a command uses
+ * it (the reference TPM loads it into an object slot for the
+ * command), so every command goes through this. */
+#define DEVID_TPM2_RETRY(st, keep, rc, call)                                  \
+    do {                                                                       \
+        (rc) = (call);                                                         \
+    } while (devid_tpm2_rc_is_object_memory(rc)                               \
+             && devid_tpm2_obj_make_room((st), (keep)))
+
+/** Makes obj loaded in this context, loading its saved context if it was
+ *  swapped out (lock held). Returns 1 with *tr set; 0 when obj has nothing
+ *  to load from in this context (no error raised: the caller reloads it), or
+ *  -1 with an error raised. */
+int devid_tpm2_obj_use(struct devid_prov *prov, struct devid_tpm2 *st,
+                       struct devid_tpm2_obj *obj, ESYS_TR *tr);
+
+/** Records a freshly loaded object tr in obj and on the state's list (lock
+ *  held). */
+void devid_tpm2_obj_set(struct devid_tpm2 *st, struct devid_tpm2_obj *obj,
+                        ESYS_TR tr);
+
+/** Flushes obj from the TPM (when this process loaded it), frees its saved
+ *  context and takes it off the list (lock held). */
+void devid_tpm2_obj_clear(struct devid_tpm2 *st, struct devid_tpm2_obj *obj);
+
+/* tcti.c */
+
+/** Opens the TCTI: conf when not NULL, else $TPM2OPENSSL_TCTI, $TSS2_TCTI,
+ *  $TPM2TOOLS_TCTI, else the tctildr default. Writes the name used to name
+ *  (size bytes). Returns the TSS2_RC of Tss2_TctiLdr_Initialize. */
+TSS2_RC devid_tpm2_tcti_open(const char *conf, TSS2_TCTI_CONTEXT **tcti,
+                             char *name, size_t size);
+
+/** Drops a TCTI inherited from the parent process in a fork child without
+ *  disturbing the parent's connection (see tcti.c for which TCTIs can be
+ *  finalized safely). name is the name it was opened with. */
+void devid_tpm2_tcti_forget(TSS2_TCTI_CONTEXT *tcti, const char *name);
+
+/* rc.c */
+
+/** Raises the devid reason that fits rc (TPM_RC_AUTH_FAIL/BAD_AUTH:
+ *  DEVID_R_PIN_INCORRECT; TPM_RC_LOCKOUT: DEVID_R_PIN_LOCKED; TCTI I/O:
+ *  DEVID_R_TPM_UNREACHABLE; else DEVID_R_TPM_ERROR) with "what: <text of
+ *  Tss2_RC_Decode> (0x...)" as data. Returns 0 for use in return. */
+int devid_tpm2_rc_raise(const struct devid_prov *prov, const char *what,
+                        TSS2_RC rc);
+
+/** Returns 1 when rc says the auth value was wrong (TPM 2.0 Part 2 §6.6:
+ *  TPM_RC_AUTH_FAIL, TPM_RC_BAD_AUTH). */
+int devid_tpm2_rc_is_auth_fail(TSS2_RC rc);
+
+/** Returns 1 when rc is TPM_RC_OBJECT_MEMORY (out of object slots). */
+int devid_tpm2_rc_is_object_memory(TSS2_RC rc);
+
+/* srk.c */
+
+/** Returns the parent to load or create keys under (lock held): the
+ *  persistent SRK at 0x81000001 when it matches the standard ECC template,
+ *  else the primary created once per process from that template (TCG TPM
+ *  2.0 Key Files), loaded from its saved context. Returns 1 with *tr,
+ *  or 0 with an error raised. Flush a transient parent with
+ *  devid_tpm2_srk_done after use. */
+int devid_tpm2_srk_get(struct devid_prov *prov, struct devid_tpm2 *st,
+                       ESYS_TR *tr);
+
+/** Swaps a transient SRK out again after use to free its slot (lock held). */
+void devid_tpm2_srk_done(struct devid_tpm2 *st);
+
+/* key-load.c */
+
+/** Opens a key by name ("handle:0x81...", "file:PATH", PATH), reading its
+ *  public part; the TPM object is loaded on first use. Returns 1 with a new
+ *  key, or 0 with DEVID_R_BAD_URI, DEVID_R_NO_OBJECT, DEVID_R_BAD_KEY_FILE,
+ *  DEVID_R_UNSUPPORTED_KEY or a TPM error raised. */
+int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
+                        const struct devid_pin_cb *pin, struct devid_key **out);
+
+/** Makes a key from a parsed key file (takes ownership of kf even on
+ *  failure). uri may be NULL. Same return and reasons as key_open. */
+int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
+                                struct devid_tpm2_keyfile *kf, const char *uri,
+                                const struct devid_pin_cb *pin,
+                                struct devid_key **out);
+
+/** Makes sure key's object is usable in this context and sets its auth
+ *  (lock held). Returns 1 with *tr, or 0 with an error raised. */
+int devid_tpm2_key_use(struct devid_key *key, struct devid_tpm2 *st,
+                       ESYS_TR *tr);
+
+/** Records a TPM answer for key's auth: on an auth failure marks the key so
+ *  its auth value is never sent again, and raises DEVID_R_PIN_INCORRECT.
+ *  Otherwise raises the reason for rc. Returns 0. */
+int devid_tpm2_key_fail(struct devid_key *key, const char *what, TSS2_RC rc);
+
+/** Fills key->pub and key->caps from a public area (lock held, caps read).
+ *  Returns 1, or 0 with DEVID_R_UNSUPPORTED_KEY or DEVID_R_MALLOC. */
+int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
+                              const TPMT_PUBLIC *pub);
+
+/** Allocates an empty TPM key object bound to prov. Returns NULL with
+ *  DEVID_R_MALLOC raised. */
+struct devid_key *devid_tpm2_key_alloc(struct devid_prov *prov);
+
+/** ops->key_free: flushes and frees key->be. */
+void devid_tpm2_key_free(struct devid_key *key);
+
+/** Parses "handle:0x81xxxxxx" (with an optional "?pass"). Returns 1 with the
+ *  handle, 0 when name has another form, -1 when it is a malformed handle
+ *  name (nothing raised). */
+int devid_tpm2_name_handle(const char *name, TPM2_HANDLE *handle,
+                           int *ask_auth);
+
+/* key-create.c */
+
+/** ops->generate: a new key at a persistent handle or in a key file. */
+int devid_tpm2_key_generate(struct devid_prov *prov, const char *name,
+                            const struct devid_gen_params *p,
+                            const struct devid_pin_cb *pin,
+                            struct devid_key **out);
+
+/* ops.c */
+
+/** ops->sign (TPM 2.0 Part 3 §20.2 TPM2_Sign). */
+int devid_tpm2_op_sign(struct devid_key *key, const struct devid_sign_params *p,
+                       const unsigned char *tbs, size_t tbslen,
+                       unsigned char *sig, size_t *siglen);
+
+/** ops->decrypt (TPM 2.0 Part 3 §14.3 TPM2_RSA_Decrypt). */
+int devid_tpm2_op_decrypt(struct devid_key *key,
+                          const struct devid_dec_params *p,
+                          const unsigned char *in, size_t inlen,
+                          unsigned char *out, size_t *outlen);
+
+/** ops->derive (TPM 2.0 Part 3 §14.5 TPM2_ECDH_ZGen). */
+int devid_tpm2_op_derive(struct devid_key *key, const unsigned char *peer,
+                         size_t peer_len, unsigned char *secret,
+                         size_t *secretlen);
+
+/** Maps an OpenSSL digest NID to a TPM hash algorithm, or TPM2_ALG_NULL. */
+TPM2_ALG_ID devid_tpm2_hash_alg(int md_nid);
+
+#endif
