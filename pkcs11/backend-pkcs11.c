@@ -39,6 +39,36 @@ static int devid_p11be_tokens(struct devid_prov *prov,
     return 1;
 }
 
+/* Searches one token. When the URI matched several tokens (it names none),
+ * a token that cannot be used (no card, write-protected trust store, login
+ * refused) is skipped quietly: its errors are dropped. */
+static int devid_p11be_search_token(struct devid_prov *prov,
+                                    struct devid_p11_token *tok,
+                                    const struct devid_p11_uri *u,
+                                    unsigned int want,
+                                    const struct devid_pin_cb *pin,
+                                    devid_object_cb *cb, void *cbarg,
+                                    int *stop, int tolerant)
+{
+    int privs = (0 == want || (want & DEVID_OBJ_PRIVKEY) != 0)
+                && (!u->has_class || CKO_PRIVATE_KEY == u->cls);
+    int ok;
+
+    if (tolerant) {
+        devid_err_mark(prov);
+    }
+    ok = (!privs || devid_p11_login(tok, u, pin))
+         && devid_p11_object_search(tok, u, want, cb, cbarg, stop);
+    if (tolerant) {
+        if (ok) {
+            devid_err_clear_mark(prov);
+        } else {
+            devid_err_pop_to_mark(prov);
+        }
+    }
+    return ok;
+}
+
 static int devid_p11be_search(struct devid_prov *prov, const char *name,
                               unsigned int want, const struct devid_pin_cb *pin,
                               devid_object_cb *cb, void *cbarg)
@@ -47,6 +77,7 @@ static int devid_p11be_search(struct devid_prov *prov, const char *name,
     struct devid_p11_token **toks = NULL;
     size_t n = 0;
     size_t i;
+    size_t skipped = 0;
     int stop = 0;
     int ret = 0;
 
@@ -55,15 +86,18 @@ static int devid_p11be_search(struct devid_prov *prov, const char *name,
         goto end;
     }
     for (i = 0; i < n && !stop; i++) {
-        int privs = (0 == want || (want & DEVID_OBJ_PRIVKEY) != 0)
-                    && (!u->has_class || CKO_PRIVATE_KEY == u->cls);
-
-        if (privs && !devid_p11_login(toks[i], u, pin)) {
-            goto end;
+        if (!devid_p11be_search_token(prov, toks[i], u, want, pin, cb, cbarg,
+                                      &stop, n > 1)) {
+            if (n == 1) {
+                goto end;
+            }
+            skipped++;
         }
-        if (!devid_p11_object_search(toks[i], u, want, cb, cbarg, &stop)) {
-            goto end;
-        }
+    }
+    if (skipped == n) {
+        DEVID_RAISE(prov, DEVID_R_NO_TOKEN, "%s: no usable token (%zu failed)",
+                    u->safe, n);
+        goto end;
     }
     ret = 1;
 end:

@@ -12,12 +12,21 @@
 #include "common/log.h"
 #include "pkcs11/p11.h"
 
+/* Read-write sessions where the token allows them (key generation and
+ * certificate objects need them); read-only tokens (p11-kit-trust, smart
+ * cards in read-only mode) still get sessions for finding and signing. */
 static CK_RV devid_p11_session_open(struct devid_p11_token *tok,
                                     CK_SESSION_HANDLE *s)
 {
-    return tok->mod->fn->C_OpenSession(tok->slot,
-                                       CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                       NULL, NULL, s);
+    CK_RV rv = tok->mod->fn->C_OpenSession(tok->slot,
+                                           CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                           NULL, NULL, s);
+
+    if (rv == CKR_TOKEN_WRITE_PROTECTED) {
+        rv = tok->mod->fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION, NULL,
+                                         NULL, s);
+    }
+    return rv;
 }
 
 CK_RV devid_p11_session_anchor(struct devid_p11_token *tok)

@@ -2,7 +2,8 @@
 /* Decoders that turn a reference file into a resident key, so that
  * SSL_CTX_use_PrivateKey_file, PEM_read_bio_PrivateKey and "-key file.pem"
  * work unchanged. Two steps, as OpenSSL chains decoders: PEM -> DER body
- * (structure "devid-ref"), then DER body -> EC or RSA key. */
+ * (structure "devid-ref"), then DER body -> EC or RSA key. A TSS2 key file
+ * in DER goes straight to the second step. */
 #include "config.h"
 
 #include <string.h>
@@ -26,8 +27,8 @@
 static OSSL_FUNC_decoder_newctx_fn devid_dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn devid_dec_freectx;
 static OSSL_FUNC_decoder_decode_fn devid_dec_pem_decode;
-static OSSL_FUNC_decoder_decode_fn devid_dec_ec_decode;
-static OSSL_FUNC_decoder_decode_fn devid_dec_rsa_decode;
+static OSSL_FUNC_decoder_decode_fn devid_dec_der_ec_decode;
+static OSSL_FUNC_decoder_decode_fn devid_dec_der_rsa_decode;
 
 struct devid_dec_ctx {
     struct devid_prov *prov;
@@ -48,13 +49,62 @@ static void devid_dec_freectx(void *vctx)
     OPENSSL_free(vctx);
 }
 
-/* PEM step: only our two labels; anything else is left to other decoders
- * (returning 1 without calling the callback means "not mine"). */
+/* Hands the opened key to the core (keymgmt load() takes the reference). */
+static int devid_dec_emit(struct devid_key **key, OSSL_CALLBACK *object_cb,
+                          void *object_cbarg)
+{
+    OSSL_PARAM params[4];
+    int type = OSSL_OBJECT_PKEY;
+
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
+    params[1] = OSSL_PARAM_construct_utf8_string(
+        OSSL_OBJECT_PARAM_DATA_TYPE,
+        (char *)((*key)->pub.type == DEVID_KEY_EC ? "EC" : "RSA"), 0);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE,
+                                                  key, sizeof(*key));
+    params[3] = OSSL_PARAM_construct_end();
+    return object_cb(params, object_cbarg);
+}
+
+/* Opens the key a reference names and emits it when it has the type this
+ * decoder makes. Returns 0 only when the reference is ours and cannot be
+ * opened: OpenSSL keeps the errors of a decoder that returns 0, so the
+ * program reports "no matching token" rather than "unsupported". */
+static int devid_dec_open_emit(struct devid_dec_ctx *ctx, const char *label,
+                               const unsigned char *der, size_t len,
+                               enum devid_key_type want,   /* NONE: any */
+                               OSSL_CALLBACK *object_cb, void *object_cbarg,
+                               OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    struct devid_pin_cb pin = { pw_cb, pw_cbarg };
+    struct devid_key *key = NULL;
+    int ret = 1;
+
+    if (!devid_ref_open_cached(ctx->prov, label, der, len, &pin, &key)) {
+        DEVID_DEBUG("decoder", "reference file (%s) cannot be opened",
+                    label != NULL ? label : "DER");
+        return 0;
+    }
+    if (key != NULL && (want == DEVID_KEY_NONE || key->pub.type == want)) {
+        ret = devid_dec_emit(&key, object_cb, object_cbarg);
+    }
+    devid_key_free(key);        /* NULL when keymgmt load() took it */
+    return ret;
+}
+
+/* PEM step: only our two labels; any other PEM is left to the other
+ * decoders (returning 1 without calling back means "not mine"). It opens
+ * the key already (kept in the reference cache for the next step): OpenSSL
+ * keeps the errors of a decoder that returns 0 here, whereas the next step
+ * runs inside the file store, which drops them. So a program reports "no
+ * matching token" instead of "unsupported". */
 static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
                                 OSSL_CALLBACK *object_cb, void *object_cbarg,
                                 OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     struct devid_dec_ctx *ctx = vctx;
+    struct devid_pin_cb pin = { pw_cb, pw_cbarg };
+    struct devid_key *key = NULL;
     BIO *in = BIO_new_from_core_bio(ctx->prov->libctx, cin);
     char *label = NULL;
     char *header = NULL;
@@ -77,6 +127,14 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
         goto end;
     }
     DEVID_DEBUG("decoder", "reference file: %s", label);
+    if (!devid_ref_open_cached(ctx->prov, NULL, der, (size_t)len, &pin, &key)) {
+        DEVID_DEBUG("decoder", "the %s file cannot be opened", label);
+        ret = 0;
+        goto end;
+    }
+    if (key == NULL) {
+        goto end;
+    }
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der,
                                                   (size_t)len);
     params[1] = OSSL_PARAM_construct_utf8_string(
@@ -84,6 +142,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     params[2] = OSSL_PARAM_construct_end();
     ret = object_cb(params, object_cbarg);
 end:
+    devid_key_free(key);
     OPENSSL_free(label);
     OPENSSL_free(header);
     OPENSSL_free(der);
@@ -113,92 +172,72 @@ static unsigned char *devid_dec_read_all(BIO *in, size_t *len)
     return buf;
 }
 
-static int devid_dec_key_decode(struct devid_dec_ctx *ctx, OSSL_CORE_BIO *cin,
+/* DER files (a TSS2 key file without PEM armour), recognised by content. */
+static int devid_dec_der_decode(struct devid_dec_ctx *ctx, OSSL_CORE_BIO *cin,
                                 enum devid_key_type want,
                                 OSSL_CALLBACK *object_cb, void *object_cbarg,
                                 OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     BIO *in = BIO_new_from_core_bio(ctx->prov->libctx, cin);
-    struct devid_pin_cb pin = { pw_cb, pw_cbarg };
-    struct devid_key *key = NULL;
     unsigned char *der = NULL;
     size_t len = 0;
-    OSSL_PARAM params[4];
-    int type = OSSL_OBJECT_PKEY;
     int ret = 1;
 
     if (in == NULL) {
         return 1;
     }
     der = devid_dec_read_all(in, &len);
-    if (der == NULL) {
-        goto end;
+    if (der != NULL) {
+        ret = devid_dec_open_emit(ctx, NULL, der, len, want, object_cb,
+                                  object_cbarg, pw_cb, pw_cbarg);
     }
-    if (!devid_ref_open(ctx->prov, NULL, der, len, &pin, &key)) {
-        ret = 0;                /* ours, but it cannot be opened: say why */
-        goto end;
-    }
-    if (key == NULL || key->pub.type != want) {
-        goto end;               /* not ours, or the other key type */
-    }
-    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
-    params[1] = OSSL_PARAM_construct_utf8_string(
-        OSSL_OBJECT_PARAM_DATA_TYPE,
-        (char *)(want == DEVID_KEY_EC ? "EC" : "RSA"), 0);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE,
-                                                  &key, sizeof(key));
-    params[3] = OSSL_PARAM_construct_end();
-    ret = object_cb(params, object_cbarg);
-end:
-    devid_key_free(key);        /* NULL when keymgmt load() took it */
     OPENSSL_free(der);
     BIO_free(in);
     return ret;
 }
 
-static int devid_dec_ec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
-                               OSSL_CALLBACK *object_cb, void *object_cbarg,
-                               OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+static int devid_dec_der_ec_decode(void *vctx, OSSL_CORE_BIO *cin,
+                                   int selection, OSSL_CALLBACK *object_cb,
+                                   void *object_cbarg,
+                                   OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                   void *pw_cbarg)
 {
-    return devid_dec_key_decode(vctx, cin, DEVID_KEY_EC, object_cb,
+    return devid_dec_der_decode(vctx, cin, DEVID_KEY_EC, object_cb,
                                 object_cbarg, pw_cb, pw_cbarg);
 }
 
-static int devid_dec_rsa_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
-                                OSSL_CALLBACK *object_cb, void *object_cbarg,
-                                OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+static int devid_dec_der_rsa_decode(void *vctx, OSSL_CORE_BIO *cin,
+                                    int selection, OSSL_CALLBACK *object_cb,
+                                    void *object_cbarg,
+                                    OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                    void *pw_cbarg)
 {
-    return devid_dec_key_decode(vctx, cin, DEVID_KEY_RSA, object_cb,
+    return devid_dec_der_decode(vctx, cin, DEVID_KEY_RSA, object_cb,
                                 object_cbarg, pw_cb, pw_cbarg);
 }
 
-static const OSSL_DISPATCH devid_dec_pem_functions[] = {
-    DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),
-    DEVID_DISPATCH(DECODER, dec, FREECTX, freectx),
-    DEVID_DISPATCH(DECODER, dec, DECODE, pem_decode),
-    OSSL_DISPATCH_END
-};
+#define DEVID_DEC_TABLE(which)                                                 \
+    static const OSSL_DISPATCH devid_dec_##which##_functions[] = {             \
+        DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),                          \
+        DEVID_DISPATCH(DECODER, dec, FREECTX, freectx),                        \
+        DEVID_DISPATCH(DECODER, dec, DECODE, which##_decode),                  \
+        OSSL_DISPATCH_END                                                      \
+    }
 
-static const OSSL_DISPATCH devid_dec_ec_functions[] = {
-    DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),
-    DEVID_DISPATCH(DECODER, dec, FREECTX, freectx),
-    DEVID_DISPATCH(DECODER, dec, DECODE, ec_decode),
-    OSSL_DISPATCH_END
-};
-
-static const OSSL_DISPATCH devid_dec_rsa_functions[] = {
-    DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),
-    DEVID_DISPATCH(DECODER, dec, FREECTX, freectx),
-    DEVID_DISPATCH(DECODER, dec, DECODE, rsa_decode),
-    OSSL_DISPATCH_END
-};
+DEVID_DEC_TABLE(pem);
+DEVID_DEC_TABLE(der_ec);
+DEVID_DEC_TABLE(der_rsa);
 
 const OSSL_ALGORITHM devid_decoders[] = {
     { "DER", DEVID_PROPS ",input=pem", devid_dec_pem_functions,
-      "devid reference file (PEM)" },
+      "devid key reference file (PEM)" },
     { "EC", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_ec_functions, "devid EC key reference" },
+      devid_dec_der_ec_functions, "devid EC key reference" },
     { "RSA", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_rsa_functions, "devid RSA key reference" },
+      devid_dec_der_rsa_functions, "devid RSA key reference" },
+    { "EC", DEVID_PROPS ",input=der", devid_dec_der_ec_functions,
+      "devid EC key in a TSS2 key file (DER)" },
+    { "RSA", DEVID_PROPS ",input=der", devid_dec_der_rsa_functions,
+      "devid RSA key in a TSS2 key file (DER)" },
     { NULL, NULL, NULL, NULL }
 };

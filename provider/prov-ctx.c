@@ -11,6 +11,7 @@
 #include "provider/backend.h"
 #include "provider/prov.h"
 #include "provider/provider.h"
+#include "provider/ref-file.h"
 #include "pkcs11/p11.h"
 
 /* A PIN longer than this is not a PIN. */
@@ -75,6 +76,7 @@ void devid_prov_free(struct devid_prov *prov)
     if (prov == NULL) {
         return;
     }
+    devid_ref_cache_free(prov);     /* keys first, then their backends */
     devid_pkcs11_backend.teardown(prov);
 #ifdef DEVID_HAVE_TPM2
     devid_tpm2_backend.teardown(prov);

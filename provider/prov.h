@@ -27,6 +27,7 @@ struct devid_prov {
     CRYPTO_RWLOCK *lock;             /* guards creation of the fields below */
     void *p11;                       /* owned by pkcs11/ (struct devid_p11) */
     void *tpm2;                      /* owned by tpm2/ */
+    void *ref_cache;                 /* owned by ref-file.c */
 };
 
 /** Returns the core handle of the instance (NULL when standalone). */

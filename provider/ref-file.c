@@ -7,10 +7,13 @@
 #include <openssl/bio.h>
 #include <openssl/buffer.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "provider/prov.h"
 #include "provider/ref-file.h"
 
 /* DER length octets (X.690 §8.1.3), definite form. */
@@ -238,4 +241,108 @@ static int devid_ref_open_uri(struct devid_prov *prov, const char *uri,
     }
     *out = first.key;
     return 1;
+}
+
+/* How long a decoded reference stays cached: long enough for the decoders
+ * of one load, short enough never to outlive a change of the token. */
+#define DEVID_REF_CACHE_SECONDS 5
+
+struct devid_ref_cache {
+    unsigned char digest[32];       /* SHA-256 of label and body */
+    time_t when;
+    struct devid_key *key;
+};
+
+static int devid_ref_digest(const char *label, const unsigned char *der,
+                            size_t len, unsigned char digest[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int dlen = 0;
+    int ok;
+
+    ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
+         && EVP_DigestUpdate(md, label != NULL ? label : "",
+                             label != NULL ? strlen(label) + 1 : 1)
+         && EVP_DigestUpdate(md, der, len)
+         && EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+static struct devid_key *devid_ref_cache_get(struct devid_prov *prov,
+                                             const unsigned char digest[32])
+{
+    struct devid_ref_cache *c;
+    struct devid_key *key = NULL;
+
+    if (!CRYPTO_THREAD_write_lock(prov->lock)) {
+        return NULL;
+    }
+    c = prov->ref_cache;
+    if (c != NULL && c->key != NULL && memcmp(c->digest, digest, 32) == 0
+        && time(NULL) - c->when <= DEVID_REF_CACHE_SECONDS) {
+        key = devid_key_up_ref(c->key);
+    }
+    CRYPTO_THREAD_unlock(prov->lock);
+    return key;
+}
+
+static void devid_ref_cache_put(struct devid_prov *prov,
+                                const unsigned char digest[32],
+                                struct devid_key *key)
+{
+    struct devid_ref_cache *c;
+    struct devid_key *old = NULL;
+
+    if (!CRYPTO_THREAD_write_lock(prov->lock)) {
+        return;
+    }
+    c = prov->ref_cache;
+    if (c == NULL) {
+        c = OPENSSL_zalloc(sizeof(*c));
+        prov->ref_cache = c;
+    }
+    if (c != NULL) {
+        old = c->key;
+        memcpy(c->digest, digest, 32);
+        c->when = time(NULL);
+        c->key = devid_key_up_ref(key);
+    }
+    CRYPTO_THREAD_unlock(prov->lock);
+    devid_key_free(old);
+}
+
+int devid_ref_open_cached(struct devid_prov *prov, const char *label,
+                          const unsigned char *der, size_t len,
+                          const struct devid_pin_cb *pin,
+                          struct devid_key **out)
+{
+    unsigned char digest[32];
+
+    if (!devid_ref_digest(label, der, len, digest)) {
+        return devid_ref_open(prov, label, der, len, pin, out);
+    }
+    *out = devid_ref_cache_get(prov, digest);
+    if (*out != NULL) {
+        return 1;
+    }
+    if (!devid_ref_open(prov, label, der, len, pin, out)) {
+        return 0;
+    }
+    if (*out != NULL) {
+        devid_ref_cache_put(prov, digest, *out);
+    }
+    return 1;
+}
+
+void devid_ref_cache_free(struct devid_prov *prov)
+{
+    struct devid_ref_cache *c = prov->ref_cache;
+
+    if (c == NULL) {
+        return;
+    }
+    devid_key_free(c->key);
+    OPENSSL_free(c);
+    prov->ref_cache = NULL;
 }

@@ -37,4 +37,15 @@ int devid_ref_open(struct devid_prov *prov, const char *label,
                    const unsigned char *der, size_t len,
                    const struct devid_pin_cb *pin, struct devid_key **out);
 
+/** devid_ref_open through a short-lived one-entry cache: OpenSSL tries
+ *  the EC and the RSA decoder on the same file, and the key should be opened
+ *  once. Same contract as devid_ref_open. */
+int devid_ref_open_cached(struct devid_prov *prov, const char *label,
+                          const unsigned char *der, size_t len,
+                          const struct devid_pin_cb *pin,
+                          struct devid_key **out);
+
+/** Drops the cache (provider teardown). */
+void devid_ref_cache_free(struct devid_prov *prov);
+
 #endif

