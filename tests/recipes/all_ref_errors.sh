@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Bad input fails in each program's usual error output, naming the key:
+# reference files that name a missing token or object, corrupt reference
+# files (both PEM labels), a missing TPM handle, and a good reference file
+# while devid is not loaded; for openssl, curl and mosquitto_pub (whose
+# usual error output is -d, where libmosquitto prints OpenSSL's errors).
+# Through the engine, pkcs11: URIs also carry devid's reason.
+set -euf
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/recipes/lib-recipes.sh"
+devid_needs_curl_with_devid
+SERVER_PID=
+BROKER_PID=
+cleanup() {
+    recipes_kill "$SERVER_PID" "$BROKER_PID"
+    rm -rf "$TESTDIR"
+}
+trap cleanup EXIT
+recipes_init devid-err
+recipes_need_engine
+recipes_token_key good device-good
+
+# mkref URI: a PKCS#11 PROVIDER URI reference file for URI on stdout (the
+# DER body by hand: SEQUENCE { VisibleString desc, UTF8String uri })
+mkref() {
+    python3 - "$1" <<'PY'
+import base64, sys
+def tlv(tag, body):
+    n = len(body)
+    if n < 128:
+        head = bytes([n])
+    else:
+        octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        head = bytes([0x80 | len(octets)]) + octets
+    return bytes([tag]) + head + body
+der = tlv(0x30, tlv(0x1a, b"PKCS#11 Provider URI v1.0")
+          + tlv(0x0c, sys.argv[1].encode()))
+b64 = base64.b64encode(der).decode()
+print("-----BEGIN PKCS#11 PROVIDER URI-----")
+for i in range(0, len(b64), 64):
+    print(b64[i:i + 64])
+print("-----END PKCS#11 PROVIDER URI-----")
+PY
+}
+mkref "pkcs11:token=no-such-token;object=good;type=private" > no-token.pem
+mkref "pkcs11:token=devid-err;object=no-such-key;type=private" > no-object.pem
+printf -- '-----BEGIN PKCS#11 PROVIDER URI-----\nMAMCAQA=\n-----END PKCS#11 PROVIDER URI-----\n' > corrupt-p11.pem
+printf -- '-----BEGIN TSS2 PRIVATE KEY-----\nMAMCAQA=\n-----END TSS2 PRIVATE KEY-----\n' > corrupt-tss2.pem
+printf x > data
+
+sport=$(devid_freeport)
+recipes_s_server "$sport" server.log
+mport=$(devid_freeport)
+recipes_mosquitto "$mport"
+
+# expect_fail WHAT PATTERN CMD...: CMD fails and its output matches PATTERN
+expect_fail() {
+    what=$1
+    pattern=$2
+    shift 2
+    if "$@" > out.txt 2>&1; then
+        fail "$what: succeeded"
+    fi
+    grep -q -- "$pattern" out.txt || { cat out.txt; fail "$what: no '$pattern'"; }
+    # programs may echo their own arguments; the error queue must not
+    if grep -E '^[0-9A-F]+:error:' out.txt | grep -q "pin-value=$DEVID_USER_PIN"; then
+        fail "$what: a PIN in an OpenSSL error"
+    fi
+    ok "$what: $(grep -m1 -- "$pattern" out.txt)"
+}
+
+# bad_key FILE: each program refuses FILE and names it
+bad_key() {
+    expect_fail "openssl, $1" "Could not read private key from $1" \
+        openssl pkeyutl -sign -inkey "$1" -in data -out sig
+    expect_fail "curl, $1" "unable to set private key file: '$1'" \
+        curl -sS --max-time 20 --cacert ca.pem --cert good.pem --key "$1" \
+        "https://localhost:$sport/"
+    expect_fail "mosquitto_pub, $1" "Unable to load client key file \"$1\"" \
+        mosquitto_pub -d -h 127.0.0.1 -p "$mport" --cafile ca.pem \
+        --cert good.pem --key "$1" -t x -m x
+}
+
+for f in no-token.pem no-object.pem corrupt-p11.pem corrupt-tss2.pem; do
+    bad_key "$f"
+done
+
+# the same through the engine: the key id is named, and for a URI devid's
+# own reason comes first
+expect_fail "openssl -engine devid, missing token" 'no matching token' \
+    openssl pkeyutl -engine devid -keyform engine -sign -in data -out sig \
+    -inkey "pkcs11:token=no-such-token;object=good;type=private?pin-value=$DEVID_USER_PIN"
+expect_fail "openssl -engine devid, missing object" 'no matching object' \
+    openssl pkeyutl -engine devid -keyform engine -sign -in data -out sig \
+    -inkey "pkcs11:token=devid-err;object=no-such-key;type=private"
+grep -q 'devid: no private key from pkcs11:token=devid-err;object=no-such-key' out.txt \
+    || { cat out.txt; fail "the engine's error does not name the key"; }
+expect_fail "curl --engine devid, missing object" 'failed to load private key from crypto engine' \
+    curl -sS --max-time 20 --cacert ca.pem --cert good.pem --engine devid \
+    --key-type ENG --key "pkcs11:token=devid-err;object=no-such-key;type=private" \
+    "https://localhost:$sport/"
+expect_fail "mosquitto_pub --tls-engine devid, corrupt file" \
+    'Unable to load engine private key file "corrupt-p11.pem"' \
+    mosquitto_pub -d -h 127.0.0.1 -p "$mport" --cafile ca.pem --cert good.pem \
+    --tls-engine devid --keyform engine --key corrupt-p11.pem -t x -m x
+
+# a TPM handle nothing is persisted at
+expect_fail "openssl, missing TPM handle" 'handle:0x81000099' \
+    openssl pkeyutl -sign -inkey handle:0x81000099 -in data -out sig
+
+# a good reference file while devid is not loaded (no openssl.cnf)
+export OPENSSL_CONF=/dev/null
+bad_key good.key.pem

@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Recipe (docs/recipes.md, "curl"): Debian's curl authenticates to an HTTPS
+# server that requires a client certificate, with its key in the token
+# named by a reference file: "curl --cert dev.pem --key dev.key.pem", devid
+# active through openssl.cnf. curl is not told about devid at all.
+set -euf
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/recipes/lib-recipes.sh"
+devid_needs_curl_with_devid
+SERVER_PID=
+cleanup() {
+    recipes_kill "$SERVER_PID"
+    rm -rf "$TESTDIR"
+}
+trap cleanup EXIT
+recipes_init devid-curl
+
+for alg in ec rsa; do
+    recipes_token_key "curl-$alg" "device-curl-$alg" "$alg"
+    port=$(devid_freeport)
+    recipes_s_server "$port" server.log
+    curl -sS --fail --max-time 20 --cacert ca.pem \
+        --cert "curl-$alg.pem" --key "curl-$alg.key.pem" \
+        "https://localhost:$port/" > page.html 2> curl.err \
+        || { cat curl.err server.log; fail "curl with curl-$alg.key.pem"; }
+    recipes_kill "$SERVER_PID"
+    SERVER_PID=
+    # s_server -www shows the client certificate it verified
+    grep -a -q "Subject: CN *= *device-curl-$alg" page.html \
+        || { cat page.html; fail "server did not see the $alg client certificate"; }
+    grep -q "depth=0 CN = device-curl-$alg" server.log \
+        || { cat server.log; fail "server log lacks the $alg client subject"; }
+    ok "curl --key curl-$alg.key.pem: mutual TLS with a $alg key in the token"
+done
+
+# the same request without the client certificate is refused
+port=$(devid_freeport)
+recipes_s_server "$port" server.log
+if curl -sS --fail --max-time 20 --cacert ca.pem "https://localhost:$port/" \
+    > /dev/null 2>&1; then
+    fail "the server accepted a client without a certificate"
+fi
+ok "the server refuses a client without a certificate"

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: Apache-2.0
+# Helpers for the recipe tests: the programs of examples/ and docs/recipes.md
+# run unchanged against real servers on loopback, with devid activated
+# through openssl.cnf. Sourced after tests/lib.sh, never run.
+# shellcheck shell=sh
+
+# recipes_init TOKEN: a temporary directory (cwd), a SoftHSM2 token TOKEN,
+# a software CA, a PIN file and tests/fixtures/openssl.cnf.in filled in as
+# $TESTDIR/openssl.cnf; exports OPENSSL_CONF (devid active for every
+# program the test runs) and OPENSSL_ENGINES (the engine built here).
+recipes_init() {
+    devid_tmpdir
+    cd "$TESTDIR"
+    RECIPES_TOKEN=$1
+    devid_mktoken "$TESTDIR" "$1"
+    devid_mkca "$TESTDIR"
+    printf '%s\n' "$DEVID_USER_PIN" > pin
+    chmod 600 pin
+    recipes_cnf "$TESTDIR/openssl.cnf" "${DEVID_TCTI:-device:/dev/tpmrm0}"
+    OPENSSL_CONF=$TESTDIR/openssl.cnf
+    OPENSSL_ENGINES=$top_builddir/engine-compat/.libs
+    export OPENSSL_CONF OPENSSL_ENGINES
+}
+
+# recipes_need_engine: fails unless the ENGINE "devid" was built
+recipes_need_engine() {
+    [ -f "$OPENSSL_ENGINES/devid.so" ] || fail "engine not built: $OPENSSL_ENGINES/devid.so"
+}
+
+# recipes_cnf OUT TCTI: fills the openssl.cnf template into OUT
+recipes_cnf() {
+    sed -e "s|@DEVID_MODULE@|$top_builddir/.libs/devid.so|" \
+        -e "s|@PKCS11_MODULE@|$SOFTHSM_MODULE|" \
+        -e "s|@PIN_FILE@|$TESTDIR/pin|" \
+        -e "s|@TCTI@|$2|" \
+        "$top_srcdir/tests/fixtures/openssl.cnf.in" > "$1"
+}
+
+# recipes_token_key NAME CN [ALG]: a non-exportable key NAME in the token
+# (EC P-256, or "rsa" for RSA 2048), its reference file NAME.key.pem made by
+# the provider's encoder, and a certificate NAME.pem (CN) from the test CA.
+# EC keys are made with openssl genpkey (the provider writes the file), RSA
+# keys with pkcs11-tool and written out with openssl pkey.
+recipes_token_key() {
+    if [ "${3:-ec}" = rsa ]; then
+        devid_p11tool --keypairgen --key-type rsa:2048 --label "$1" \
+            --id "$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')" >/dev/null 2>&1
+        openssl pkey -in "pkcs11:token=$RECIPES_TOKEN;object=$1;type=private" -out "$1.key.pem" \
+            || fail "openssl pkey could not write the reference file of $1"
+    else
+        openssl genpkey -propquery '?provider=devid' -algorithm EC \
+            -pkeyopt group:P-256 -pkeyopt "uri:pkcs11:token=$RECIPES_TOKEN;object=$1" \
+            -out "$1.key.pem" || fail "openssl genpkey in the token ($1)"
+    fi
+    grep -q 'BEGIN PKCS#11 PROVIDER URI' "$1.key.pem" \
+        || fail "$1.key.pem is not a reference file"
+    openssl req -new -key "$1.key.pem" -subj "/CN=$2" -out "$1.csr" \
+        || fail "CSR with $1.key.pem"
+    if [ "${4:-client}" = server ]; then
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$1.ext"
+        openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+            -days 2 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+    else
+        devid_sign_csr "$TESTDIR" "$1.csr" "$1.pem"
+    fi
+}
+
+# recipes_soft_client NAME CN: a software client key and certificate
+recipes_soft_client() {
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+    devid_sign_csr "$TESTDIR" "$1.csr" "$1.pem"
+}
+
+# recipes_s_server PORT LOG: openssl s_server answering HTTP (-www) on
+# PORT, requiring a client certificate from the test CA; sets SERVER_PID
+recipes_s_server() {
+    [ -f srv.pem ] || devid_mkserver "$TESTDIR" srv ec
+    openssl s_server -accept "127.0.0.1:$1" -www -Verify 1 -verify_return_error \
+        -CAfile ca.pem -cert srv.pem -key srv.key > "$2" 2>&1 &
+    SERVER_PID=$!
+    devid_wait_port "$1"
+}
+
+# recipes_mosquitto PORT: a mosquitto broker on 127.0.0.1:PORT that requires
+# a client certificate and takes the certificate's CN as the user name
+# (examples/mosquitto-broker.conf); log in broker.log; sets BROKER_PID
+recipes_mosquitto() {
+    [ -f srv.pem ] || devid_mkserver "$TESTDIR" srv ec
+    sed -e "s|@PORT@|$1|" -e "s|@DIR@|$TESTDIR|g" \
+        "$top_srcdir/examples/mosquitto-broker.conf" > broker.conf
+    : > broker.log
+    mosquitto -c broker.conf > broker.out 2>&1 &
+    BROKER_PID=$!
+    devid_wait_port "$1"
+}
+
+# recipes_subscribe PORT TOPIC OUT: mosquitto_sub (software client
+# certificate "sub") waits for one message on TOPIC into OUT; sets SUB_PID
+recipes_subscribe() {
+    [ -f sub.pem ] || recipes_soft_client sub subscriber
+    mosquitto_sub -h 127.0.0.1 -p "$1" --cafile ca.pem --cert sub.pem \
+        --key sub.key -i devid-test-sub -t "$2" -C 1 -W 20 -v > "$3" 2>&1 &
+    SUB_PID=$!
+    # the broker logs the subscription: only then can a message be received
+    recipes_wait_grep 'SUBSCRIBE from devid-test-sub' broker.log 10
+}
+
+# recipes_wait_grep PATTERN FILE SECONDS: waits until FILE holds PATTERN
+recipes_wait_grep() {
+    _n=0
+    until grep -q "$1" "$2" 2>/dev/null; do
+        _n=$((_n + 1))
+        [ "$_n" -lt "$(($3 * 10))" ] || { cat "$2"; fail "no '$1' in $2"; }
+        sleep 0.1
+    done
+}
+
+# recipes_wait_pid PID SECONDS: waits for PID to exit (its status is lost)
+recipes_wait_pid() {
+    _n=0
+    while kill -0 "$1" 2>/dev/null; do
+        _n=$((_n + 1))
+        [ "$_n" -lt "$(($2 * 10))" ] || fail "process $1 still runs after $2 s"
+        sleep 0.1
+    done
+}
+
+# recipes_kill PID...: stops what a test started (empty arguments ignored)
+recipes_kill() {
+    for _p in "$@"; do
+        if [ -n "$_p" ]; then
+            kill "$_p" 2>/dev/null || :
+            wait "$_p" 2>/dev/null || :
+        fi
+    done
+}
