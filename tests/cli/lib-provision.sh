@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: Apache-2.0
+# Helpers for provisioning tests: the DPS emulator and hub stand-in started
+# together in the test's directory, and a device (token or TPM) with a
+# factory onboarding certificate. Sourced after tests/lib.sh.
+# shellcheck shell=sh
+
+DEVID=$top_builddir/devid
+DEVID_DPS_EMULATOR=${DEVID_DPS_EMULATOR:-$top_builddir/devid-dps-emulator}
+export DEVID_DPS_EMULATOR
+
+# prov_emulators DIR [CONFIG]: starts DPS and the hub; sources DIR/emu/env
+prov_emulators() {
+    if [ -n "${2:-}" ]; then
+        "$top_srcdir/emulator/devid-emulators" start --state "$1/emu" \
+            --config "$2" > "$1/emu.out" 2>&1 || { cat "$1/emu.out"; fail "emulators do not start"; }
+    else
+        "$top_srcdir/emulator/devid-emulators" start --state "$1/emu" \
+            > "$1/emu.out" 2>&1 || { cat "$1/emu.out"; fail "emulators do not start"; }
+    fi
+    PROV_EMU=$1/emu
+    # shellcheck disable=SC1091
+    . "$1/emu/env"
+}
+
+prov_emulators_stop() {
+    if [ -n "${PROV_EMU:-}" ]; then
+        "$top_srcdir/emulator/devid-emulators" stop --state "$PROV_EMU" >/dev/null 2>&1 || true
+    fi
+}
+
+# prov_device NAME REGID KEY ONBKEY: config DIR/NAME.conf for one device
+# and its onboarding certificate from the factory CA (key made in place)
+prov_device() {
+    cat > "$TESTDIR/$1.conf" <<CONF
+state-dir = $TESTDIR/$1
+registration-id = $2
+key = $3
+key-type = ec-p384
+id-scope = $ID_SCOPE
+dps-endpoint = $DPS_ENDPOINT
+dps-trust = $DPS_ROOT
+onboarding-key = $4
+onboarding-cert = $TESTDIR/$1-onb.pem
+pin-source = file:$TESTDIR/pin
+CONF
+    "$DEVID" --config "$TESTDIR/$1.conf" keygen --type ec-p256 "$4" > /dev/null \
+        || fail "$1: onboarding keygen"
+    "$DEVID" --config "$TESTDIR/$1.conf" csr --key "$4" --cn "$2" \
+        --out "$TESTDIR/$1-onb.csr" || fail "$1: onboarding csr"
+    "$DEVID_DPS_EMULATOR" issue-onboarding --state "$PROV_EMU" \
+        --csr "$TESTDIR/$1-onb.csr" --out "$TESTDIR/$1-onb.pem" >/dev/null \
+        || fail "$1: onboarding certificate"
+}
+
+# prov_openssl_cnf CONF OUT: an openssl.cnf activating devid for CONF's device
+prov_openssl_cnf() {
+    "$DEVID" --config "$1" print-config openssl > "$2"
+}
+
+# prov_publish NAME REGID MSG: mosquitto_pub as the device, with its
+# installed chain and reference key, devid active through openssl.cnf
+prov_publish() {
+    prov_openssl_cnf "$TESTDIR/$1.conf" "$TESTDIR/$1-openssl.cnf"
+    OPENSSL_CONF="$TESTDIR/$1-openssl.cnf" mosquitto_pub -h 127.0.0.1 -p "$HUB_PORT" \
+        --cafile "$DPS_ROOT" --cert "$TESTDIR/$1/device-chain.pem" \
+        --key "$TESTDIR/$1/device-key.pem" -i "$2" -q 1 \
+        -t "devices/$2/messages/events/" -m "$3"
+}

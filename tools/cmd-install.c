@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* devid install: puts an issued chain next to its key. The leaf goes into
+ * the token as a certificate object with the key's CKA_ID and label (PKCS#11
+ * keys), the chain file (leaf first) and the reference key file go to the
+ * state directory, the trust bundle to the managed trust directory, and the
+ * state file is written last. Every file is replaced atomically, so an
+ * interrupted install leaves the old identity or the new one: each identity
+ * has its own directory and "current" is switched by one rename. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/bio.h>
+#include <openssl/buffer.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "provider/backend.h"
+#include "tools/install.h"
+#include "tools/tool.h"
+
+#define DEVID_DEFAULT_STATE_DIR "/var/lib/devid"
+
+const char *devid_state_dir(const struct devid_tool *t)
+{
+    return t->set.state_dir != NULL ? t->set.state_dir
+                                    : DEVID_DEFAULT_STATE_DIR;
+}
+
+/* PEM text of a whole chain, leaf first; caller frees with OPENSSL_free. */
+static char *devid_chain_pem(STACK_OF(X509) *chain, size_t *len)
+{
+    BIO *mem = BIO_new(BIO_s_mem());
+    BUF_MEM *bm = NULL;
+    char *out = NULL;
+    int i;
+
+    if (mem == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        if (!PEM_write_bio_X509(mem, sk_X509_value(chain, i))) {
+            goto end;
+        }
+    }
+    BIO_get_mem_ptr(mem, &bm);
+    out = OPENSSL_strndup(bm->data, bm->length);
+    *len = bm->length;
+end:
+    BIO_free(mem);
+    return out;
+}
+
+static void devid_time_iso(const ASN1_TIME *at, char *buf, size_t size)
+{
+    struct tm tm;
+
+    if (at == NULL || !ASN1_TIME_to_tm(at, &tm)) {
+        snprintf(buf, size, "unknown");
+        return;
+    }
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int devid_checked_chain(struct devid_tool *t, STACK_OF(X509) *chain,
+                               EVP_PKEY *pkey)
+{
+    X509 *leaf = sk_X509_value(chain, 0);
+
+    if (leaf == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_CERT, "empty certificate chain");
+    }
+    if (X509_check_private_key(leaf, pkey) != 1) {
+        return devid_tool_fail(t, DEVID_EXIT_CERT,
+                               "the certificate does not belong to the key: "
+                               "nothing installed");
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+        return devid_tool_fail(t, DEVID_EXIT_CERT,
+                               "the certificate has expired: nothing installed");
+    }
+    ERR_clear_error();
+    return DEVID_EXIT_OK;
+}
+
+/* One hashed-name file per anchor (as "openssl rehash" names them). */
+int devid_trust_add(struct devid_tool *t, const char *dir, X509 *ca)
+{
+    char name[32];
+    char *path = NULL;
+    char *pem = NULL;
+    BIO *mem = BIO_new(BIO_s_mem());
+    BUF_MEM *bm = NULL;
+    unsigned long h = X509_subject_name_hash(ca);
+    int n;
+    int rc = DEVID_EXIT_INSTALL;
+
+    if (mem == NULL || !PEM_write_bio_X509(mem, ca)
+        || !devid_mkdirs(dir, 0755)) {
+        goto end;
+    }
+    BIO_get_mem_ptr(mem, &bm);
+    for (n = 0; n < 100; n++) {
+        size_t len = 0;
+
+        snprintf(name, sizeof(name), "%08lx.%d", h, n);
+        free(path);
+        free(pem);
+        path = devid_path(dir, name);
+        if (path == NULL) {
+            goto end;
+        }
+        pem = devid_read_file(path, &len);
+        if (pem == NULL) {
+            break;                      /* free slot */
+        }
+        if (len == bm->length && memcmp(pem, bm->data, len) == 0) {
+            rc = DEVID_EXIT_OK;         /* already there */
+            goto end;
+        }
+    }
+    if (n == 100 || !devid_atomic_write(path, bm->data, bm->length, 0644)) {
+        devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write trust anchor in %s",
+                        dir);
+        goto end;
+    }
+    rc = DEVID_EXIT_OK;
+end:
+    free(path);
+    free(pem);
+    BIO_free(mem);
+    return rc;
+}
+
+struct devid_found_key {
+    struct devid_key *key;
+};
+
+static int devid_found_key_cb(const struct devid_object *obj, void *arg)
+{
+    struct devid_found_key *f = arg;
+
+    if (obj->cls == DEVID_OBJ_PRIVKEY && f->key == NULL) {
+        f->key = devid_key_up_ref(obj->key);
+        return 0;
+    }
+    return 1;
+}
+
+/* The leaf as a certificate object beside a PKCS#11 key. Created before
+ * anything on disk changes, so a failure leaves everything as it was. */
+static int devid_install_in_token(struct devid_tool *t, const char *keyname,
+                                  X509 *leaf)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(keyname);
+    struct devid_found_key f = { NULL };
+    unsigned char *der = NULL;
+    int len;
+    int rc = DEVID_EXIT_INSTALL;
+
+    if (ops == NULL || ops->store_cert == NULL || ops->search == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_USAGE,
+                               "install-to token needs a pkcs11: key, not %s",
+                               keyname);
+    }
+    if (!ops->search(t->prov, keyname, DEVID_OBJ_PRIVKEY, NULL,
+                     devid_found_key_cb, &f) || f.key == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot find key %s", keyname);
+    }
+    len = i2d_X509(leaf, &der);
+    if (len <= 0
+        || !ops->store_cert(f.key, der, (size_t)len,
+                            f.key->label != NULL ? f.key->label : "device")) {
+        devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                        "cannot store the certificate in the token");
+        goto end;
+    }
+    devid_tool_progress(t, "certificate stored in the token next to the key");
+    rc = DEVID_EXIT_OK;
+end:
+    OPENSSL_free(der);
+    devid_key_free(f.key);
+    return rc;
+}
+
+/* A symlink at path pointing at target, replacing whatever is there in one
+ * rename (a crash leaves the old link or the new one). */
+static int devid_symlink_replace(const char *target, const char *path)
+{
+    size_t len = strlen(path) + sizeof(".new");
+    char *tmp = malloc(len);
+    int ok = 0;
+
+    if (tmp == NULL) {
+        return 0;
+    }
+    snprintf(tmp, len, "%s.new", path);
+    unlink(tmp);
+    ok = symlink(target, tmp) == 0 && rename(tmp, path) == 0;
+    if (!ok) {
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok;
+}
+
+/* A fresh directory identities/<UTC time>-<n> for one identity's files. */
+static char *devid_identity_dir(const char *dir, char *name, size_t size)
+{
+    char stamp[32];
+    char *base = devid_path(dir, "identities");
+    char *idir = NULL;
+    time_t now = time(NULL);
+    int n;
+
+    if (base == NULL || !devid_mkdirs(base, 0755)) {
+        free(base);
+        return NULL;
+    }
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+    for (n = 0; n < 1000; n++) {
+        snprintf(name, size, "%s-%d", stamp, n);
+        idir = devid_path(base, name);
+        if (idir == NULL || mkdir(idir, 0755) == 0) {
+            break;
+        }
+        free(idir);
+        idir = NULL;
+        if (errno != EEXIST) {
+            break;
+        }
+    }
+    free(base);
+    return idir;
+}
+
+/* Fills the state of the new identity. */
+static void devid_install_state(struct devid_state *st,
+                                const struct devid_install *in,
+                                STACK_OF(X509) *chain, const char *dir,
+                                const char *identity)
+{
+    char when[32];
+    char after[32];
+    time_t now = time(NULL);
+
+    devid_time_iso(X509_get0_notAfter(sk_X509_value(chain, 0)), after,
+                   sizeof(after));
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    free(st->cert_chain);
+    free(st->key_ref);
+    st->cert_chain = devid_path(dir, "device-chain.pem");
+    st->key_ref = devid_path(dir, "device-key.pem");
+    devid_state_set(&st->key, in->key);
+    devid_state_set(&st->install_to, in->to_token ? "token" : "files");
+    devid_state_set(&st->not_after, after);
+    devid_state_set(&st->provisioned_at, when);
+    devid_state_set(&st->registration_id, in->registration_id);
+    devid_state_set(&st->device_id, in->device_id);
+    devid_state_set(&st->assigned_hub, in->assigned_hub);
+    devid_state_set(&st->id_scope, in->id_scope);
+    devid_state_set(&st->trust_dir, in->trust_dir);
+    /* the identity this one replaces, for devid rollback */
+    devid_state_set(&st->previous, in->previous != NULL ? in->previous
+                                                        : st->identity);
+    devid_state_set(&st->identity, identity);
+}
+
+/* The stable names programs use point through "current" into the identity
+ * directory, so switching "current" switches chain, key reference and
+ * state together, in one rename. */
+static int devid_install_links(const char *dir)
+{
+    static const char *const names[][2] = {
+        { "device-chain.pem", "current/chain.pem" },
+        { "device-key.pem", "current/key.pem" },
+        { "state.json", "current/state.json" },
+    };
+    char target[64];
+    size_t i;
+    int ok = 1;
+
+    for (i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++) {
+        char *path = devid_path(dir, names[i][0]);
+        ssize_t n = path != NULL ? readlink(path, target, sizeof(target) - 1)
+                                 : -1;
+
+        if (n < 0 || (size_t)n != strlen(names[i][1])
+            || memcmp(target, names[i][1], (size_t)n) != 0) {
+            ok = path != NULL && devid_symlink_replace(names[i][1], path);
+        }
+        free(path);
+    }
+    return ok;
+}
+
+int devid_identity_switch(struct devid_tool *t, const char *name)
+{
+    const char *dir = devid_state_dir(t);
+    char target[96];
+    char *path = devid_path(dir, "current");
+    int rc = DEVID_EXIT_INSTALL;
+
+    snprintf(target, sizeof(target), "identities/%s", name);
+    if (path == NULL || !devid_install_links(dir)
+        || !devid_symlink_replace(target, path)) {
+        devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot switch %s/current: %s",
+                        dir, strerror(errno));
+        goto end;
+    }
+    devid_fsync_dir(dir);
+    rc = DEVID_EXIT_OK;
+end:
+    free(path);
+    return rc;
+}
+
+/* Writes the new identity's files into their own directory, then switches
+ * to it; on any failure before the switch, the old identity is untouched. */
+static int devid_install_files(struct devid_tool *t,
+                               const struct devid_install *in,
+                               STACK_OF(X509) *chain, EVP_PKEY *pkey)
+{
+    const char *dir = devid_state_dir(t);
+    struct devid_state st;
+    char name[64];
+    char *idir = NULL;
+    char *path = NULL;
+    char *pem = NULL;
+    size_t len = 0;
+    int rc = DEVID_EXIT_INSTALL;
+
+    memset(&st, 0, sizeof(st));
+    if (!devid_mkdirs(dir, 0755)
+        || (idir = devid_identity_dir(dir, name, sizeof(name))) == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot create a new "
+                               "identity directory in %s: %s", dir,
+                               strerror(errno));
+    }
+    if (devid_state_load(t, dir, &st) < 0) {
+        devid_state_clear(&st);         /* corrupt: written anew */
+    }
+    pem = devid_chain_pem(chain, &len);
+    path = devid_path(idir, "chain.pem");
+    if (pem == NULL || path == NULL
+        || !devid_atomic_write(path, pem, len, 0644)) {
+        devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write %s: %s",
+                        path != NULL ? path : idir, strerror(errno));
+        goto end;
+    }
+    free(path);
+    path = devid_path(idir, "key.pem");
+    rc = path != NULL ? devid_write_pkey_ref(t, pkey, in->key, path)
+                      : DEVID_EXIT_INSTALL;
+    if (rc != DEVID_EXIT_OK) {
+        goto end;
+    }
+    rc = DEVID_EXIT_INSTALL;
+    devid_install_state(&st, in, chain, dir, name);
+    if (!devid_state_save(idir, &st)) {
+        devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write %s/state.json: %s",
+                        idir, strerror(errno));
+        goto end;
+    }
+    if (in->name_out != NULL) {
+        snprintf(in->name_out, in->name_size, "%s", name);
+    }
+    if (in->no_switch) {
+        devid_tool_result(t, "installed_identity", name);
+        rc = DEVID_EXIT_OK;
+        goto end;
+    }
+    rc = devid_identity_switch(t, name);
+    if (rc != DEVID_EXIT_OK) {
+        goto end;
+    }
+    devid_tool_result(t, "certificate_chain", st.cert_chain);
+    devid_tool_result(t, "key_reference", st.key_ref);
+    devid_tool_result(t, "not_after", st.not_after);
+    devid_tool_result(t, "identity", name);
+    rc = DEVID_EXIT_OK;
+end:
+    free(path);
+    free(idir);
+    OPENSSL_free(pem);
+    devid_state_clear(&st);
+    return rc;
+}
+
+int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
+                        STACK_OF(X509) *chain, STACK_OF(X509) *bundle)
+{
+    EVP_PKEY *pkey = devid_tool_load_key(t, in->key);
+    int rc;
+    int i;
+
+    if (pkey == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open key %s",
+                               in->key);
+    }
+    rc = devid_checked_chain(t, chain, pkey);
+    if (rc == DEVID_EXIT_OK && in->to_token) {
+        rc = devid_install_in_token(t, in->key, sk_X509_value(chain, 0));
+    }
+    for (i = 0; rc == DEVID_EXIT_OK && bundle != NULL
+                && i < sk_X509_num(bundle); i++) {
+        if (in->trust_dir == NULL) {
+            rc = devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                                 "a trust bundle needs trust-dir");
+            break;
+        }
+        rc = devid_trust_add(t, in->trust_dir, sk_X509_value(bundle, i));
+    }
+    if (rc == DEVID_EXIT_OK) {
+        rc = devid_install_files(t, in, chain, pkey);
+    }
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+static void devid_install_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: devid install --cert CHAIN.pem --key NAME [--to token|files]\n"
+            "                     [--trust-bundle FILE] [--state-dir DIR]\n"
+            "Installs an issued chain (leaf first) for the key NAME: with\n"
+            "--to token the leaf also becomes a certificate object beside a\n"
+            "PKCS#11 key. Writes DIR/device-chain.pem, DIR/device-key.pem (a\n"
+            "reference, no secret) and DIR/state.json, each atomically; a\n"
+            "chain whose leaf does not match the key is refused.\n"
+            "  --trust-bundle  CA certificates to add to trust-dir\n"
+            "  --state-dir     default: state-dir setting, else " DEVID_DEFAULT_STATE_DIR "\n");
+}
+
+int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "cert", required_argument, NULL, 'c' },
+        { "key", required_argument, NULL, 'k' },
+        { "to", required_argument, NULL, 't' },
+        { "trust-bundle", required_argument, NULL, 'b' },
+        { "state-dir", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    struct devid_install in;
+    STACK_OF(X509) *chain = NULL;
+    STACK_OF(X509) *bundle = NULL;
+    const char *cert = NULL;
+    const char *to = t->set.install_to != NULL ? t->set.install_to : "files";
+    const char *bundle_file = NULL;
+    int c;
+    int rc = DEVID_EXIT_USAGE;
+
+    memset(&in, 0, sizeof(in));
+    in.key = t->set.key;
+    while ((c = getopt_long(argc, argv, "c:k:t:b:s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            in.key = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
+        case 'b':
+            bundle_file = optarg;
+            break;
+        case 's':
+            devid_settings_set(&t->set, "state-dir", optarg);
+            break;
+        case 'h':
+            devid_install_usage(stdout);
+            return DEVID_EXIT_OK;
+        default:
+            devid_install_usage(stderr);
+            return DEVID_EXIT_USAGE;
+        }
+    }
+    if (cert == NULL || in.key == NULL || optind < argc
+        || (strcmp(to, "token") != 0 && strcmp(to, "files") != 0)) {
+        devid_install_usage(stderr);
+        return DEVID_EXIT_USAGE;
+    }
+    in.to_token = strcmp(to, "token") == 0;
+    in.trust_dir = t->set.trust_dir;
+    if (!devid_tool_crypto_init(t)) {
+        return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
+    }
+    chain = devid_tool_read_chain(t, cert);
+    if (chain == NULL) {
+        return DEVID_EXIT_CONFIG;
+    }
+    if (bundle_file != NULL) {
+        bundle = devid_tool_read_chain(t, bundle_file);
+        if (bundle == NULL) {
+            rc = DEVID_EXIT_CONFIG;
+            goto end;
+        }
+    }
+    rc = devid_install_chain(t, &in, chain, bundle);
+end:
+    sk_X509_pop_free(chain, X509_free);
+    sk_X509_pop_free(bundle, X509_free);
+    return rc;
+}

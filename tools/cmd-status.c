@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* devid status and devid print-config: what the device is, what is wrong,
+ * and the exact settings programs need to use its identity. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "tools/install.h"
+#include "tools/tool.h"
+
+/* Days of validity under which status warns. */
+#define DEVID_WARN_DAYS 14
+
+static void devid_status_problem(struct devid_tool *t, json_object *problems,
+                                 const char *text)
+{
+    json_object_array_add(problems, json_object_new_string(text));
+    if (!t->json) {
+        printf("problem: %s\n", text);
+    }
+}
+
+static char *devid_name_text(const X509_NAME *name)
+{
+    return X509_NAME_oneline(name, NULL, 0);
+}
+
+/* Certificate facts and problems; returns 1 when the certificate is
+ * usable (present and not expired), else 0. */
+static int devid_status_cert(struct devid_tool *t, const struct devid_state *st,
+                             json_object *problems, X509 **leaf_out)
+{
+    STACK_OF(X509) *chain = NULL;
+    X509 *leaf;
+    char *subj = NULL;
+    char *iss = NULL;
+    char msg[512];
+    int days = 0;
+    int secs = 0;
+    int usable = 1;
+
+    if (st->cert_chain == NULL
+        || (chain = devid_tool_read_chain(t, st->cert_chain)) == NULL) {
+        ERR_clear_error();
+        devid_status_problem(t, problems, "certificate chain missing");
+        return 0;
+    }
+    leaf = sk_X509_value(chain, 0);
+    subj = devid_name_text(X509_get_subject_name(leaf));
+    iss = devid_name_text(X509_get_issuer_name(leaf));
+    devid_tool_result(t, "subject", subj);
+    devid_tool_result(t, "issuer", iss);
+    devid_tool_result(t, "not_after", st->not_after);
+    if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf))) {
+        if (days < 0 || secs < 0 || (days == 0 && secs == 0)) {
+            devid_status_problem(t, problems, "certificate has expired");
+            usable = 0;
+        } else if (days < DEVID_WARN_DAYS) {
+            snprintf(msg, sizeof(msg), "certificate expires in %d days", days);
+            devid_status_problem(t, problems, msg);
+        }
+    }
+    *leaf_out = X509_dup(leaf);
+    if (*leaf_out == NULL) {
+        usable = 0;
+    }
+    OPENSSL_free(subj);
+    OPENSSL_free(iss);
+    sk_X509_pop_free(chain, X509_free);
+    return usable;
+}
+
+/* Returns 1 when the key opens and matches the certificate, else 0. */
+static int devid_status_key(struct devid_tool *t, const struct devid_state *st,
+                            X509 *leaf, json_object *problems)
+{
+    EVP_PKEY *pkey = NULL;
+    int ok = 1;
+
+    if (st->key == NULL) {
+        devid_status_problem(t, problems, "no key recorded");
+        return 0;
+    }
+    pkey = devid_tool_load_key(t, st->key_ref != NULL ? st->key_ref : st->key);
+    if (pkey == NULL) {
+        ERR_clear_error();
+        devid_status_problem(t, problems, "the key cannot be opened");
+        return 0;
+    }
+    devid_tool_result(t, "key_type", EVP_PKEY_get0_type_name(pkey));
+    if (leaf != NULL && X509_check_private_key(leaf, pkey) != 1) {
+        devid_status_problem(t, problems, "certificate does not match the key");
+        ok = 0;
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+static void devid_status_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: devid status [--state-dir DIR]\n"
+            "Shows the device's identity (registration and device id, hub, key,\n"
+            "certificate subject, issuer, expiry) and any problem found.\n"
+            "Exit 0 when provisioned and healthy, 7 when not provisioned, 9 when\n"
+            "the certificate is expired or does not match the key.\n");
+}
+
+int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "state-dir", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    struct devid_state st;
+    json_object *problems = json_object_new_array();
+    X509 *leaf = NULL;
+    int loaded;
+    int c;
+    int rc = DEVID_EXIT_OK;
+
+    while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+        if (c == 's') {
+            devid_settings_set(&t->set, "state-dir", optarg);
+        } else if (c == 'h') {
+            devid_status_usage(stdout);
+            json_object_put(problems);
+            return DEVID_EXIT_OK;
+        } else {
+            devid_status_usage(stderr);
+            json_object_put(problems);
+            return DEVID_EXIT_USAGE;
+        }
+    }
+    if (!devid_tool_crypto_init(t)) {
+        json_object_put(problems);
+        return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
+    }
+    loaded = devid_state_load(t, devid_state_dir(t), &st);
+    json_object_object_add(t->out, "provisioned",
+                           json_object_new_boolean(loaded == 1
+                                                   && st.assigned_hub != NULL));
+    json_object_object_add(t->out, "problems", problems);
+    devid_tool_result(t, "state_dir", devid_state_dir(t));
+    if (loaded != 1 || st.assigned_hub == NULL) {
+        if (!t->json) {
+            printf("provisioned: no\n");
+        }
+        devid_status_problem(t, problems, loaded < 0 ? "state file is corrupt"
+                                                     : "not provisioned");
+        devid_state_clear(&st);
+        return DEVID_EXIT_NOT_PROVISIONED;
+    }
+    if (!t->json) {
+        printf("provisioned: yes\n");
+    }
+    devid_tool_result(t, "registration_id", st.registration_id);
+    devid_tool_result(t, "device_id", st.device_id);
+    devid_tool_result(t, "assigned_hub", st.assigned_hub);
+    devid_tool_result(t, "key", st.key);
+    devid_tool_result(t, "key_reference", st.key_ref);
+    devid_tool_result(t, "certificate_chain", st.cert_chain);
+    devid_tool_result(t, "installed_to", st.install_to);
+    devid_tool_result(t, "trust_dir", st.trust_dir);
+    if (!devid_status_cert(t, &st, problems, &leaf)) {
+        rc = DEVID_EXIT_CERT;
+    }
+    if (!devid_status_key(t, &st, leaf, problems)) {
+        rc = DEVID_EXIT_CERT;
+    }
+    X509_free(leaf);
+    devid_state_clear(&st);
+    return rc;
+}
+
+static void devid_print_config_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: devid print-config [--port N] curl|mosquitto|openssl\n"
+            "Prints what each program needs to use the installed identity:\n"
+            "  curl       client certificate and reference key options\n"
+            "  mosquitto  mosquitto_pub options for the assigned IoT hub\n"
+            "  openssl    an openssl.cnf that activates devid (default first)\n"
+            "  --port     the hub's MQTT port (default 8883)\n");
+}
+
+static void devid_print_openssl_cnf(const struct devid_tool *t)
+{
+    printf("# activate devid next to default for every OpenSSL program\n"
+           "openssl_conf = openssl_init\n\n"
+           "[openssl_init]\nproviders = provider_sect\n\n"
+           "[provider_sect]\n# default must come first\n"
+           "default = default_sect\ndevid = devid_sect\n\n"
+           "[default_sect]\nactivate = 1\n\n"
+           "[devid_sect]\nactivate = 1\n");
+    if (t->set.pkcs11_module != NULL) {
+        printf("pkcs11-module-path = %s\n", t->set.pkcs11_module);
+    }
+    if (t->set.pin_source != NULL) {
+        printf("pkcs11-module-token-pin = %s\n", t->set.pin_source);
+    }
+    if (t->set.tcti != NULL) {
+        printf("tcti = %s\n", t->set.tcti);
+    }
+}
+
+int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "port", required_argument, NULL, 'p' },
+        { "state-dir", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    struct devid_state st;
+    const char *port = "8883";
+    const char *what;
+    const char *trust;
+    int c;
+    int rc = DEVID_EXIT_OK;
+
+    while ((c = getopt_long(argc, argv, "p:s:h", opts, NULL)) != -1) {
+        if (c == 'p') {
+            port = optarg;
+        } else if (c == 's') {
+            devid_settings_set(&t->set, "state-dir", optarg);
+        } else if (c == 'h') {
+            devid_print_config_usage(stdout);
+            return DEVID_EXIT_OK;
+        } else {
+            devid_print_config_usage(stderr);
+            return DEVID_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        devid_print_config_usage(stderr);
+        return DEVID_EXIT_USAGE;
+    }
+    what = argv[optind];
+    if (strcmp(what, "openssl") == 0) {
+        devid_print_openssl_cnf(t);
+        return DEVID_EXIT_OK;
+    }
+    if (strcmp(what, "curl") != 0 && strcmp(what, "mosquitto") != 0) {
+        devid_print_config_usage(stderr);
+        return DEVID_EXIT_USAGE;
+    }
+    if (devid_state_load(t, devid_state_dir(t), &st) != 1
+        || st.cert_chain == NULL || st.key_ref == NULL) {
+        devid_state_clear(&st);
+        return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
+                               "not provisioned: run devid provision first");
+    }
+    trust = t->set.trust_dir != NULL ? t->set.trust_dir : "/etc/ssl/certs";
+    if (strcmp(what, "curl") == 0) {
+        printf("--cert %s --key %s --capath %s\n", st.cert_chain, st.key_ref,
+               trust);
+    } else {
+        printf("-h %s -p %s --cert %s --key %s --capath %s -i %s "
+               "-u %s/%s/?api-version=2021-04-12 "
+               "-t devices/%s/messages/events/\n",
+               st.assigned_hub, port, st.cert_chain, st.key_ref, trust,
+               st.device_id, st.assigned_hub, st.device_id, st.device_id);
+    }
+    printf("# with OPENSSL_CONF pointing at the output of: devid print-config openssl\n");
+    devid_state_clear(&st);
+    return rc;
+}

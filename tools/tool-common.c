@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Output, errors, crypto set-up and key loading shared by every verb. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/store.h>
+#include <openssl/ui.h>
+
+#include "common/mem.h"
+#include "provider/prov.h"
+#include "provider/provider.h"
+#include "tools/tool.h"
+
+void devid_tool_progress(struct devid_tool *t, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("devid: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Appends the OpenSSL error queue (reason and detail of each entry) to buf,
+ * and empties the queue. */
+static void devid_tool_drain_errors(char *buf, size_t size)
+{
+    const char *data = NULL;
+    unsigned long e;
+    int flags = 0;
+    size_t n = strlen(buf);
+    char reason[256];
+
+    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+        const char *r = ERR_reason_error_string(e);
+
+        if (r == NULL) {
+            snprintf(reason, sizeof(reason), "error %d", ERR_GET_REASON(e));
+            r = reason;
+        }
+        if (n + 4 >= size) {
+            break;
+        }
+        n += (size_t)snprintf(buf + n, size - n, "\n  %s%s%s", r,
+                              (flags & ERR_TXT_STRING) != 0 && *data != '\0'
+                                  ? ": " : "",
+                              (flags & ERR_TXT_STRING) != 0 ? data : "");
+        if (n >= size) {
+            n = size - 1;
+        }
+    }
+}
+
+int devid_tool_fail(struct devid_tool *t, int code, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    devid_tool_drain_errors(msg, sizeof(msg));
+    fprintf(stderr, "devid: error: %s\n", msg);
+    if (t->json && t->out != NULL) {
+        json_object_object_add(t->out, "error", json_object_new_string(msg));
+        json_object_object_add(t->out, "exit_code", json_object_new_int(code));
+    }
+    return code;
+}
+
+void devid_tool_result(struct devid_tool *t, const char *name,
+                       const char *value)
+{
+    if (value == NULL) {
+        return;
+    }
+    if (t->json) {
+        json_object_object_add(t->out, name, json_object_new_string(value));
+    } else {
+        printf("%s: %s\n", name, value);
+    }
+}
+
+/* Applies the CLI settings to the in-process provider: what openssl.cnf
+ * would say in a provider section. */
+static int devid_tool_configure(struct devid_tool *t)
+{
+    const struct devid_settings *s = &t->set;
+
+    if (s->pkcs11_module != NULL
+        && !devid_config_set(t->prov, "pkcs11-module-path", s->pkcs11_module)) {
+        return 0;
+    }
+    if (s->pin_source != NULL
+        && !devid_config_set(t->prov, "pkcs11-module-token-pin",
+                             s->pin_source)) {
+        return 0;
+    }
+    if (s->tcti != NULL && !devid_config_set(t->prov, "tcti", s->tcti)) {
+        return 0;
+    }
+    return 1;
+}
+
+int devid_tool_crypto_init(struct devid_tool *t)
+{
+    OSSL_PROVIDER *def = NULL;
+    OSSL_PROVIDER *dev = NULL;
+
+    if (t->ossl_devid != NULL) {
+        return 1;               /* a verb that calls another */
+    }
+    /* The CLI has its own config file; the system openssl.cnf might load
+     * another copy of devid into this process. */
+    if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL)) {
+        return 0;
+    }
+    /* default first: empty-property fetches (ECDHE, digests) must find it */
+    def = OSSL_PROVIDER_load(NULL, "default");
+    if (def == NULL
+        || !OSSL_PROVIDER_add_builtin(NULL, "devid", devid_provider_init)) {
+        return 0;
+    }
+    t->ossl_default = def;
+    dev = OSSL_PROVIDER_load(NULL, "devid");
+    if (dev == NULL) {
+        return 0;
+    }
+    t->ossl_devid = dev;
+    t->prov = OSSL_PROVIDER_get0_provider_ctx(dev);
+    return t->prov != NULL && devid_tool_configure(t);
+}
+
+void devid_tool_crypto_done(struct devid_tool *t)
+{
+    /* the reference OSSL_PROVIDER_load took would keep the provider (and a
+     * TPM's loaded objects) alive past OPENSSL_cleanup */
+    if (t->ossl_devid != NULL) {
+        OSSL_PROVIDER_unload(t->ossl_devid);
+        t->ossl_devid = NULL;
+        t->prov = NULL;
+    }
+    if (t->ossl_default != NULL) {
+        OSSL_PROVIDER_unload(t->ossl_default);
+        t->ossl_default = NULL;
+    }
+}
+
+/* A PIN prompt is not possible for an unattended tool: the PIN comes from
+ * pin-source or the key name, and a missing one is an error. */
+EVP_PKEY *devid_tool_load_key(struct devid_tool *t, const char *name)
+{
+    OSSL_STORE_CTX *store = NULL;
+    OSSL_STORE_INFO *info = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    /* a plain path goes to OpenSSL's file: loader and our decoder */
+    store = OSSL_STORE_open(name, UI_null(), NULL, NULL, NULL);
+    if (store == NULL) {
+        goto end;
+    }
+    OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
+    while (pkey == NULL && !OSSL_STORE_eof(store)) {
+        info = OSSL_STORE_load(store);
+        if (info == NULL) {
+            continue;
+        }
+        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY) {
+            pkey = OSSL_STORE_INFO_get1_PKEY(info);
+        }
+        OSSL_STORE_INFO_free(info);
+    }
+end:
+    OSSL_STORE_close(store);
+    return pkey;
+}
+
+STACK_OF(X509) *devid_tool_read_chain(struct devid_tool *t, const char *path)
+{
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    BIO *in = BIO_new_file(path, "r");
+    X509 *x = NULL;
+
+    if (chain == NULL || in == NULL) {
+        devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot read %s", path);
+        goto err;
+    }
+    while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+        if (!sk_X509_push(chain, x)) {
+            X509_free(x);
+            goto err;
+        }
+    }
+    ERR_clear_error();          /* the end of the file reads as an error */
+    if (sk_X509_num(chain) == 0) {
+        devid_tool_fail(t, DEVID_EXIT_CONFIG, "%s holds no certificate", path);
+        goto err;
+    }
+    BIO_free(in);
+    return chain;
+err:
+    BIO_free(in);
+    sk_X509_pop_free(chain, X509_free);
+    return NULL;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared declarations of the devid CLI: options every verb takes, exit
+ * codes, output (plain or --json), the crypto set-up, atomic file writes. */
+#ifndef DEVID_TOOL_H
+#define DEVID_TOOL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
+
+#include "provider/backend.h"
+#include "provider/prov.h"
+
+/* Stable exit codes (docs/cli.md). */
+enum devid_exit {
+    DEVID_EXIT_OK = 0,
+    DEVID_EXIT_USAGE = 1,       /* bad command line */
+    DEVID_EXIT_CONFIG = 2,      /* bad or missing configuration */
+    DEVID_EXIT_KEY = 3,         /* token, TPM or key problem */
+    DEVID_EXIT_NETWORK = 4,     /* DPS unreachable, TLS failure, bad answer */
+    DEVID_EXIT_REFUSED = 5,     /* DPS refused: unauthorized, failed, disabled */
+    DEVID_EXIT_INSTALL = 6,     /* writing certificates or state failed */
+    DEVID_EXIT_NOT_PROVISIONED = 7, /* status: the device has no identity yet */
+    DEVID_EXIT_TIMEOUT = 8,     /* DPS did not finish in time */
+    DEVID_EXIT_CERT = 9         /* issued certificate unusable (key mismatch...) */
+};
+
+/* Settings from the config file and the command line (flags win). */
+struct devid_settings {
+    char *state_dir;            /* state-dir: where identity files live */
+    char *key;                  /* key: pkcs11: URI, handle:, or TSS2 file */
+    char *key_type;             /* key-type: ec-p256 ... */
+    char *registration_id;      /* registration-id */
+    char *id_scope;             /* id-scope */
+    char *endpoint;             /* dps-endpoint: host[:port] */
+    char *dps_trust;            /* dps-trust: CA file for the DPS server */
+    char *auth_cert;            /* onboarding-cert: chain, leaf first */
+    char *auth_key;             /* onboarding-key */
+    char *api_version;          /* api-version */
+    char *install_to;           /* install-to: "token" or "files" */
+    char *trust_dir;            /* trust-dir: managed trust anchors */
+    char *pkcs11_module;        /* pkcs11-module-path */
+    char *pin_source;           /* pin-source: file:/path (never the PIN) */
+    char *tcti;                 /* tcti */
+    long timeout_s;             /* dps-timeout (seconds) */
+    char *renew_before;         /* renew-before: "20%", "30d", "90s" */
+    char *keep_identities;      /* keep-identities: identities kept (3) */
+    char *on_change;            /* on-change: /bin/sh command after a switch */
+    char *hub_port;             /* hub-port: the hub's MQTT/TLS port (8883) */
+    char *hub_trust;            /* hub-trust: CA file for the hub (dps-trust) */
+    char *trust_roots;          /* trust-roots: PEM of operator-pinned roots */
+};
+
+/* What every verb receives. */
+struct devid_tool {
+    int json;                   /* --json: one JSON object on stdout */
+    int verbose;                /* --verbose: progress details on stderr */
+    const char *config_path;    /* --config */
+    struct devid_settings set;
+    struct devid_prov *prov;    /* the in-process devid provider's context */
+    OSSL_PROVIDER *ossl_default; /* providers loaded by crypto_init */
+    OSSL_PROVIDER *ossl_devid;
+    json_object *out;           /* the --json result being built */
+};
+
+/** Prints a progress line on stderr (stdout stays for results and --json).
+ *  Never pass a PIN or key material. */
+void devid_tool_progress(struct devid_tool *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+    ;
+
+/** Reports an error: "devid VERB: message" on stderr, plus the OpenSSL error
+ *  queue's reasons (drained), and in --json mode an "error" member. Returns
+ *  code, so verbs can `return devid_tool_fail(t, CODE, ...)`. */
+int devid_tool_fail(struct devid_tool *t, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/** Sets a string member of the JSON result (and prints "name: value" in
+ *  plain mode). value may be NULL (prints nothing). */
+void devid_tool_result(struct devid_tool *t, const char *name,
+                       const char *value);
+
+/** Loads the "default" provider and devid (built in) into the default
+ *  library context, without reading the system openssl.cnf, and applies the
+ *  settings (module path, PIN source, TCTI) to devid. Returns 1 or 0. */
+int devid_tool_crypto_init(struct devid_tool *t);
+
+/** Unloads what devid_tool_crypto_init loaded, so the provider's teardown
+ *  runs (closing sessions, flushing TPM objects) before the process ends. */
+void devid_tool_crypto_done(struct devid_tool *t);
+
+/** Opens a private key by name (pkcs11: URI, handle:, reference file or
+ *  TSS2 file). Returns a new EVP_PKEY (caller frees) or NULL. */
+EVP_PKEY *devid_tool_load_key(struct devid_tool *t, const char *name);
+
+/** Reads every certificate of a PEM file, leaf first. Returns a new stack
+ *  (free with sk_X509_pop_free(s, X509_free)) or NULL with an error printed. */
+STACK_OF(X509) *devid_tool_read_chain(struct devid_tool *t, const char *path);
+
+/** Writes data to path atomically: a temporary file in the same directory,
+ *  fsync, rename over path, fsync of the directory. mode is applied to the
+ *  new file. Returns 1, or 0 with errno set and nothing changed. */
+int devid_atomic_write(const char *path, const void *data, size_t len,
+                       unsigned int mode);
+
+/** fsyncs a directory (after renames in it). Returns 1 or 0. */
+int devid_fsync_dir(const char *dir);
+
+/** Reads a whole file into a NUL-terminated buffer the caller frees with
+ *  free(). Returns NULL when it cannot be read. */
+char *devid_read_file(const char *path, size_t *len);
+
+/** Reads the config file and the DEVID_CONFIG default into t->set. Returns
+ *  1, or 0 with an error printed (unknown key, unreadable file). */
+int devid_settings_load(struct devid_tool *t, const char *path, int required);
+
+/** Frees the strings of a settings struct. */
+void devid_settings_clear(struct devid_settings *s);
+
+/** Sets one setting by its config-file name. Returns 1, or 0 if unknown. */
+int devid_settings_set(struct devid_settings *s, const char *name,
+                       const char *value);
+
+/* The verbs. Each parses its own arguments (argv[0] is the verb) and
+ * returns a devid_exit code. */
+int devid_cmd_keygen(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_csr(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_register(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_install(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_provision(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_status(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_renew(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv);
+int devid_cmd_trust_sync(struct devid_tool *t, int argc, char **argv);
+
+#endif
+
+/* What the device is, kept in STATE_DIR/state.json (written atomically).
+ * Every string is owned by the struct; absent members are NULL. */
+struct devid_state {
+    char *registration_id;
+    char *device_id;
+    char *assigned_hub;
+    char *id_scope;
+    char *key;                  /* name of the operational key */
+    char *key_ref;              /* reference key file for programs */
+    char *cert_chain;           /* PEM chain, leaf first */
+    char *install_to;           /* "token" or "files" */
+    char *trust_dir;
+    char *not_after;            /* leaf notAfter, ISO 8601 UTC */
+    char *provisioned_at;       /* ISO 8601 UTC */
+    char *identity;             /* identities/<name> this state belongs to */
+    char *previous;             /* the identity this one replaced (renew) */
+};
+
+/** Loads STATE_DIR/state.json into st (zeroed first). Returns 1, 0 when the
+ *  file does not exist (st stays empty), -1 when it is unreadable or
+ *  corrupt (error printed). */
+int devid_state_load(struct devid_tool *t, const char *dir,
+                     struct devid_state *st);
+
+/** Writes st to STATE_DIR/state.json atomically (mode 0644). Returns 1 or 0
+ *  with errno set. */
+int devid_state_save(const char *dir, const struct devid_state *st);
+
+/** Frees the strings of st and zeroes it. */
+void devid_state_clear(struct devid_state *st);
+
+/** Joins dir and name into a new string the caller frees with free(). */
+char *devid_path(const char *dir, const char *name);
+
+/** Creates dir (and parents) with mode if missing. Returns 1 or 0. */
+int devid_mkdirs(const char *dir, unsigned int mode);
+
+/** Finds the key at name or creates one of type ("ec-p256"...) there.
+ *  Returns a devid_exit code, a new reference in *out and whether it was
+ *  created. A key of another type at name is an error. */
+int devid_key_ensure(struct devid_tool *t, const char *name, const char *type,
+                     struct devid_key **out, int *created);
+
+/** Writes key's reference file (PKCS#11 URI or TSS2 PEM) to path, or to
+ *  stdout when path is NULL. Returns a devid_exit code. */
+int devid_write_key_ref(struct devid_tool *t, struct devid_key *key,
+                        const char *path);
+
+/** Makes a CSR with subject CN=cn (and subjectAltNames) signed by pkey.
+ *  Returns a new X509_REQ (caller frees) or NULL. */
+X509_REQ *devid_make_csr(EVP_PKEY *pkey, const char *cn, char **sans,
+                         int n_sans);
+
+/** Replaces *slot with a copy of value; keeps *slot when value is NULL. */
+void devid_state_set(char **slot, const char *value);
+
+/** Writes the reference file of a resident EVP_PKEY (what the provider's
+ *  encoder makes) to path atomically. name is used in messages. Returns a
+ *  devid_exit code. */
+int devid_write_pkey_ref(struct devid_tool *t, EVP_PKEY *pkey,
+                         const char *name, const char *path);
+
+#endif
