@@ -3,7 +3,9 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 #include <openssl/crypto.h>
 
 #include "common/mem.h"
@@ -74,4 +76,22 @@ char *devid_name_redact(const char *name)
     memcpy(out + head, "***", 3);
     memcpy(out + head + 3, rest, strlen(rest) + 1);
     return out;
+}
+
+int devid_random_bytes(unsigned char *buf, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = getrandom(buf + done, len - done, 0);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return 0;
+        }
+        done += (size_t)n;
+    }
+    return 1;
 }

@@ -20,4 +20,9 @@ char *devid_read_secret_file(const char *path, size_t max, size_t *len);
  *  OPENSSL_free. Returns NULL only on allocation failure. */
 char *devid_name_redact(const char *name);
 
+/** Fills buf with len random bytes from the kernel (getrandom(2)), which
+ *  works even where no OpenSSL provider offers a random generator (a
+ *  library context with only devid loaded). Returns 1 or 0. */
+int devid_random_bytes(unsigned char *buf, size_t len);
+
 #endif

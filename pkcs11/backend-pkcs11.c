@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "pkcs11/p11.h"
 
 #define DEVID_P11_NEW_ID_LEN 16
@@ -196,7 +197,7 @@ static int devid_p11be_gen_prepare(struct devid_prov *prov,
     if (id != NULL) {
         g->id_attr = *id;
     } else {
-        if (RAND_bytes(g->id, sizeof(g->id)) != 1) {
+        if (devid_random_bytes(g->id, sizeof(g->id)) != 1) {
             DEVID_RAISE(prov, DEVID_R_INTERNAL, "random key id");
             return 0;
         }

@@ -2,7 +2,7 @@
 /* Login once per token. The PIN comes from the URI (pin-value, pin-source),
  * the configuration or the application's passphrase callback; it lives in
  * the secure heap and is wiped after use. A PIN the token refused is
- * remembered (as a salted hash) and never sent again, so a wrong PIN costs
+ * remembered (in the secure heap) and never sent again, so a wrong PIN costs
  * exactly one failed C_Login and cannot lock the token by repetition. */
 #include "config.h"
 
@@ -17,7 +17,7 @@
 #include "common/mem.h"
 #include "pkcs11/p11.h"
 
-#define DEVID_P11_HASH_LEN 32
+#define DEVID_P11_HASH_LEN 257   /* length byte + up to 256 PIN bytes */
 
 /* A PIN under construction: a secure buffer and its length. */
 struct devid_p11_pin {
@@ -137,29 +137,20 @@ static int devid_p11_pin_get(struct devid_p11_token *tok,
     return 1;
 }
 
-/* SHA-256(salt || token serial || PIN): the salt is random per token and
- * process, so the hash says nothing outside this process. */
+/* The form a refused PIN is remembered in: its length and bytes, zero
+ * padded, in the secure heap. Kept as is rather than hashed because hashing
+ * needs a digest provider, which a process that loads only devid lacks. */
 static int devid_p11_pin_hash(struct devid_p11_token *tok,
                               const struct devid_p11_pin *pin,
                               unsigned char *out)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_MD *md = EVP_MD_fetch(tok->p11->prov->libctx, "SHA256", NULL);
-    int ret = 0;
-
-    if (ctx == NULL || md == NULL || !EVP_DigestInit_ex(ctx, md, NULL)
-        || !EVP_DigestUpdate(ctx, tok->salt, sizeof(tok->salt))
-        || !EVP_DigestUpdate(ctx, tok->info.serialNumber,
-                             sizeof(tok->info.serialNumber))
-        || !EVP_DigestUpdate(ctx, pin->buf, pin->len)
-        || !EVP_DigestFinal_ex(ctx, out, NULL)) {
-        goto end;
+    if (pin->len > DEVID_P11_HASH_LEN - 1) {
+        return 0;
     }
-    ret = 1;
-end:
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
-    return ret;
+    memset(out, 0, DEVID_P11_HASH_LEN);
+    out[0] = (unsigned char)pin->len;
+    memcpy(out + 1, pin->buf, pin->len);
+    return 1;
 }
 
 static int devid_p11_pin_refused_before(struct devid_p11_token *tok,

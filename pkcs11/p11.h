@@ -58,7 +58,7 @@ struct devid_p11_token {
     size_t nopen;                /* pooled sessions open, idle or in use */
     size_t max;
     int logged_in;
-    unsigned char *bad_pins;     /* secure heap: salted SHA-256 per entry */
+    unsigned char *bad_pins;     /* secure heap: refused PINs, see login.c */
     size_t nbad;
     unsigned char salt[16];
     char *pin;                   /* secure heap: cached for re-login */

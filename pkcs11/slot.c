@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "pkcs11/p11.h"
 
 struct devid_p11_rv_item {
@@ -200,7 +201,7 @@ static struct devid_p11_token *devid_p11_token_new(struct devid_p11 *p11,
     if (tok->max > 1) {
         tok->max--;                 /* one is the anchor */
     }
-    if (RAND_bytes(tok->salt, sizeof(tok->salt)) != 1) {
+    if (devid_random_bytes(tok->salt, sizeof(tok->salt)) != 1) {
         OPENSSL_free(tok);
         return NULL;
     }

@@ -127,7 +127,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
         goto end;
     }
     DEVID_DEBUG("decoder", "reference file: %s", label);
-    if (!devid_ref_open_cached(ctx->prov, NULL, der, (size_t)len, &pin, &key)) {
+    if (!devid_ref_open_cached(ctx->prov, label, der, (size_t)len, &pin, &key)) {
         DEVID_DEBUG("decoder", "the %s file cannot be opened", label);
         ret = 0;
         goto end;

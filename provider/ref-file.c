@@ -195,7 +195,15 @@ int devid_ref_open(struct devid_prov *prov, const char *label,
         }
         return 1;
     }
-    return tpm->decode_ref(prov, der, len, pin, out);
+    if (!tpm->decode_ref(prov, der, len, pin, out)) {
+        return 0;
+    }
+    if (*out == NULL && label != NULL) {
+        DEVID_RAISE(prov, DEVID_R_BAD_KEY_FILE,
+                    "not a valid " DEVID_PEM_TSS2 " body");
+        return 0;
+    }
+    return 1;
 }
 
 struct devid_ref_first {
@@ -253,16 +261,16 @@ struct devid_ref_cache {
     struct devid_key *key;
 };
 
-static int devid_ref_digest(const char *label, const unsigned char *der,
-                            size_t len, unsigned char digest[32])
+/* The cache is keyed by the body alone: the PEM step knows the label, the
+ * DER step that follows does not, and both must find the same entry. */
+static int devid_ref_digest(const unsigned char *der, size_t len,
+                            unsigned char digest[32])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int dlen = 0;
     int ok;
 
     ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
-         && EVP_DigestUpdate(md, label != NULL ? label : "",
-                             label != NULL ? strlen(label) + 1 : 1)
          && EVP_DigestUpdate(md, der, len)
          && EVP_DigestFinal_ex(md, digest, &dlen);
     EVP_MD_CTX_free(md);
@@ -319,7 +327,7 @@ int devid_ref_open_cached(struct devid_prov *prov, const char *label,
 {
     unsigned char digest[32];
 
-    if (!devid_ref_digest(label, der, len, digest)) {
+    if (!devid_ref_digest(der, len, digest)) {
         return devid_ref_open(prov, label, der, len, pin, out);
     }
     *out = devid_ref_cache_get(prov, digest);

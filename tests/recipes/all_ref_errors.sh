@@ -86,6 +86,14 @@ for f in no-token.pem no-object.pem corrupt-p11.pem corrupt-tss2.pem; do
     bad_key "$f"
 done
 
+# openssl prints the error queue: devid's reason for each file is in it
+expect_fail "openssl, reason for no-token.pem" 'no matching token' \
+    openssl pkeyutl -sign -inkey no-token.pem -in data -out sig
+expect_fail "openssl, reason for no-object.pem" 'no matching object' \
+    openssl pkeyutl -sign -inkey no-object.pem -in data -out sig
+expect_fail "openssl, reason for corrupt-tss2.pem" 'invalid key reference file' \
+    openssl pkeyutl -sign -inkey corrupt-tss2.pem -in data -out sig
+
 # the same through the engine: the key id is named, and for a URI devid's
 # own reason comes first
 expect_fail "openssl -engine devid, missing token" 'no matching token' \

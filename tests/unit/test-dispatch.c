@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every dispatch table the provider exports: each function ID appears once,
+ * every entry has a function, and the functions OpenSSL requires for the
+ * operation are present. */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <openssl/core_dispatch.h>
+
+#include "provider/implementations.h"
+#include "provider/provider.h"
+
+struct devid_table {
+    const char *name;
+    const OSSL_DISPATCH *fns;
+    int required[8];            /* function IDs, 0-terminated */
+};
+
+static const struct devid_table devid_tables[] = {
+    { "keymgmt-ec", devid_keymgmt_ec_functions,
+      { OSSL_FUNC_KEYMGMT_NEW, OSSL_FUNC_KEYMGMT_FREE, OSSL_FUNC_KEYMGMT_HAS,
+        OSSL_FUNC_KEYMGMT_LOAD, OSSL_FUNC_KEYMGMT_GET_PARAMS,
+        OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, OSSL_FUNC_KEYMGMT_EXPORT, 0 } },
+    { "keymgmt-rsa", devid_keymgmt_rsa_functions,
+      { OSSL_FUNC_KEYMGMT_NEW, OSSL_FUNC_KEYMGMT_FREE, OSSL_FUNC_KEYMGMT_HAS,
+        OSSL_FUNC_KEYMGMT_LOAD, OSSL_FUNC_KEYMGMT_GET_PARAMS,
+        OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, OSSL_FUNC_KEYMGMT_EXPORT, 0 } },
+    { "signature-ecdsa", devid_sig_ecdsa_functions,
+      { OSSL_FUNC_SIGNATURE_NEWCTX, OSSL_FUNC_SIGNATURE_FREECTX,
+        OSSL_FUNC_SIGNATURE_SIGN_INIT, OSSL_FUNC_SIGNATURE_SIGN,
+        OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT,
+        OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE,
+        OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, 0 } },
+    { "signature-rsa", devid_sig_rsa_functions,
+      { OSSL_FUNC_SIGNATURE_NEWCTX, OSSL_FUNC_SIGNATURE_FREECTX,
+        OSSL_FUNC_SIGNATURE_SIGN_INIT, OSSL_FUNC_SIGNATURE_SIGN,
+        OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT,
+        OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS,
+        OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, 0 } },
+    { "asym-rsa", devid_asym_rsa_functions,
+      { OSSL_FUNC_ASYM_CIPHER_NEWCTX, OSSL_FUNC_ASYM_CIPHER_FREECTX,
+        OSSL_FUNC_ASYM_CIPHER_DECRYPT_INIT, OSSL_FUNC_ASYM_CIPHER_DECRYPT, 0 } },
+    { "keyexch-ecdh", devid_kex_ecdh_functions,
+      { OSSL_FUNC_KEYEXCH_NEWCTX, OSSL_FUNC_KEYEXCH_FREECTX,
+        OSSL_FUNC_KEYEXCH_INIT, OSSL_FUNC_KEYEXCH_SET_PEER,
+        OSSL_FUNC_KEYEXCH_DERIVE, 0 } },
+    { "store", devid_store_functions,
+      { OSSL_FUNC_STORE_OPEN, OSSL_FUNC_STORE_LOAD, OSSL_FUNC_STORE_EOF,
+        OSSL_FUNC_STORE_CLOSE, 0 } },
+};
+
+static int devid_table_has(const OSSL_DISPATCH *fns, int id)
+{
+    int n = 0;
+
+    for (; fns->function_id != 0; fns++) {
+        if (fns->function_id == id) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static void test_tables_unique_and_complete(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(devid_tables) / sizeof(devid_tables[0]); i++) {
+        const struct devid_table *t = &devid_tables[i];
+        const OSSL_DISPATCH *d;
+        const int *r;
+
+        for (d = t->fns; d->function_id != 0; d++) {
+            CU_ASSERT_PTR_NOT_NULL(d->function);
+            CU_ASSERT_EQUAL(devid_table_has(t->fns, d->function_id), 1);
+        }
+        for (r = t->required; *r != 0; r++) {
+            if (devid_table_has(t->fns, *r) != 1) {
+                fprintf(stderr, "%s lacks function %d\n", t->name, *r);
+                CU_FAIL("required function missing");
+            }
+        }
+    }
+}
+
+/* Every algorithm list ends, and every entry has a name, properties and a
+ * table; decoders and encoders have the functions their operation needs. */
+static void test_algorithm_lists(void)
+{
+    const OSSL_ALGORITHM *lists[] = { devid_decoders, devid_encoders };
+    const int needed[] = { OSSL_FUNC_DECODER_DECODE, OSSL_FUNC_ENCODER_ENCODE };
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        const OSSL_ALGORITHM *a;
+
+        for (a = lists[i]; a->algorithm_names != NULL; a++) {
+            CU_ASSERT_PTR_NOT_NULL(a->property_definition);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(a->implementation);
+            CU_ASSERT_EQUAL(devid_table_has(a->implementation, needed[i]), 1);
+        }
+    }
+}
+
+int main(void)
+{
+    CU_pSuite suite;
+    unsigned int failed;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    suite = CU_add_suite("dispatch", NULL, NULL);
+    CU_add_test(suite, "test_tables_unique_and_complete",
+                test_tables_unique_and_complete);
+    CU_add_test(suite, "test_algorithm_lists", test_algorithm_lists);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed == 0 ? 0 : 1;
+}
