@@ -12,9 +12,13 @@
 
 #include "tools/install.h"
 #include "tools/tool.h"
+#include "tools/trust.h"
 
 /* Days of validity under which status warns. */
 #define DEVID_WARN_DAYS 14
+/* Days under which an anchor or the certificate gets a warning (renewal
+ * and root migration should have happened by then). */
+#define DEVID_WARN_ANCHOR_DAYS 30
 
 static void devid_status_problem(struct devid_tool *t, json_object *problems,
                                  const char *text)
@@ -102,6 +106,60 @@ static int devid_status_key(struct devid_tool *t, const struct devid_state *st,
     return ok;
 }
 
+/* The last renewal attempt (STATE/renewal.json, written by devid renew and
+ * rollback); a failure is a problem: the old identity is still in use. */
+static void devid_status_renewal(struct devid_tool *t, json_object *problems)
+{
+    char *path = devid_path(devid_state_dir(t), "renewal.json");
+    json_object *r = path != NULL ? json_object_from_file(path) : NULL;
+    json_object *v = NULL;
+    const char *result = NULL;
+    char msg[768];
+
+    free(path);
+    if (r == NULL || !json_object_is_type(r, json_type_object)) {
+        json_object_put(r);
+        return;
+    }
+    if (json_object_object_get_ex(r, "result", &v)) {
+        result = json_object_get_string(v);
+    }
+    if (!t->json) {
+        printf("last renewal: %s\n", result != NULL ? result : "unknown");
+    }
+    if (result != NULL && strcmp(result, "failed") == 0) {
+        json_object *step = NULL;
+        json_object *err = NULL;
+
+        json_object_object_get_ex(r, "step", &step);
+        json_object_object_get_ex(r, "error", &err);
+        snprintf(msg, sizeof(msg), "renewal failed at %s: %s (the old "
+                 "identity stays in use)",
+                 step != NULL ? json_object_get_string(step) : "?",
+                 err != NULL ? json_object_get_string(err) : "see the log");
+        devid_status_problem(t, problems, msg);
+    }
+    json_object_object_add(t->out, "renewal", r);
+}
+
+/* Warnings: anchors of trust-dir and the certificate near their end. */
+static void devid_status_warnings(struct devid_tool *t,
+                                  const struct devid_state *st,
+                                  json_object *warnings)
+{
+    const char *dir = t->set.trust_dir != NULL ? t->set.trust_dir
+                                               : st->trust_dir;
+    size_t i;
+
+    if (dir != NULL) {
+        devid_trust_expiry_warnings(dir, DEVID_WARN_ANCHOR_DAYS, warnings);
+    }
+    for (i = 0; !t->json && i < json_object_array_length(warnings); i++) {
+        printf("warning: %s\n",
+               json_object_get_string(json_object_array_get_idx(warnings, i)));
+    }
+}
+
 static void devid_status_usage(FILE *out)
 {
     fprintf(out,
@@ -121,6 +179,7 @@ int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
     };
     struct devid_state st;
     json_object *problems = json_object_new_array();
+    json_object *warnings = NULL;
     X509 *leaf = NULL;
     int loaded;
     int c;
@@ -174,6 +233,26 @@ int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
     }
     if (!devid_status_key(t, &st, leaf, problems)) {
         rc = DEVID_EXIT_CERT;
+    }
+    devid_tool_result(t, "identity", st.identity);
+    devid_tool_result(t, "previous_identity", st.previous);
+    devid_status_renewal(t, problems);
+    warnings = json_object_new_array();
+    if (warnings != NULL && leaf != NULL) {
+        int days = 0;
+        int secs = 0;
+
+        if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf))
+            && days >= DEVID_WARN_DAYS && days < DEVID_WARN_ANCHOR_DAYS) {
+            char msg[96];
+
+            snprintf(msg, sizeof(msg), "certificate expires in %d days", days);
+            json_object_array_add(warnings, json_object_new_string(msg));
+        }
+    }
+    if (warnings != NULL) {
+        json_object_object_add(t->out, "warnings", warnings);
+        devid_status_warnings(t, &st, warnings);
     }
     X509_free(leaf);
     devid_state_clear(&st);

@@ -66,3 +66,23 @@ prov_publish() {
         --key "$TESTDIR/$1/device-key.pem" -i "$2" -q 1 \
         -t "devices/$2/messages/events/" -m "$3"
 }
+
+# prov_expect_telemetry NAME REGID MSG: a service subscriber on the device's
+# topic, and the device publishing MSG (again every 0.5 s, for a subscriber
+# that was not subscribed yet) until the subscriber has it. Returns 1 when
+# nothing arrives within about 20 s or a publish fails.
+prov_expect_telemetry() {
+    _got="$TESTDIR/got-$2.txt"
+    mosquitto_sub -h 127.0.0.1 -p "$HUB_PORT" --cafile "$DPS_ROOT" \
+        --cert "$HUB_SERVICE_CERT" --key "$HUB_SERVICE_KEY" -i "service-$2-$$" \
+        -t "devices/$2/#" -v -C 1 -W 25 > "$_got" 2>&1 &
+    _sub=$!
+    _try=0
+    while kill -0 "$_sub" 2>/dev/null && [ "$_try" -lt 40 ]; do
+        prov_publish "$1" "$2" "$3" || { kill "$_sub" 2>/dev/null; return 1; }
+        _try=$((_try + 1))
+        sleep 0.5
+    done
+    wait "$_sub" || true
+    grep -qF "devices/$2/messages/events/ $3" "$_got"
+}

@@ -45,16 +45,6 @@ grep -q 'fixedtpm' attrs.txt && grep -q 'fixedparent' attrs.txt \
     && grep -q 'sensitivedataorigin' attrs.txt || { cat attrs.txt; fail "key is not fixedTPM/fixedParent"; }
 ok "the device key is fixedTPM, fixedParent, sensitiveDataOrigin (tpm2_print)"
 
-mosquitto_sub -h 127.0.0.1 -p "$HUB_PORT" --cafile "$DPS_ROOT" --cert "$HUB_SERVICE_CERT" \
-    --key "$HUB_SERVICE_KEY" -i service -t 'devices/#' -v -C 1 -W 20 > got.txt &
-SUB_PID=$!
-sleep 0.5
-prov_openssl_cnf "$conf" tpm-openssl.cnf
-OPENSSL_CONF="$TESTDIR/tpm-openssl.cnf" mosquitto_pub -h 127.0.0.1 -p "$HUB_PORT" \
-    --cafile "$DPS_ROOT" --cert tpm/device-chain.pem --key tpm/device-key.pem \
-    -i tpm-01 -q 1 -t devices/tpm-01/messages/events/ -m '{"tpm":1}' \
-    || fail "mosquitto_pub with the TPM identity"
-wait "$SUB_PID" || true
-SUB_PID=
-grep -q 'devices/tpm-01/messages/events/ {"tpm":1}' got.txt || { cat got.txt; fail "telemetry not received"; }
+prov_expect_telemetry tpm tpm-01 '{"tpm":1}' \
+    || { cat "$TESTDIR/got-tpm-01.txt"; fail "telemetry with the TPM identity not received"; }
 ok "mosquitto_pub publishes with the TPM-resident key; the hub receives it"

@@ -1,0 +1,904 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* devid renew and devid rollback. A renewal makes a new key beside the old
+ * one, registers again with DPS (authenticated by the current certificate,
+ * else the onboarding one), installs the new chain in a new identity
+ * directory, proves it with a TLS + MQTT CONNECT to the assigned hub, and
+ * only then switches STATE/current in one rename. Until that rename the old
+ * identity is the one in use, so a failure or a SIGKILL at any step leaves
+ * a device that still connects. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "provider/backend.h"
+#include "tools/dps-client.h"
+#include "tools/hub-check.h"
+#include "tools/install.h"
+#include "tools/tool.h"
+#include "tools/trust.h"
+
+#define DEVID_RENEW_DEFAULT_BEFORE "20%"
+#define DEVID_RENEW_DEFAULT_BEFORE_TEXT "20%%"
+#define DEVID_RENEW_DEFAULT_KEEP 3
+#define DEVID_HUB_DEFAULT_PORT "8883"
+
+/* What one renewal run knows; strings are owned. */
+struct devid_renew {
+    struct devid_state cur;         /* the identity in use */
+    char *new_key;                  /* name of the new key */
+    char identity[64];              /* the new identity's directory name */
+    const char *step;               /* where we are, for renewal.json */
+    char detail[512];               /* why it failed, for renewal.json */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* DEVID_TEST_PAUSE=STEP: sleep at that step so tests can SIGKILL us there. */
+static void devid_renew_pause(struct devid_tool *t, const char *step)
+{
+    const char *want = getenv("DEVID_TEST_PAUSE");
+
+    if (want != NULL && strcmp(want, step) == 0) {
+        devid_tool_progress(t, "test pause at %s", step);
+        fflush(stderr);
+        sleep(30);
+    }
+}
+
+/* "90s", "10m", "12h", "30d" or plain seconds; 1 when valid. */
+static int devid_parse_duration(const char *text, long *out)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || v < 0) {
+        return 0;
+    }
+    if (*end == 'd') {
+        v *= 86400;
+    } else if (*end == 'h') {
+        v *= 3600;
+    } else if (*end == 'm') {
+        v *= 60;
+    } else if (*end != 's' && *end != '\0') {
+        return 0;
+    }
+    if (*end != '\0' && end[1] != '\0') {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Seconds from a to b (b later is positive). */
+static long devid_asn1_diff(const ASN1_TIME *a, const ASN1_TIME *b)
+{
+    int days = 0;
+    int secs = 0;
+
+    if (!ASN1_TIME_diff(&days, &secs, a, b)) {
+        return 0;
+    }
+    return (long)days * 86400 + secs;
+}
+
+/* Now in UTC: ISO 8601, or compact for names (20250101T120000Z). */
+static void devid_utc_stamp(char *buf, size_t size, int compact)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    if (compact) {
+        strftime(buf, size, "%Y%m%dT%H%M%SZ", &tm);
+    } else {
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+}
+
+/* ---- renewal.json: the outcome of the last attempt, for status -------- */
+
+static void devid_renew_record(struct devid_tool *t, const char *result,
+                               const char *step, int code, const char *detail)
+{
+    json_object *o = json_object_new_object();
+    char *path = devid_path(devid_state_dir(t), "renewal.json");
+    char when[32];
+    const char *text;
+
+    devid_utc_stamp(when, sizeof(when), 0);
+    if (o == NULL || path == NULL) {
+        goto end;
+    }
+    json_object_object_add(o, "last_attempt", json_object_new_string(when));
+    json_object_object_add(o, "result", json_object_new_string(result));
+    if (step != NULL) {
+        json_object_object_add(o, "step", json_object_new_string(step));
+    }
+    json_object_object_add(o, "exit_code", json_object_new_int(code));
+    if (detail != NULL && *detail != '\0') {
+        json_object_object_add(o, "error", json_object_new_string(detail));
+    }
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+    if (!devid_atomic_write(path, text, strlen(text), 0644)) {
+        devid_tool_progress(t, "warning: cannot write %s: %s", path,
+                            strerror(errno));
+    }
+end:
+    json_object_put(o);
+    free(path);
+}
+
+/* ---- when to renew ---------------------------------------------------- */
+
+/* 1 when leaf is due for renewal by the spec ("20%" of its lifetime left,
+ * or a duration), 0 when not, -1 when the spec is malformed. */
+static int devid_renew_due(X509 *leaf, const char *spec, long *left)
+{
+    const ASN1_TIME *nb = X509_get0_notBefore(leaf);
+    const ASN1_TIME *na = X509_get0_notAfter(leaf);
+    size_t n = strlen(spec);
+    long life = devid_asn1_diff(nb, na);
+    long want;
+
+    *left = devid_asn1_diff(NULL, na);
+    if (n > 1 && spec[n - 1] == '%') {
+        char *end = NULL;
+        long pct = strtol(spec, &end, 10);
+
+        if (end != spec + n - 1 || pct < 0 || pct > 100) {
+            return -1;
+        }
+        return *left * 100 < pct * life;
+    }
+    if (!devid_parse_duration(spec, &want)) {
+        return -1;
+    }
+    return *left < want;
+}
+
+/* ---- the new key -------------------------------------------------------- */
+
+/* The configured key name with a time stamp: for pkcs11: URIs a new
+ * object label (and no id, so the token assigns one), for TPM key files a
+ * new file next to the old. Persistent handles cannot be renamed. */
+static char *devid_renew_key_name(const char *base, const char *stamp)
+{
+    size_t len = strlen(base) + strlen(stamp) + 32;
+    char *out = malloc(len);
+    const char *dot;
+    const char *slash;
+
+    if (out == NULL || strncmp(base, "handle:", 7) == 0) {
+        free(out);
+        return NULL;
+    }
+    if (strncmp(base, "pkcs11:", 7) == 0) {
+        size_t o = 0;
+        char *copy = strdup(base + 7);
+        char *save = NULL;
+        char *attr;
+        char *query = copy != NULL ? strchr(copy, '?') : NULL;
+        int named = 0;
+
+        if (copy == NULL) {
+            free(out);
+            return NULL;
+        }
+        if (query != NULL) {
+            *query++ = '\0';
+        }
+        o += (size_t)snprintf(out, len, "pkcs11:");
+        for (attr = strtok_r(copy, ";", &save); attr != NULL;
+             attr = strtok_r(NULL, ";", &save)) {
+            if (strncmp(attr, "id=", 3) == 0) {
+                continue;
+            }
+            o += (size_t)snprintf(out + o, len - o, "%s%s%s%s",
+                                  o > 7 ? ";" : "", attr,
+                                  strncmp(attr, "object=", 7) == 0 ? "-" : "",
+                                  strncmp(attr, "object=", 7) == 0 ? stamp
+                                                                   : "");
+            named |= strncmp(attr, "object=", 7) == 0;
+        }
+        if (!named) {
+            o += (size_t)snprintf(out + o, len - o, "%sobject=devid-%s",
+                                  o > 7 ? ";" : "", stamp);
+        }
+        if (query != NULL) {
+            snprintf(out + o, len - o, "?%s", query);
+        }
+        free(copy);
+        return out;
+    }
+    dot = strrchr(base, '.');
+    slash = strrchr(base, '/');
+    if (dot != NULL && (slash == NULL || dot > slash + 1)) {
+        snprintf(out, len, "%.*s-%s%s", (int)(dot - base), base, stamp, dot);
+    } else {
+        snprintf(out, len, "%s-%s", base, stamp);
+    }
+    return out;
+}
+
+static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
+{
+    struct devid_key *key = NULL;
+    const char *base = t->set.key != NULL ? t->set.key : r->cur.key;
+    char stamp[32];
+    int created = 0;
+    int rc;
+
+    devid_utc_stamp(stamp, sizeof(stamp), 1);
+    r->new_key = base != NULL ? devid_renew_key_name(base, stamp) : NULL;
+    if (r->new_key != NULL && r->cur.key != NULL
+        && strcmp(r->new_key, r->cur.key) == 0) {
+        /* renewed twice within a second: never reuse the key in use */
+        free(r->new_key);
+        strncat(stamp, "-2", sizeof(stamp) - strlen(stamp) - 1);
+        r->new_key = devid_renew_key_name(base, stamp);
+    }
+    if (r->new_key == NULL) {
+        snprintf(r->detail, sizeof(r->detail), "cannot name a new key next to "
+                 "%s (a pkcs11: URI or a TPM key file is needed)",
+                 base != NULL ? base : "(no key)");
+        return devid_tool_fail(t, DEVID_EXIT_CONFIG, "%s", r->detail);
+    }
+    devid_tool_progress(t, "new key %s", r->new_key);
+    rc = devid_key_ensure(t, r->new_key,
+                          t->set.key_type != NULL ? t->set.key_type : "ec-p384",
+                          &key, &created);
+    devid_key_free(key);
+    return rc;
+}
+
+static int devid_renew_csr(struct devid_tool *t, struct devid_renew *r,
+                           unsigned char **der, size_t *len)
+{
+    EVP_PKEY *pkey = devid_tool_load_key(t, r->new_key);
+    X509_REQ *req = NULL;
+    int n;
+
+    if (pkey == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open the new key %s",
+                               r->new_key);
+    }
+    req = devid_make_csr(pkey, r->cur.registration_id, NULL, 0);
+    EVP_PKEY_free(pkey);
+    n = req != NULL ? i2d_X509_REQ(req, der) : -1;
+    X509_REQ_free(req);
+    if (n <= 0) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot sign the CSR");
+    }
+    *len = (size_t)n;
+    return DEVID_EXIT_OK;
+}
+
+/* ---- DPS registration --------------------------------------------------- */
+
+/* One registration attempt with the given credential (key name + chain). */
+static int devid_renew_register_with(struct devid_tool *t,
+                                     struct devid_dps_request *req,
+                                     const char *key, const char *chain,
+                                     struct devid_dps_result *res)
+{
+    int rc;
+
+    req->auth_key = devid_tool_load_key(t, key);
+    if (req->auth_key == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open the key %s",
+                               key);
+    }
+    req->auth_chain = devid_tool_read_chain(t, chain);
+    if (req->auth_chain == NULL) {
+        EVP_PKEY_free(req->auth_key);
+        req->auth_key = NULL;
+        return DEVID_EXIT_CONFIG;
+    }
+    rc = devid_dps_register(t, req, res);
+    EVP_PKEY_free(req->auth_key);
+    sk_X509_pop_free(req->auth_chain, X509_free);
+    req->auth_key = NULL;
+    req->auth_chain = NULL;
+    return rc;
+}
+
+/* 1 when the current leaf is still valid (it can authenticate to DPS). */
+static int devid_renew_current_valid(struct devid_tool *t,
+                                     const struct devid_renew *r)
+{
+    STACK_OF(X509) *chain = r->cur.cert_chain != NULL
+                                ? devid_tool_read_chain(t, r->cur.cert_chain)
+                                : NULL;
+    int ok = chain != NULL
+             && X509_cmp_current_time(
+                    X509_get0_notAfter(sk_X509_value(chain, 0))) > 0;
+
+    ERR_clear_error();
+    sk_X509_pop_free(chain, X509_free);
+    return ok;
+}
+
+/* Names the server's root in detail when DPS's chain is not trusted. */
+static int devid_renew_explain_untrusted(struct devid_tool *t,
+                                         struct devid_renew *r,
+                                         const char *trust_file)
+{
+    char root[256];
+
+    if (!devid_trust_untrusted_root(t->set.endpoint, trust_file,
+                                    t->set.trust_dir, root, sizeof(root))) {
+        return DEVID_EXIT_NETWORK;
+    }
+    snprintf(r->detail, sizeof(r->detail), "the DPS server %s chains to the "
+             "untrusted root \"%s\": it is neither in dps-trust nor in "
+             "trust-dir (pre-stage it in trust-roots and run devid "
+             "trust-sync)", t->set.endpoint, root);
+    return devid_tool_fail(t, DEVID_EXIT_NETWORK, "%s", r->detail);
+}
+
+static int devid_renew_register(struct devid_tool *t, struct devid_renew *r,
+                                const unsigned char *csr, size_t csr_len,
+                                struct devid_dps_result *res)
+{
+    struct devid_dps_request req;
+    char *trust_path = devid_path(devid_state_dir(t), "dps-trust.pem");
+    int rc = DEVID_EXIT_REFUSED;
+
+    memset(&req, 0, sizeof(req));
+    req.endpoint = t->set.endpoint;
+    req.id_scope = r->cur.id_scope != NULL ? r->cur.id_scope : t->set.id_scope;
+    req.registration_id = r->cur.registration_id;
+    req.api_version = t->set.api_version;
+    req.csr_der = csr;
+    req.csr_len = csr_len;
+    req.timeout_s = t->set.timeout_s;
+    if (trust_path == NULL
+        || !devid_trust_dps_file(t, trust_path, &req.trust_file)) {
+        rc = DEVID_EXIT_CONFIG;
+        goto end;
+    }
+    if (devid_renew_current_valid(t, r)) {
+        devid_tool_progress(t, "authenticating with the current certificate");
+        rc = devid_renew_register_with(t, &req, r->cur.key_ref != NULL
+                                                    ? r->cur.key_ref
+                                                    : r->cur.key,
+                                       r->cur.cert_chain, res);
+        if (rc != DEVID_EXIT_REFUSED || res->error_code / 1000 != 401) {
+            goto end;
+        }
+        devid_tool_progress(t, "DPS refused the current certificate (401): "
+                            "trying the onboarding certificate");
+        devid_dps_result_clear(res);
+    } else {
+        devid_tool_progress(t, "the current certificate has expired: "
+                            "authenticating with the onboarding certificate");
+    }
+    if (t->set.auth_key == NULL || t->set.auth_cert == NULL) {
+        rc = devid_tool_fail(t, DEVID_EXIT_CONFIG, "no onboarding-key and "
+                             "onboarding-cert to fall back to");
+        goto end;
+    }
+    rc = devid_renew_register_with(t, &req, t->set.auth_key,
+                                   t->set.auth_cert, res);
+end:
+    if (rc == DEVID_EXIT_NETWORK) {
+        rc = devid_renew_explain_untrusted(t, r, req.trust_file);
+    }
+    if (rc != DEVID_EXIT_OK && r->detail[0] == '\0'
+        && res->error_message != NULL) {
+        snprintf(r->detail, sizeof(r->detail), "DPS: %ld %s", res->error_code,
+                 res->error_message);
+    }
+    free(trust_path);
+    return rc;
+}
+
+/* ---- install beside the old identity ------------------------------------ */
+
+static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
+                               struct devid_dps_result *res)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(r->new_key);
+    struct devid_install in;
+    int rc;
+
+    memset(&in, 0, sizeof(in));
+    in.key = r->new_key;
+    in.to_token = r->cur.install_to != NULL
+                      ? strcmp(r->cur.install_to, "token") == 0
+                      : ops != NULL && strcmp(ops->name, "pkcs11") == 0;
+    in.trust_dir = t->set.trust_dir;
+    in.registration_id = r->cur.registration_id;
+    in.device_id = res->device_id;
+    in.assigned_hub = res->assigned_hub;
+    in.id_scope = r->cur.id_scope;
+    in.no_switch = 1;
+    in.previous = r->cur.identity;
+    in.name_out = r->identity;
+    in.name_size = sizeof(r->identity);
+    if (res->issued_chain == NULL || sk_X509_num(res->issued_chain) == 0) {
+        return devid_tool_fail(t, DEVID_EXIT_CERT, "DPS issued no certificate");
+    }
+    /* the legacy trust bundle is applied etag-versioned, not just added */
+    rc = devid_install_chain(t, &in, res->issued_chain, NULL);
+    if (rc == DEVID_EXIT_OK && res->trust_bundle != NULL) {
+        rc = devid_trust_sync(t, res->trust_bundle, res->trust_bundle_etag);
+    }
+    return rc;
+}
+
+/* ---- the test handshake with the hub ------------------------------------ */
+
+static int devid_renew_hub_check(struct devid_tool *t, struct devid_renew *r,
+                                 const char *hub, const char *device_id)
+{
+    const char *port = t->set.hub_port != NULL ? t->set.hub_port
+                                               : DEVID_HUB_DEFAULT_PORT;
+    char *idir = devid_path(devid_state_dir(t), "identities");
+    char *base = idir != NULL ? devid_path(idir, r->identity) : NULL;
+    char *chain_path = base != NULL ? devid_path(base, "chain.pem") : NULL;
+    STACK_OF(X509) *chain = NULL;
+    EVP_PKEY *pkey = NULL;
+    char why[256] = "";
+    int rc = DEVID_EXIT_NETWORK;
+
+    if (chain_path == NULL
+        || (chain = devid_tool_read_chain(t, chain_path)) == NULL
+        || (pkey = devid_tool_load_key(t, r->new_key)) == NULL) {
+        rc = devid_tool_fail(t, DEVID_EXIT_KEY, "cannot load the new identity");
+        goto end;
+    }
+    if (devid_hub_try(t, hub, port, chain, pkey, device_id, why,
+                      sizeof(why))) {
+        devid_tool_progress(t, "the hub %s:%s accepted the new identity", hub,
+                            port);
+        rc = DEVID_EXIT_OK;
+        goto end;
+    }
+    snprintf(r->detail, sizeof(r->detail), "test connection to the hub with "
+             "the new identity: %s; the old identity stays in use", why);
+    rc = devid_tool_fail(t, DEVID_EXIT_NETWORK, "%s", r->detail);
+end:
+    EVP_PKEY_free(pkey);
+    sk_X509_pop_free(chain, X509_free);
+    free(chain_path);
+    free(base);
+    free(idir);
+    return rc;
+}
+
+/* ---- after the switch --------------------------------------------------- */
+
+/* Runs the on-change command through /bin/sh with DEVID_IDENTITY and
+ * DEVID_STATE_DIR set. Returns its exit status (or -1). */
+static int devid_run_hook(struct devid_tool *t, const char *cmd,
+                          const char *identity)
+{
+    pid_t pid;
+    int status = 0;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        setenv("DEVID_IDENTITY", identity, 1);
+        setenv("DEVID_STATE_DIR", devid_state_dir(t), 1);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int devid_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Removes one identity directory (its files, then itself). Token objects
+ * and TPM key files of that identity stay: there is no backend delete. */
+static void devid_identity_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (d == NULL) {
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char *p;
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        p = devid_path(dir, e->d_name);
+        if (p != NULL) {
+            unlink(p);
+        }
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Keeps the newest keep-identities identities, the current one and the one
+ * it replaced; removes the older directories. */
+static void devid_identities_prune(struct devid_tool *t, const char *current,
+                                   const char *previous)
+{
+    char *base = devid_path(devid_state_dir(t), "identities");
+    char **names = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    size_t i;
+    long keep = DEVID_RENEW_DEFAULT_KEEP;
+    DIR *d = base != NULL ? opendir(base) : NULL;
+    struct dirent *e;
+
+    if (t->set.keep_identities != NULL) {
+        keep = strtol(t->set.keep_identities, NULL, 10);
+        keep = keep < 1 ? 1 : keep;
+    }
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        if (n == cap) {
+            char **grown = realloc(names, (cap + 16) * sizeof(*names));
+
+            if (grown == NULL) {
+                break;
+            }
+            names = grown;
+            cap += 16;
+        }
+        names[n] = strdup(e->d_name);
+        n += names[n] != NULL;
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    if (n > 0) {
+        qsort(names, n, sizeof(*names), devid_name_cmp);
+    }
+    for (i = 0; i + (size_t)keep < n; i++) {
+        char *p;
+
+        if (strcmp(names[i], current) == 0
+            || (previous != NULL && strcmp(names[i], previous) == 0)) {
+            continue;
+        }
+        p = devid_path(base, names[i]);
+        if (p != NULL) {
+            devid_tool_progress(t, "pruning the old identity %s (its token "
+                                "objects or key files stay)", names[i]);
+            devid_identity_remove(p);
+        }
+        free(p);
+    }
+    for (i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+    free(base);
+}
+
+/* Switches to the new identity, then prunes and runs the hook. */
+static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
+{
+    int rc = devid_identity_switch(t, r->identity);
+    int hook;
+
+    if (rc != DEVID_EXIT_OK) {
+        snprintf(r->detail, sizeof(r->detail), "cannot switch to %s",
+                 r->identity);
+        return rc;
+    }
+    devid_tool_progress(t, "switched to the identity %s", r->identity);
+    devid_renew_pause(t, "switched");
+    devid_identities_prune(t, r->identity, r->cur.identity);
+    if (t->set.on_change != NULL) {
+        hook = devid_run_hook(t, t->set.on_change, r->identity);
+        if (hook != 0) {
+            snprintf(r->detail, sizeof(r->detail), "on-change command exited "
+                     "with %d", hook);
+            devid_tool_progress(t, "warning: %s", r->detail);
+        }
+    }
+    return DEVID_EXIT_OK;
+}
+
+/* ---- the verb ----------------------------------------------------------- */
+
+/* The pipeline after the decision to renew; each step names itself in r. */
+static int devid_renew_run(struct devid_tool *t, struct devid_renew *r)
+{
+    struct devid_dps_result res;
+    unsigned char *csr = NULL;
+    size_t csr_len = 0;
+    int rc;
+
+    memset(&res, 0, sizeof(res));
+    r->step = "key";
+    devid_renew_pause(t, r->step);
+    rc = devid_renew_make_key(t, r);
+    if (rc == DEVID_EXIT_OK) {
+        r->step = "csr";
+        devid_renew_pause(t, r->step);
+        rc = devid_renew_csr(t, r, &csr, &csr_len);
+    }
+    if (rc == DEVID_EXIT_OK) {
+        r->step = "register";
+        devid_renew_pause(t, r->step);
+        rc = devid_renew_register(t, r, csr, csr_len, &res);
+    }
+    if (rc == DEVID_EXIT_OK) {
+        r->step = "install";
+        devid_renew_pause(t, r->step);
+        rc = devid_renew_install(t, r, &res);
+    }
+    if (rc == DEVID_EXIT_OK) {
+        r->step = "hub-check";
+        devid_renew_pause(t, r->step);
+        rc = devid_renew_hub_check(t, r, res.assigned_hub, res.device_id);
+    }
+    if (rc == DEVID_EXIT_OK) {
+        r->step = "switch";
+        devid_renew_pause(t, r->step);
+        rc = devid_renew_switch(t, r);
+    }
+    if (rc == DEVID_EXIT_OK) {
+        devid_tool_result(t, "identity", r->identity);
+        devid_tool_result(t, "previous", r->cur.identity);
+        devid_tool_result(t, "key", r->new_key);
+        devid_tool_result(t, "assigned_hub", res.assigned_hub);
+    }
+    OPENSSL_free(csr);
+    devid_dps_result_clear(&res);
+    return rc;
+}
+
+static void devid_renew_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: devid renew [--before DURATION|PCT%%] [--force]\n"
+            "                   [--on-change CMD] [--hub-port N]\n"
+            "Renews the device certificate when less than renew-before of its\n"
+            "lifetime is left (default " DEVID_RENEW_DEFAULT_BEFORE_TEXT "; or a "
+            "duration: 30d, 12h, 90s):\n"
+            "a new key beside the old one, a CSR, a DPS registration with the\n"
+            "current certificate (the onboarding one when it has expired or is\n"
+            "refused), installation beside the old identity, a test MQTT\n"
+            "connection to the hub with the new identity, then the switch.\n"
+            "On any failure the old identity stays in use and status says why.\n"
+            "  --force      renew now\n"
+            "  --on-change  /bin/sh command run after a switch\n"
+            "  --hub-port   the hub's port for the test (hub-port, 8883)\n");
+}
+
+static int devid_renew_options(struct devid_tool *t, int argc, char **argv,
+                               int *force)
+{
+    static const struct option opts[] = {
+        { "before", required_argument, NULL, 'b' },
+        { "force", no_argument, NULL, 'f' },
+        { "on-change", required_argument, NULL, 'o' },
+        { "hub-port", required_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "b:fo:p:h", opts, NULL)) != -1) {
+        if (c == 'b') {
+            devid_settings_set(&t->set, "renew-before", optarg);
+        } else if (c == 'f') {
+            *force = 1;
+        } else if (c == 'o') {
+            devid_settings_set(&t->set, "on-change", optarg);
+        } else if (c == 'p') {
+            devid_settings_set(&t->set, "hub-port", optarg);
+        } else if (c == 'h') {
+            devid_renew_usage(stdout);
+            return 0;
+        } else {
+            devid_renew_usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        devid_renew_usage(stderr);
+        return -1;
+    }
+    return 1;
+}
+
+/* 1 when a renewal is due (or forced), 0 when not; rc set on errors. */
+static int devid_renew_decide(struct devid_tool *t, struct devid_renew *r,
+                              int force, int *rc)
+{
+    const char *spec = t->set.renew_before != NULL ? t->set.renew_before
+                                                   : DEVID_RENEW_DEFAULT_BEFORE;
+    STACK_OF(X509) *chain = NULL;
+    long left = 0;
+    int due = 1;
+
+    *rc = DEVID_EXIT_OK;
+    if (r->cur.cert_chain != NULL) {
+        chain = devid_tool_read_chain(t, r->cur.cert_chain);
+    }
+    if (chain == NULL) {
+        ERR_clear_error();
+        devid_tool_progress(t, "the current chain is unreadable: renewing");
+        return 1;
+    }
+    due = devid_renew_due(sk_X509_value(chain, 0), spec, &left);
+    sk_X509_pop_free(chain, X509_free);
+    if (due < 0) {
+        *rc = devid_tool_fail(t, DEVID_EXIT_CONFIG, "renew-before '%s' is "
+                              "neither a percentage nor a duration", spec);
+        return 0;
+    }
+    devid_tool_progress(t, "the certificate has %ld s left (renew-before %s)",
+                        left, spec);
+    return due || force;
+}
+
+int devid_cmd_renew(struct devid_tool *t, int argc, char **argv)
+{
+    struct devid_renew r;
+    int force = 0;
+    int rc;
+    int o = devid_renew_options(t, argc, argv, &force);
+
+    if (o <= 0) {
+        return o == 0 ? DEVID_EXIT_OK : DEVID_EXIT_USAGE;
+    }
+    memset(&r, 0, sizeof(r));
+    if (!devid_tool_crypto_init(t)) {
+        return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
+    }
+    if (devid_state_load(t, devid_state_dir(t), &r.cur) != 1
+        || r.cur.registration_id == NULL || r.cur.identity == NULL) {
+        devid_state_clear(&r.cur);
+        return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
+                               "not provisioned: run devid provision first");
+    }
+    if (!devid_renew_decide(t, &r, force, &rc)) {
+        if (rc == DEVID_EXIT_OK) {
+            devid_tool_progress(t, "nothing to do");
+            devid_tool_result(t, "changed", "no");
+        }
+        devid_state_clear(&r.cur);
+        return rc;
+    }
+    rc = devid_renew_run(t, &r);
+    devid_renew_record(t, rc == DEVID_EXIT_OK ? "renewed" : "failed",
+                       r.step, rc, r.detail[0] != '\0' ? r.detail : NULL);
+    devid_tool_result(t, "changed", rc == DEVID_EXIT_OK ? "yes" : "no");
+    free(r.new_key);
+    devid_state_clear(&r.cur);
+    return rc;
+}
+
+/* ---- rollback ----------------------------------------------------------- */
+
+/* DEVID_EXIT_OK when identities/<name> has a valid chain whose key opens
+ * and matches, else an error printed. */
+static int devid_rollback_check(struct devid_tool *t, const char *name)
+{
+    char *base = devid_path(devid_state_dir(t), "identities");
+    char *dir = base != NULL ? devid_path(base, name) : NULL;
+    char *chain_path = dir != NULL ? devid_path(dir, "chain.pem") : NULL;
+    char *key_path = dir != NULL ? devid_path(dir, "key.pem") : NULL;
+    STACK_OF(X509) *chain = NULL;
+    EVP_PKEY *pkey = NULL;
+    int rc = DEVID_EXIT_CERT;
+
+    if (chain_path == NULL || key_path == NULL
+        || (chain = devid_tool_read_chain(t, chain_path)) == NULL) {
+        rc = devid_tool_fail(t, DEVID_EXIT_CERT, "the previous identity %s is "
+                             "gone (pruned?)", name);
+        goto end;
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(sk_X509_value(chain, 0)))
+        <= 0) {
+        rc = devid_tool_fail(t, DEVID_EXIT_CERT, "the certificate of the "
+                             "previous identity %s has expired: cannot roll "
+                             "back (renew instead)", name);
+        goto end;
+    }
+    pkey = devid_tool_load_key(t, key_path);
+    if (pkey == NULL || X509_check_private_key(sk_X509_value(chain, 0), pkey)
+                            != 1) {
+        rc = devid_tool_fail(t, DEVID_EXIT_KEY, "the key of the previous "
+                             "identity %s cannot be used", name);
+        goto end;
+    }
+    rc = DEVID_EXIT_OK;
+end:
+    EVP_PKEY_free(pkey);
+    sk_X509_pop_free(chain, X509_free);
+    free(key_path);
+    free(chain_path);
+    free(dir);
+    free(base);
+    return rc;
+}
+
+int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv)
+{
+    struct devid_state st;
+    char *prev = NULL;
+    int rc;
+
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+            printf("Usage: devid rollback\nSwitches back to the identity the "
+                   "last renewal replaced, when its certificate is still "
+                   "valid.\n");
+            return DEVID_EXIT_OK;
+        }
+        fprintf(stderr, "Usage: devid rollback\n");
+        return DEVID_EXIT_USAGE;
+    }
+    if (!devid_tool_crypto_init(t)) {
+        return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
+    }
+    if (devid_state_load(t, devid_state_dir(t), &st) != 1
+        || st.identity == NULL) {
+        devid_state_clear(&st);
+        return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
+                               "not provisioned: nothing to roll back");
+    }
+    if (st.previous == NULL || strcmp(st.previous, st.identity) == 0) {
+        rc = devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED, "the identity %s "
+                             "replaced none: nothing to roll back to",
+                             st.identity);
+        goto end;
+    }
+    prev = strdup(st.previous);
+    rc = prev != NULL ? devid_rollback_check(t, prev) : DEVID_EXIT_INSTALL;
+    if (rc == DEVID_EXIT_OK) {
+        rc = devid_identity_switch(t, prev);
+    }
+    if (rc == DEVID_EXIT_OK) {
+        devid_tool_progress(t, "rolled back from %s to %s", st.identity, prev);
+        devid_tool_result(t, "identity", prev);
+        devid_tool_result(t, "rolled_back_from", st.identity);
+        devid_renew_record(t, "rolled-back", "rollback", rc, NULL);
+        if (t->set.on_change != NULL
+            && devid_run_hook(t, t->set.on_change, prev) != 0) {
+            devid_tool_progress(t, "warning: the on-change command failed");
+        }
+    }
+end:
+    free(prev);
+    devid_state_clear(&st);
+    return rc;
+}
