@@ -138,10 +138,9 @@ static int devid_tpm2_key_set_auth(struct devid_key *key,
                                    struct devid_tpm2 *st, ESYS_TR tr)
 {
     struct devid_tpm2_key *k = key->be;
-    TPM2B_AUTH auth;
+    TPM2B_AUTH auth = { 0 };
     TSS2_RC rc;
 
-    memset(&auth, 0, sizeof(auth));
     if (k->auth != NULL) {
         auth.size = (UINT16)k->auth_len;
         memcpy(auth.buffer, k->auth, k->auth_len);

@@ -564,6 +564,8 @@ int devid_tpm2_op_derive(struct devid_key *key, const unsigned char *peer,
 {
     struct devid_tpm2_key *k = key->be;
     size_t n = devid_tpm2_key_bytes(key);
+    unsigned char *out = secret;    /* the shared x, written below */
+    size_t pad;
     TPM2B_ECC_POINT in, *z = NULL;
     struct devid_tpm2 *st = NULL;
     ESYS_TR tr;
@@ -605,8 +607,10 @@ int devid_tpm2_op_derive(struct devid_key *key, const unsigned char *peer,
         DEVID_RAISE(key->prov, DEVID_R_TPM_ERROR, "ECDH x size");
         goto end;
     }
-    memset(secret, 0, n - z->point.x.size);
-    memcpy(secret + n - z->point.x.size, z->point.x.buffer, z->point.x.size);
+    /* left-pad x to the field size (SEC 1 §2.3.5) */
+    pad = n - z->point.x.size;
+    memset(out, 0, pad);
+    memcpy(out + pad, z->point.x.buffer, z->point.x.size);
     *secretlen = n;
     ret = 1;
 end:

@@ -99,11 +99,15 @@ recipes_mosquitto() {
 # certificate "sub") waits for one message on TOPIC into OUT; sets SUB_PID
 recipes_subscribe() {
     [ -f sub.pem ] || recipes_soft_client sub subscriber
+    # a new client id per subscriber: waiting for an earlier subscriber's
+    # SUBSCRIBE line in the broker log would return at once
+    RECIPES_SUB_N=$((${RECIPES_SUB_N:-0} + 1))
+    _sub_id=devid-test-sub-$RECIPES_SUB_N
     mosquitto_sub -h 127.0.0.1 -p "$1" --cafile ca.pem --cert sub.pem \
-        --key sub.key -i devid-test-sub -t "$2" -C 1 -W 20 -v > "$3" 2>&1 &
+        --key sub.key -i "$_sub_id" -t "$2" -C 1 -W 20 -v > "$3" 2>&1 &
     SUB_PID=$!
     # the broker logs the subscription: only then can a message be received
-    recipes_wait_grep 'SUBSCRIBE from devid-test-sub' broker.log 10
+    recipes_wait_grep "SUBSCRIBE from $_sub_id\$" broker.log 10
 }
 
 # recipes_wait_grep PATTERN FILE SECONDS: waits until FILE holds PATTERN
