@@ -305,6 +305,29 @@ err:
     return NULL;
 }
 
+int devid_csr_der(struct devid_tool *t, const char *keyname, const char *cn,
+                  unsigned char **der, size_t *len)
+{
+    EVP_PKEY *pkey = devid_tool_load_key(t, keyname);
+    X509_REQ *req = NULL;
+    int n;
+
+    if (pkey == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open key %s",
+                               keyname);
+    }
+    req = devid_make_csr(pkey, cn, NULL, 0);
+    EVP_PKEY_free(pkey);
+    n = req != NULL ? i2d_X509_REQ(req, der) : -1;
+    X509_REQ_free(req);
+    if (n <= 0) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot sign a CSR with %s",
+                               keyname);
+    }
+    *len = (size_t)n;
+    return DEVID_EXIT_OK;
+}
+
 static void devid_csr_usage(FILE *out)
 {
     fprintf(out,

@@ -108,28 +108,6 @@ static int devid_provision_key(struct devid_tool *t)
     return rc;
 }
 
-static int devid_provision_csr(struct devid_tool *t, unsigned char **der,
-                               size_t *len)
-{
-    EVP_PKEY *pkey = devid_tool_load_key(t, t->set.key);
-    X509_REQ *req = NULL;
-    int n;
-
-    if (pkey == NULL) {
-        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open key %s",
-                               t->set.key);
-    }
-    req = devid_make_csr(pkey, t->set.registration_id, NULL, 0);
-    EVP_PKEY_free(pkey);
-    n = req != NULL ? i2d_X509_REQ(req, der) : -1;
-    X509_REQ_free(req);
-    if (n <= 0) {
-        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot sign the CSR");
-    }
-    *len = (size_t)n;
-    return DEVID_EXIT_OK;
-}
-
 static int devid_provision_register(struct devid_tool *t,
                                     const unsigned char *csr, size_t csr_len,
                                     struct devid_dps_result *res)
@@ -255,7 +233,7 @@ int devid_cmd_provision(struct devid_tool *t, int argc, char **argv)
     devid_step_done(t, timings, "keygen", &tm);
     devid_tool_progress(t, "step 2/4: CSR for CN=%s", t->set.registration_id);
     devid_timer_start(&tm);
-    rc = devid_provision_csr(t, &csr, &csr_len);
+    rc = devid_csr_der(t, t->set.key, t->set.registration_id, &csr, &csr_len);
     if (rc != DEVID_EXIT_OK) {
         goto end;
     }

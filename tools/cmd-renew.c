@@ -269,28 +269,6 @@ static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
     return rc;
 }
 
-static int devid_renew_csr(struct devid_tool *t, struct devid_renew *r,
-                           unsigned char **der, size_t *len)
-{
-    EVP_PKEY *pkey = devid_tool_load_key(t, r->new_key);
-    X509_REQ *req = NULL;
-    int n;
-
-    if (pkey == NULL) {
-        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open the new key %s",
-                               r->new_key);
-    }
-    req = devid_make_csr(pkey, r->cur.registration_id, NULL, 0);
-    EVP_PKEY_free(pkey);
-    n = req != NULL ? i2d_X509_REQ(req, der) : -1;
-    X509_REQ_free(req);
-    if (n <= 0) {
-        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot sign the CSR");
-    }
-    *len = (size_t)n;
-    return DEVID_EXIT_OK;
-}
-
 /* ---- DPS registration --------------------------------------------------- */
 
 /* One registration attempt with the given credential (key name + chain). */
@@ -650,7 +628,8 @@ static int devid_renew_run(struct devid_tool *t, struct devid_renew *r)
     if (rc == DEVID_EXIT_OK) {
         r->step = "csr";
         devid_renew_pause(t, r->step);
-        rc = devid_renew_csr(t, r, &csr, &csr_len);
+        rc = devid_csr_der(t, r->new_key, r->cur.registration_id, &csr,
+                           &csr_len);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "register";

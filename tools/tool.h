@@ -191,6 +191,11 @@ int devid_key_ensure(struct devid_tool *t, const char *name, const char *type,
 int devid_write_key_ref(struct devid_tool *t, struct devid_key *key,
                         const char *path);
 
+/** A DER CSR with subject CN=cn signed by the key keyname, in a buffer the
+ *  caller frees with OPENSSL_free. Returns a devid_exit code. */
+int devid_csr_der(struct devid_tool *t, const char *keyname, const char *cn,
+                  unsigned char **der, size_t *len);
+
 /** Makes a CSR with subject CN=cn (and subjectAltNames) signed by pkey.
  *  Returns a new X509_REQ (caller frees) or NULL. */
 X509_REQ *devid_make_csr(EVP_PKEY *pkey, const char *cn, char **sans,
