@@ -335,9 +335,36 @@ end:
     return ret;
 }
 
-static int devid_p11be_store_cert(struct devid_key *key,
-                                  const unsigned char *der, size_t der_len,
-                                  const char *label)
+/* 1 when the token already holds a certificate object with this value (so
+ * installing the same chain again adds nothing), 0 when not or unknown. */
+static int devid_p11be_cert_exists(struct devid_p11_token *tok,
+                                   CK_SESSION_HANDLE s,
+                                   const unsigned char *der, size_t der_len)
+{
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_ATTRIBUTE t[2] = {
+        { CKA_CLASS, &cls, sizeof(cls) },
+        { CKA_VALUE, (void *)(uintptr_t)der, (CK_ULONG)der_len },
+    };
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_ULONG found = 0;
+
+    if (tok->mod->fn->C_FindObjectsInit(s, t, 2) != CKR_OK) {
+        return 0;
+    }
+    if (tok->mod->fn->C_FindObjects(s, &h, 1, &found) != CKR_OK) {
+        found = 0;
+    }
+    tok->mod->fn->C_FindObjectsFinal(s);
+    return found > 0;
+}
+
+/* A certificate object in the key's token: the key's own certificate with
+ * its CKA_ID, or (authority) a CA certificate of its chain, without the
+ * key's CKA_ID and marked CKA_CERTIFICATE_CATEGORY 2 (PKCS #11 v2.40
+ * §4.6.2), so that looking up "the certificate of this key" finds one. */
+static int devid_p11be_store(struct devid_key *key, const unsigned char *der,
+                             size_t der_len, const char *label, int authority)
 {
     struct devid_p11_key *k = key->be;
     struct devid_p11be_cert c = { NULL, 0, NULL, 0, NULL, 0 };
@@ -346,8 +373,9 @@ static int devid_p11be_store_cert(struct devid_key *key,
     CK_CERTIFICATE_TYPE ct = CKC_X_509;
     CK_BBOOL yes = CK_TRUE;
     CK_BBOOL no = CK_FALSE;
+    CK_ULONG category = 2;          /* authority */
     const char *lbl = label != NULL ? label : key->label;
-    CK_ATTRIBUTE t[10] = {
+    CK_ATTRIBUTE t[11] = {
         { CKA_CLASS, &cls, sizeof(cls) },
         { CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
         { CKA_TOKEN, &yes, sizeof(yes) },
@@ -369,7 +397,10 @@ static int devid_p11be_store_cert(struct devid_key *key,
     t[n++] = (CK_ATTRIBUTE){ CKA_ISSUER, c.issuer, (CK_ULONG)c.issuer_len };
     t[n++] = (CK_ATTRIBUTE){ CKA_SERIAL_NUMBER, c.serial,
                              (CK_ULONG)c.serial_len };
-    if (k->id != NULL) {
+    if (authority) {
+        t[n++] = (CK_ATTRIBUTE){ CKA_CERTIFICATE_CATEGORY, &category,
+                                 sizeof(category) };
+    } else if (k->id != NULL) {
         t[n++] = (CK_ATTRIBUTE){ CKA_ID, k->id, (CK_ULONG)k->id_len };
     }
     if (lbl != NULL) {
@@ -385,7 +416,11 @@ static int devid_p11be_store_cert(struct devid_key *key,
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         goto end;
     }
-    rv = tok->mod->fn->C_CreateObject(s, t, n, &h);
+    if (devid_p11be_cert_exists(tok, s, der, der_len)) {
+        rv = CKR_OK;                /* already there: nothing to add */
+    } else {
+        rv = tok->mod->fn->C_CreateObject(s, t, n, &h);
+    }
     devid_p11_session_give(tok, s, 0);
     if (rv != CKR_OK) {
         devid_p11_raise_rv(key->prov, "C_CreateObject", rv, key->uri);
@@ -397,6 +432,20 @@ end:
     OPENSSL_free(c.issuer);
     OPENSSL_free(c.serial);
     return ret;
+}
+
+static int devid_p11be_store_cert(struct devid_key *key,
+                                  const unsigned char *der, size_t der_len,
+                                  const char *label)
+{
+    return devid_p11be_store(key, der, der_len, label, 0);
+}
+
+static int devid_p11be_store_ca_cert(struct devid_key *key,
+                                     const unsigned char *der, size_t der_len,
+                                     const char *label)
+{
+    return devid_p11be_store(key, der, der_len, label, 1);
 }
 
 static void devid_p11be_key_free(struct devid_key *key)
@@ -440,6 +489,7 @@ const struct devid_backend_ops devid_pkcs11_backend = {
     .derive = devid_p11_ops_derive,
     .generate = devid_p11be_generate,
     .store_cert = devid_p11be_store_cert,
+    .store_ca_cert = devid_p11be_store_ca_cert,
     .key_free = devid_p11be_key_free,
     .teardown = devid_p11be_teardown,
 };

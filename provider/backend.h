@@ -157,6 +157,12 @@ struct devid_backend_ops {
     int (*store_cert)(struct devid_key *key, const unsigned char *der,
                       size_t der_len, const char *label);
 
+    /* Stores a CA certificate of key's chain in the same place, marked as
+     * an authority and without the key's id. Optional. Both store_cert and
+     * store_ca_cert add nothing when the same certificate is there. */
+    int (*store_ca_cert)(struct devid_key *key, const unsigned char *der,
+                         size_t der_len, const char *label);
+
     /* Releases key->be (the common part is freed by devid_key_free). */
     void (*key_free)(struct devid_key *key);
 

@@ -153,16 +153,36 @@ static int devid_found_key_cb(const struct devid_object *obj, void *arg)
     return 1;
 }
 
-/* The leaf as a certificate object beside a PKCS#11 key. Created before
+/* Stores one certificate of the chain beside the key: the leaf with the
+ * key's id and label, CA certificates as authorities labelled LABEL-ca<i>. */
+static int devid_install_one_cert(const struct devid_backend_ops *ops,
+                                  struct devid_key *key, X509 *x, int i)
+{
+    const char *label = key->label != NULL ? key->label : "device";
+    char ca_label[160];
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    int ok = 0;
+
+    if (len > 0 && i == 0) {
+        ok = ops->store_cert(key, der, (size_t)len, label);
+    } else if (len > 0 && ops->store_ca_cert != NULL) {
+        snprintf(ca_label, sizeof(ca_label), "%s-ca%d", label, i);
+        ok = ops->store_ca_cert(key, der, (size_t)len, ca_label);
+    }
+    OPENSSL_free(der);
+    return ok;
+}
+
+/* The chain as certificate objects beside a PKCS#11 key, created before
  * anything on disk changes, so a failure leaves everything as it was. */
 static int devid_install_in_token(struct devid_tool *t, const char *keyname,
-                                  X509 *leaf)
+                                  STACK_OF(X509) *chain)
 {
     const struct devid_backend_ops *ops = devid_backend_for_name(keyname);
     struct devid_found_key f = { NULL };
-    unsigned char *der = NULL;
-    int len;
     int rc = DEVID_EXIT_INSTALL;
+    int i;
 
     if (ops == NULL || ops->store_cert == NULL || ops->search == NULL) {
         return devid_tool_fail(t, DEVID_EXIT_USAGE,
@@ -173,18 +193,17 @@ static int devid_install_in_token(struct devid_tool *t, const char *keyname,
                      devid_found_key_cb, &f) || f.key == NULL) {
         return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot find key %s", keyname);
     }
-    len = i2d_X509(leaf, &der);
-    if (len <= 0
-        || !ops->store_cert(f.key, der, (size_t)len,
-                            f.key->label != NULL ? f.key->label : "device")) {
-        devid_tool_fail(t, DEVID_EXIT_INSTALL,
-                        "cannot store the certificate in the token");
-        goto end;
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        if (!devid_install_one_cert(ops, f.key, sk_X509_value(chain, i), i)) {
+            devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot store certificate "
+                            "%d of the chain in the token", i);
+            goto end;
+        }
     }
-    devid_tool_progress(t, "certificate stored in the token next to the key");
+    devid_tool_progress(t, "certificate chain stored in the token next to "
+                        "the key");
     rc = DEVID_EXIT_OK;
 end:
-    OPENSSL_free(der);
     devid_key_free(f.key);
     return rc;
 }
@@ -406,7 +425,7 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
     }
     rc = devid_checked_chain(t, chain, pkey);
     if (rc == DEVID_EXIT_OK && in->to_token) {
-        rc = devid_install_in_token(t, in->key, sk_X509_value(chain, 0));
+        rc = devid_install_in_token(t, in->key, chain);
     }
     for (i = 0; rc == DEVID_EXIT_OK && bundle != NULL
                 && i < sk_X509_num(bundle); i++) {
@@ -430,10 +449,13 @@ static void devid_install_usage(FILE *out)
             "Usage: devid install --cert CHAIN.pem --key NAME [--to token|files]\n"
             "                     [--trust-bundle FILE] [--state-dir DIR]\n"
             "Installs an issued chain (leaf first) for the key NAME: with\n"
-            "--to token the leaf also becomes a certificate object beside a\n"
-            "PKCS#11 key. Writes DIR/device-chain.pem, DIR/device-key.pem (a\n"
-            "reference, no secret) and DIR/state.json, each atomically; a\n"
-            "chain whose leaf does not match the key is refused.\n"
+            "--to token the chain also becomes certificate objects beside a\n"
+            "PKCS#11 key (leaf with the key's id and label, CAs as LABEL-caN).\n"
+            "Writes a new identity directory DIR/identities/<time>-<n> (chain,\n"
+            "reference key file with no secret, state) and then switches\n"
+            "DIR/current to it in one rename; DIR/device-chain.pem,\n"
+            "DIR/device-key.pem and DIR/state.json point through current.\n"
+            "A chain whose leaf does not match the key is refused.\n"
             "  --trust-bundle  CA certificates to add to trust-dir\n"
             "  --state-dir     default: state-dir setting, else " DEVID_DEFAULT_STATE_DIR "\n");
 }

@@ -175,16 +175,16 @@ static void devid_tpm2_be_teardown(struct devid_prov *prov)
 }
 
 const struct devid_backend_ops devid_tpm2_backend = {
-    "tpm2",
-    devid_tpm2_be_handles,
-    devid_tpm2_be_search,
-    devid_tpm2_op_sign,
-    devid_tpm2_op_decrypt,
-    devid_tpm2_op_derive,
-    devid_tpm2_key_generate,
-    NULL,                       /* store_cert: no certificates in the TPM */
-    devid_tpm2_key_free,
-    devid_tpm2_be_teardown,
-    devid_tpm2_be_encode_ref,
-    devid_tpm2_be_decode_ref
+    .name = "tpm2",
+    .handles = devid_tpm2_be_handles,
+    .search = devid_tpm2_be_search,
+    .sign = devid_tpm2_op_sign,
+    .decrypt = devid_tpm2_op_decrypt,
+    .derive = devid_tpm2_op_derive,
+    .generate = devid_tpm2_key_generate,
+    /* no store_cert: a TPM holds no certificates; they go to files */
+    .key_free = devid_tpm2_key_free,
+    .teardown = devid_tpm2_be_teardown,
+    .encode_ref = devid_tpm2_be_encode_ref,
+    .decode_ref = devid_tpm2_be_decode_ref,
 };

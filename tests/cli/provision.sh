@@ -58,9 +58,14 @@ awk '/Private Key Object/{p=1} p&&/label: *device$/{f=1} END{exit !f}' objects.t
     || { cat objects.txt; fail "no private key labelled device"; }
 grep -A12 'Private Key Object; EC' objects.txt | grep -A10 'label: *device$' | grep -q 'Access: *sensitive, always sensitive, never extractable' \
     || { cat objects.txt; fail "device key is not sensitive/non-extractable"; }
-grep -A3 'Certificate Object' objects.txt | grep -q 'label: *device' \
+grep -A3 'Certificate Object' objects.txt | grep -q 'label: *device$' \
     || { cat objects.txt; fail "no certificate object beside the key"; }
-ok "key in the token is sensitive and never extractable; certificate object beside it"
+grep -A3 'Certificate Object' objects.txt | grep -q 'label: *device-ca1$' \
+    && grep -A3 'Certificate Object' objects.txt | grep -q 'label: *device-ca2$' \
+    || { cat objects.txt; fail "the chain's CA certificates are not in the token"; }
+[ "$(grep -c 'Certificate Object' objects.txt)" -eq 3 ] \
+    || { cat objects.txt; fail "expected 3 certificate objects (leaf, issuing CA, root)"; }
+ok "key in the token is sensitive and never extractable; the chain is stored beside it"
 
 "$DEVID" --config "$conf" --json status > after.json || fail "status after provisioning"
 python3 - after.json <<'PY' || fail "status --json after"
@@ -96,4 +101,7 @@ ok "a write error during install leaves the old identity in use (exit 6)"
 "$DEVID" --config "$conf" provision --force 2> force.err || { cat force.err; fail "provision --force"; }
 [ "$(readlink hsm/current)" != "$before" ] || fail "--force did not install a new identity"
 "$DEVID" --config "$conf" status > /dev/null || fail "status after --force"
-ok "provision --force installs a new identity"
+pkcs11-tool --module "$SOFTHSM_MODULE" --login --pin "$DEVID_USER_PIN" -O > objects2.txt 2>/dev/null
+[ "$(grep -A1 'Certificate Object' objects2.txt | grep -c 'label: *device-ca[12]$')" -eq 2 ] \
+    || { cat objects2.txt; fail "re-provisioning duplicated the CA certificates in the token"; }
+ok "provision --force installs a new identity (CA certificates in the token not duplicated)"
