@@ -25,66 +25,43 @@ devid="$build/devid"
 
 state=${DEVID_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/devid-demo.XXXXXX")}
 mkdir -p "$state"
-sub_pid=
 cleanup() {
-    [ -n "$sub_pid" ] && kill "$sub_pid" 2>/dev/null || true
-    "$top/emulator/devid-emulators" stop --state "$state/emu" >/dev/null 2>&1 || true
+    prov_emulators_stop 2>/dev/null || true
     devid_tpm_stop 2>/dev/null || true
     [ -n "${DEVID_DEMO_KEEP:-}" ] || rm -rf "$state"
 }
 trap cleanup EXIT
 cd "$state"
+# the tests' helpers: emulators, devices and telemetry, in this directory
+TESTDIR=$state
+top_srcdir=$top
+top_builddir=$build
+export TESTDIR top_srcdir top_builddir
 . "$top/tests/lib.sh"
 . "$top/tests/lib-tpm.sh"
+. "$top/tests/cli/lib-provision.sh"
 
 say "1. The cloud side: DPS emulator and IoT hub stand-in (mosquitto) on loopback"
-"$top/emulator/devid-emulators" start --state "$state/emu" > emu.env
-. "$state/emu/env"
-sed 's/^/   /' emu.env
+prov_emulators "$state"
+sed 's/^/   /' "$state/emu/env"
 
 say "2. The devices' secure elements: a SoftHSM2 token and a swtpm TPM 2.0"
-devid_mktoken "$state/hsm" demo-hsm
+devid_mktoken "$state/hsm-token" demo-hsm
 printf '%s' "$DEVID_USER_PIN" > "$state/pin"
 chmod 600 "$state/pin"
 devid_tpm_start "$state"
 echo "   token demo-hsm (SOFTHSM2_CONF=$SOFTHSM2_CONF), TPM at $DEVID_TCTI"
 
-# factory DEVICE NAME ONBOARDING-KEY: on the manufacturing line, the device
-# makes an onboarding key in its secure element; the factory CA certifies it
-factory() {
-    "$devid" --config "$state/$1.conf" keygen --type ec-p256 "$3" > /dev/null
-    "$devid" --config "$state/$1.conf" csr --key "$3" --cn "$2" --out "$state/$1-onboarding.csr"
-    devid-dps-emulator issue-onboarding --state "$state/emu" \
-        --csr "$state/$1-onboarding.csr" --out "$state/$1-onboarding.pem" >/dev/null
-    echo "   $2: onboarding certificate from the factory CA:"
-    openssl x509 -in "$state/$1-onboarding.pem" -noout -subject -issuer | sed 's/^/     /'
-}
-
-# device_conf NAME REGISTRATION-ID KEY ONBOARDING-KEY: the device's settings
-device_conf() {
-    cat > "$state/$1.conf" <<CONF
-# devid settings of the $1 device
-state-dir = $state/$1
-registration-id = $2
-key = $3
-key-type = ec-p384
-id-scope = $ID_SCOPE
-dps-endpoint = $DPS_ENDPOINT
-dps-trust = $DPS_ROOT
-onboarding-key = $4
-onboarding-cert = $state/$1-onboarding.pem
-pin-source = file:$state/pin
-CONF
-}
-PATH="$build:$PATH"
-
-say "3. Factory line: onboarding keys made inside the HSM and the TPM"
-device_conf hsm hsm-device-01 "pkcs11:token=demo-hsm;object=device" \
-    "pkcs11:token=demo-hsm;object=onboarding"
-factory hsm hsm-device-01 "pkcs11:token=demo-hsm;object=onboarding"
-device_conf tpm tpm-device-01 "$state/tpm-device.tss2.pem" "$state/tpm-onboarding.tss2.pem"
+say "3. Factory line: onboarding keys made inside the HSM and the TPM, certified by the factory CA"
+prov_device hsm hsm-device-01 "pkcs11:token=demo-hsm;object=device" \
+    "pkcs11:token=demo-hsm;object=onboarding" >/dev/null
+prov_device tpm tpm-device-01 "$state/tpm-device.tss2.pem" \
+    "$state/tpm-onboarding.tss2.pem" >/dev/null
 echo "tcti = $DEVID_TCTI" >> "$state/tpm.conf"
-factory tpm tpm-device-01 "$state/tpm-onboarding.tss2.pem"
+for d in hsm tpm; do
+    echo "   $d device: onboarding certificate"
+    openssl x509 -in "$state/$d-onb.pem" -noout -subject -issuer | sed 's/^/     /'
+done
 
 say "4. First boot: devid provision (new key, CSR, DPS registration, install)"
 for d in hsm tpm; do
@@ -103,28 +80,11 @@ python3 "$top/tests/tss2-public.py" "$state/tpm-device.tss2.pem" "$state/tpm-pub
 tpm2_print -t TPM2B_PUBLIC "$state/tpm-pub.bin" | grep -A8 '^attributes' | sed 's/^/     /' || true
 
 say "6. Telemetry: the unmodified mosquitto_pub, with devid active in openssl.cnf"
-"$devid" --config "$state/hsm.conf" print-config openssl > openssl.cnf
-mosquitto_sub -h 127.0.0.1 -p "$HUB_PORT" --cafile "$DPS_ROOT" \
-    --cert "$HUB_SERVICE_CERT" --key "$HUB_SERVICE_KEY" -i service \
-    -t 'devices/#' -v -C 2 -W 30 > telemetry.txt &
-sub_pid=$!
-sleep 1
 for d in hsm tpm; do
-    conf="$state/$d.conf"
-    id=$(sed -n 's/^registration-id = //p' "$conf")
-    tcti=$(sed -n 's/^tcti = //p' "$conf")
-    if [ -n "$tcti" ]; then
-        printf 'tcti = %s\n' "$tcti" >> openssl.cnf
-    fi
-    OPENSSL_CONF="$state/openssl.cnf" mosquitto_pub -h 127.0.0.1 -p "$HUB_PORT" \
-        --cafile "$DPS_ROOT" --cert "$state/$d/device-chain.pem" \
-        --key "$state/$d/device-key.pem" -i "$id" \
-        -t "devices/$id/messages/events/" -m "{\"device\":\"$id\",\"temperature\":21.5}"
-    echo "   $id published with its resident key"
+    id=$(sed -n 's/^registration-id = //p' "$state/$d.conf")
+    prov_expect_telemetry "$d" "$id" "{\"device\":\"$id\",\"temperature\":21.5}" \
+        || { echo "   $id: no telemetry arrived"; exit 1; }
+    echo "   $id published with its resident key; the hub received:"
+    sed 's/^/     /' "$state/got-$id.txt"
 done
-wait "$sub_pid" || true
-sub_pid=
-echo "   the hub received:"
-sed 's/^/     /' telemetry.txt
-[ "$(grep -c temperature telemetry.txt)" -eq 2 ]
 say "Done: both devices provisioned themselves and sent telemetry with keys that never left their HSM or TPM."
