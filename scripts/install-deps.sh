@@ -25,14 +25,6 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-# The packaged services must not hold our ports: tests start their own.
-for svc in mosquitto nginx; do
-    if command -v systemctl >/dev/null 2>&1; then
-        systemctl disable --now "$svc" >/dev/null 2>&1 || true
-    fi
-done
-pkill -x mosquitto 2>/dev/null || true
-if [ -x /usr/sbin/nginx ] && pgrep -x nginx >/dev/null 2>&1; then
-    /usr/sbin/nginx -s quit 2>/dev/null || true
-fi
+# The machine's own services (a packaged mosquitto or nginx) are left as
+# they are: tests start their own instances on free loopback ports.
 exit 0
