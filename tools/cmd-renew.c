@@ -176,65 +176,22 @@ static int devid_renew_due(X509 *leaf, const char *spec, long *left)
 
 /* ---- the new key -------------------------------------------------------- */
 
-/* The configured key name with a time stamp: for pkcs11: URIs a new
- * object label (and no id, so the token assigns one), for TPM key files a
- * new file next to the old. Persistent handles cannot be renamed. */
+/* The configured key name with a time stamp, as the backend that owns the
+ * name makes it (a new label in the same token, a new key file next to the
+ * old). NULL when the name cannot be varied (a persistent handle) or on
+ * allocation failure. The caller frees the result with free(). */
 static char *devid_renew_key_name(const char *base, const char *stamp)
 {
-    size_t len = strlen(base) + strlen(stamp) + 32;
-    char *out = malloc(len);
-    const char *dot;
-    const char *slash;
+    const struct devid_backend_ops *ops = devid_backend_for_name(base);
+    char *name = NULL;
+    char *out = NULL;
 
-    if (out == NULL || strncmp(base, "handle:", 7) == 0) {
-        free(out);
+    if (ops == NULL || ops->renew_name == NULL
+        || !ops->renew_name(base, stamp, &name) || name == NULL) {
         return NULL;
     }
-    if (strncmp(base, "pkcs11:", 7) == 0) {
-        size_t o = 0;
-        char *copy = strdup(base + 7);
-        char *save = NULL;
-        char *attr;
-        char *query = copy != NULL ? strchr(copy, '?') : NULL;
-        int named = 0;
-
-        if (copy == NULL) {
-            free(out);
-            return NULL;
-        }
-        if (query != NULL) {
-            *query++ = '\0';
-        }
-        o += (size_t)snprintf(out, len, "pkcs11:");
-        for (attr = strtok_r(copy, ";", &save); attr != NULL;
-             attr = strtok_r(NULL, ";", &save)) {
-            if (strncmp(attr, "id=", 3) == 0) {
-                continue;
-            }
-            o += (size_t)snprintf(out + o, len - o, "%s%s%s%s",
-                                  o > 7 ? ";" : "", attr,
-                                  strncmp(attr, "object=", 7) == 0 ? "-" : "",
-                                  strncmp(attr, "object=", 7) == 0 ? stamp
-                                                                   : "");
-            named |= strncmp(attr, "object=", 7) == 0;
-        }
-        if (!named) {
-            o += (size_t)snprintf(out + o, len - o, "%sobject=devid-%s",
-                                  o > 7 ? ";" : "", stamp);
-        }
-        if (query != NULL) {
-            snprintf(out + o, len - o, "?%s", query);
-        }
-        free(copy);
-        return out;
-    }
-    dot = strrchr(base, '.');
-    slash = strrchr(base, '/');
-    if (dot != NULL && (slash == NULL || dot > slash + 1)) {
-        snprintf(out, len, "%.*s-%s%s", (int)(dot - base), base, stamp, dot);
-    } else {
-        snprintf(out, len, "%s-%s", base, stamp);
-    }
+    out = strdup(name);
+    OPENSSL_free(name);
     return out;
 }
 
@@ -402,7 +359,8 @@ static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
     in.key = r->new_key;
     in.to_token = r->cur.install_to != NULL
                       ? strcmp(r->cur.install_to, "token") == 0
-                      : ops != NULL && strcmp(ops->name, "pkcs11") == 0;
+                      : ops != NULL
+                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY) != 0;
     in.trust_dir = t->set.trust_dir;
     in.registration_id = r->cur.registration_id;
     in.device_id = res->device_id;
