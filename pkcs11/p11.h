@@ -61,14 +61,16 @@ struct devid_p11_token {
     CK_TOKEN_INFO info;
     unsigned int mechs;          /* DEVID_P11_MECH_* */
     unsigned long gen;           /* p11 generation slot/sessions belong to */
+    /* idle sessions, max slots, CK_INVALID_HANDLE when empty: taken and
+     * given back with one atomic exchange each, no lock (session.c) */
+    CK_SESSION_HANDLE *idle;
+    size_t max;
+    int nwait;                   /* threads waiting for a session (atomic) */
     pthread_mutex_t lock;        /* guards everything below */
     pthread_cond_t cond;         /* a session came back to the pool */
     CK_SESSION_HANDLE anchor;    /* held open so the login lasts */
     int has_anchor;
-    CK_SESSION_HANDLE *free;     /* idle sessions */
-    size_t nfree;
     size_t nopen;                /* pooled sessions open, idle or in use */
-    size_t max;
     int logged_in;
     unsigned char *bad_pins;     /* secure heap: refused PINs, see login.c */
     size_t nbad;
