@@ -47,6 +47,7 @@ CK_RV devid_p11_session_anchor(struct devid_p11_token *tok)
     rv = devid_p11_session_open(tok, &tok->anchor);
     if (CKR_OK == rv) {
         tok->has_anchor = 1;
+        tok->anchor_gen++;
     }
     return rv;
 }
@@ -173,4 +174,59 @@ void devid_p11_session_forget(struct devid_p11_token *tok)
     tok->nopen = 0;
     tok->has_anchor = 0;
     tok->logged_in = 0;
+}
+
+/* The anchor still open and, when the token wants a login, logged in. */
+static int devid_p11_anchor_alive(struct devid_p11_token *tok)
+{
+    CK_SESSION_INFO si;
+
+    if (!tok->has_anchor
+        || tok->mod->fn->C_GetSessionInfo(tok->anchor, &si) != CKR_OK) {
+        return 0;
+    }
+    return !tok->logged_in || (tok->info.flags & CKF_LOGIN_REQUIRED) == 0
+           || CKS_RO_USER_FUNCTIONS == si.state
+           || CKS_RW_USER_FUNCTIONS == si.state;
+}
+
+int devid_p11_session_lost(struct devid_p11_token *tok)
+{
+    struct devid_p11 *p11 = tok->p11;
+    CK_SESSION_HANDLE s;
+    size_t i;
+
+    if (__atomic_load_n(&p11->dead, __ATOMIC_ACQUIRE)) {
+        return 0;                   /* finalized: no call into the module */
+    }
+    pthread_mutex_lock(&tok->lock);
+    if (devid_p11_anchor_alive(tok)) {
+        pthread_mutex_unlock(&tok->lock);
+        return 0;
+    }
+    DEVID_DEBUG("pkcs11", "token %.*s lost its sessions: starting again",
+                DEVID_P11_LABEL(tok->info.label));
+    /* sessions in use elsewhere fail on their own and are closed as
+     * broken when given back; the idle ones are closed here */
+    for (i = 0; i < tok->max; i++) {
+        s = __atomic_exchange_n(&tok->idle[i], CK_INVALID_HANDLE,
+                                __ATOMIC_SEQ_CST);
+        if (s != CK_INVALID_HANDLE) {
+            tok->mod->fn->C_CloseSession(s);
+            tok->nopen--;
+        }
+    }
+    if (tok->has_anchor) {
+        tok->mod->fn->C_CloseSession(tok->anchor);
+    }
+    tok->has_anchor = 0;
+    __atomic_store_n(&tok->logged_in, 0, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&tok->cond);
+    pthread_mutex_unlock(&tok->lock);
+    /* keys find their object again and drop copies made in the old
+     * anchor (devid_p11_ops_ready, devid_p11_copy_refound) */
+    pthread_mutex_lock(&p11->lock);
+    __atomic_store_n(&p11->gen, p11->gen + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&p11->lock);
+    return 1;
 }
