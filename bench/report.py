@@ -451,7 +451,7 @@ set boxwidth 0.9
 set yrange [0:1.3]
 set ytics 0,0.1,1.2
 set grid ytics
-set key top left horizontal
+set key top left horizontal samplen 2
 set xtics nomirror
 set ylabel "fraction of the limit"
 set multiplot title "%(title)s" font ",12"
