@@ -259,10 +259,6 @@ void devid_emu_http_stop(struct devid_emu_server *srv);
 /** Send (maybe delayed) a JSON answer; takes body (may be NULL). */
 void devid_emu_reply(struct devid_emu_server *srv, struct evhttp_request *req,
                      int status, json_object *body);
-/** Send a ProvisioningServiceErrorDetails answer with x-ms-error-code. */
-void devid_emu_reply_error(struct devid_emu_server *srv,
-                           struct evhttp_request *req, int code,
-                           const char *message);
 /** Close the request's connection without answering (deferred). */
 void devid_emu_reply_close(struct devid_emu_server *srv,
                            struct evhttp_request *req);

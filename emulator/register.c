@@ -9,8 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
 #include "emulator/routes.h"
@@ -274,28 +272,6 @@ static int devid_emu_body_regid_ok(struct devid_emu_rctx *cx)
     return 1;
 }
 
-static void devid_emu_location(struct devid_emu_rctx *cx)
-{
-    const char *host = evhttp_find_header(
-        evhttp_request_get_input_headers(cx->req), "Host");
-    const char *path = evhttp_uri_get_path(
-        evhttp_request_get_evhttp_uri(cx->req));
-    char fallback[32];
-    char *loc;
-    size_t n;
-
-    snprintf(fallback, sizeof(fallback), "127.0.0.1:%d", cx->srv->port);
-    host = host != NULL ? host : fallback;
-    n = strlen(host) + strlen(path) + 16;
-    loc = malloc(n);
-    if (loc != NULL) {
-        snprintf(loc, n, "https://%s%s", host, path);
-        evhttp_add_header(evhttp_request_get_output_headers(cx->req),
-                          "Location", loc);
-    }
-    free(loc);
-}
-
 void devid_emu_do_register(struct devid_emu_rctx *cx)
 {
     json_object *state = NULL;
@@ -321,15 +297,14 @@ void devid_emu_do_register(struct devid_emu_rctx *cx)
                                                                   "status")));
     json_object_object_add(result, "registrationState", state);
     op->result = result;
-    devid_emu_log("%s: registering (%s, enrollment %s), operation %s",
-                  cx->regid, cx->apiv_text, cx->auth.enrollment->id, op->id);
+    devid_emu_log("%s: registering over %s (%s, enrollment %s), operation %s",
+                  cx->regid, cx->tp->name, cx->apiv_text,
+                  cx->auth.enrollment->id, op->id);
     body = json_object_new_object();
     devid_emu_put_str(body, "operationId", op->id);
     devid_emu_put_str(body, "status", "assigning");
     devid_emu_retry_after(cx, cx->srv->cfg->retry_after);
-    devid_emu_location(cx);
-    devid_emu_reply(cx->srv, cx->req, 202, body);
-    cx->answered = 1;
+    devid_emu_answer(cx, 202, body);
 }
 
 /* Keep the terminal registrationState for the lookup (once per op). */
@@ -366,7 +341,6 @@ void devid_emu_do_poll(struct devid_emu_rctx *cx)
         devid_emu_fail(cx, 404202, "Operation not found.");
         return;
     }
-    cx->answered = 1;
     if (op->polls_left > 0) {
         op->polls_left--;
         body = json_object_new_object();
@@ -377,11 +351,11 @@ void devid_emu_do_poll(struct devid_emu_rctx *cx)
         devid_emu_put_str(st, "status", "assigning");
         json_object_object_add(body, "registrationState", st);
         devid_emu_retry_after(cx, cx->srv->cfg->retry_after);
-        devid_emu_reply(cx->srv, cx->req, 202, body);
+        devid_emu_answer(cx, 202, body);
         return;
     }
     devid_emu_commit(cx, op);
-    devid_emu_reply(cx->srv, cx->req, 200, json_object_get(op->result));
+    devid_emu_answer(cx, 200, json_object_get(op->result));
 }
 
 void devid_emu_do_status(struct devid_emu_rctx *cx)
@@ -402,6 +376,5 @@ void devid_emu_do_status(struct devid_emu_rctx *cx)
         devid_emu_fail(cx, 404201, "Registration not found.");
         return;
     }
-    devid_emu_reply(cx->srv, cx->req, 200, json_object_get(st));
-    cx->answered = 1;
+    devid_emu_answer(cx, 200, json_object_get(st));
 }
