@@ -223,6 +223,7 @@ struct devid_emu_op {
     json_object *result;    /* terminal RegistrationOperationStatus */
     time_t created;
     int committed;          /* registration stored for the lookup */
+    json_object *device;    /* hub device record to create when assigned */
 };
 
 /** New store persisted in dir/registrations.json; caller frees. */
@@ -244,6 +245,11 @@ json_object *devid_emu_store_reg(struct devid_emu_store *st,
 /** Remember regid's registrationState (store takes it) and persist. */
 void devid_emu_store_set_reg(struct devid_emu_store *st, const char *regid,
                              json_object *state);
+/** Create or replace the hub device record of device_id (store takes rec)
+ * and persist STATE/hub-devices.json atomically. A thumbprint record keeps
+ * the previous primary thumbprint as its secondary. */
+void devid_emu_store_set_device(struct devid_emu_store *st,
+                                const char *device_id, json_object *rec);
 /** Per-device poll timestamps (5 slots) for the poll limit. */
 double *devid_emu_store_poll_times(struct devid_emu_store *st,
                                    const char *regid);

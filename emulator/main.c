@@ -107,6 +107,19 @@ static void devid_emu_write_number(const char *dir, const char *name,
     free(path);
 }
 
+/* STATE/server-root names the server PKI the emulator presents; the hub
+ * stand-in's plugin follows it (docs/emulator.md, root migration). */
+static void devid_emu_write_root(const struct devid_emu_server *srv)
+{
+    char *path = devid_emu_path(srv->pki.dir, "server-root");
+    char text[3] = { srv->cfg->server_root, '\n', '\0' };
+
+    if (path == NULL || !devid_emu_write_file(path, text, 2, 0644)) {
+        devid_emu_log("cannot write %s/server-root", srv->pki.dir);
+    }
+    free(path);
+}
+
 static void devid_emu_on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct devid_emu_server *srv = arg;
@@ -129,6 +142,7 @@ static void devid_emu_on_hup(evutil_socket_t sig, short what, void *arg)
     }
     devid_emu_config_free(old);
     devid_emu_faults_arm(srv);
+    devid_emu_write_root(srv);
     srv->generation++;
     devid_emu_write_number(srv->pki.dir, "dps.generation", srv->generation);
     devid_emu_log("config reloaded (generation %u, server root %c)",
@@ -158,6 +172,7 @@ static int devid_emu_loop(struct devid_emu_server *srv)
         goto end;
     }
     devid_emu_write_number(srv->pki.dir, "dps.generation", srv->generation);
+    devid_emu_write_root(srv);
     devid_emu_write_number(srv->pki.dir, "dps.pid", (unsigned long)getpid());
     devid_emu_write_number(srv->pki.dir, "dps.port", (unsigned long)srv->port);
     devid_emu_log("listening on https://127.0.0.1:%d (id scope %s)",

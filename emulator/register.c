@@ -52,12 +52,62 @@ static json_object *devid_emu_x509_info(const struct devid_emu_rctx *cx)
     return x;
 }
 
+/* The hub device id: a group device's CN, else the enrollment's
+ * device_id or the registration ID (DPS-PROTOCOL.md section 3). */
+static const char *devid_emu_device_id(const struct devid_emu_rctx *cx)
+{
+    const struct devid_emu_enrollment *e = cx->auth.enrollment;
+
+    return !e->is_group && e->device_id != NULL ? e->device_id : cx->regid;
+}
+
+static const char *devid_emu_hub(const struct devid_emu_rctx *cx)
+{
+    const struct devid_emu_enrollment *e = cx->auth.enrollment;
+
+    return e->hub != NULL ? e->hub : cx->srv->cfg->hubs[0];
+}
+
+/* The device DPS creates in the hub when it assigns (DPS-PROTOCOL.md 5.5,
+ * in IoT Hub's registry terms): an enrollment group's device authenticates
+ * by CA (its certificate's CN must be the device id), an individual
+ * enrollment's by the thumbprint of the certificate it will present there,
+ * the issued one, else the one it attested with. */
+static json_object *devid_emu_hub_device(const struct devid_emu_rctx *cx,
+                                         X509 *cred)
+{
+    const struct devid_emu_enrollment *e = cx->auth.enrollment;
+    json_object *rec = json_object_new_object();
+    json_object *auth = json_object_new_object();
+    json_object *tp;
+    char hex[EVP_MAX_MD_SIZE * 2 + 1];
+
+    devid_emu_put_str(rec, "deviceId", devid_emu_device_id(cx));
+    devid_emu_put_str(rec, "hub", devid_emu_hub(cx));
+    devid_emu_put_str(rec, "registrationId", cx->regid);
+    if (e->is_group) {
+        devid_emu_put_str(auth, "type", "certificateAuthority");
+    } else {
+        tp = json_object_new_object();
+        devid_emu_put_str(auth, "type", "selfSigned");
+        if (devid_emu_thumbprint(cred, "SHA256", hex, sizeof(hex))) {
+            devid_emu_put_str(tp, "primaryThumbprint", hex);
+        }
+        json_object_object_add(auth, "x509Thumbprint", tp);
+    }
+    json_object_object_add(rec, "authentication", auth);
+    if (e->initial_twin != NULL) {
+        json_object_object_add(rec, "initialTwin",
+                               json_object_get(e->initial_twin));
+    }
+    return rec;
+}
+
 /* registrationState in the order the service writes it. */
 static json_object *devid_emu_state(const struct devid_emu_rctx *cx,
                                     const char *status, int err,
                                     const char *errmsg)
 {
-    const struct devid_emu_enrollment *e = cx->auth.enrollment;
     json_object *prev = devid_emu_store_reg(cx->srv->store, cx->key);
     json_object *created = NULL;
     json_object *st = json_object_new_object();
@@ -77,11 +127,8 @@ static json_object *devid_emu_state(const struct devid_emu_rctx *cx,
         devid_emu_put_str(st, "createdDateTimeUtc", now);
     }
     if (assigned) {
-        devid_emu_put_str(st, "assignedHub",
-                          e->hub != NULL ? e->hub : cx->srv->cfg->hubs[0]);
-        devid_emu_put_str(st, "deviceId", !e->is_group && e->device_id != NULL
-                                              ? e->device_id
-                                              : cx->regid);
+        devid_emu_put_str(st, "assignedHub", devid_emu_hub(cx));
+        devid_emu_put_str(st, "deviceId", devid_emu_device_id(cx));
     }
     devid_emu_put_str(st, "status", status);
     if (assigned) {
@@ -210,11 +257,13 @@ static int devid_emu_csr_field(struct devid_emu_rctx *cx, const char **csr)
     return 1;
 }
 
-/* The terminal registrationState, or NULL when a 400 was answered. */
-static json_object *devid_emu_outcome(struct devid_emu_rctx *cx)
+/* The terminal registrationState, or NULL when a 400 was answered; with
+ * an assignment, the hub device to create in *device. */
+static json_object *devid_emu_outcome(struct devid_emu_rctx *cx,
+                                      json_object **device)
 {
     const struct devid_emu_enrollment *e = cx->auth.enrollment;
-    const char *hub = e->hub != NULL ? e->hub : cx->srv->cfg->hubs[0];
+    const char *hub = devid_emu_hub(cx);
     const struct devid_emu_policy *pol;
     const char *csr = NULL;
     const char *msg = "";
@@ -235,6 +284,7 @@ static json_object *devid_emu_outcome(struct devid_emu_rctx *cx)
         st = devid_emu_state(cx, "assigned", 0, NULL);
         devid_emu_put_payload(cx, st);
         devid_emu_put_bundle(cx, st);
+        *device = devid_emu_hub_device(cx, cx->auth.leaf);
         return st;
     }
     pol = devid_emu_config_policy(cx->srv->cfg, e->policy);
@@ -252,6 +302,7 @@ static json_object *devid_emu_outcome(struct devid_emu_rctx *cx)
     devid_emu_put_payload(cx, st);
     devid_emu_put_issued(cx, st, leaf);
     devid_emu_put_bundle(cx, st);
+    *device = devid_emu_hub_device(cx, leaf);
     X509_free(leaf);
     return st;
 }
@@ -275,21 +326,24 @@ static int devid_emu_body_regid_ok(struct devid_emu_rctx *cx)
 void devid_emu_do_register(struct devid_emu_rctx *cx)
 {
     json_object *state = NULL;
+    json_object *device = NULL;
     json_object *result = NULL;
     json_object *body = NULL;
     struct devid_emu_op *op;
 
     if (!devid_emu_body_regid_ok(cx)
-        || (state = devid_emu_outcome(cx)) == NULL) {
+        || (state = devid_emu_outcome(cx, &device)) == NULL) {
         return;
     }
     op = devid_emu_store_add_op(cx->srv->store, cx->key,
                                 cx->srv->cfg->assigning_polls, NULL);
     if (op == NULL) {
         json_object_put(state);
+        json_object_put(device);
         devid_emu_fail(cx, 500000, "out of memory");
         return;
     }
+    op->device = device;
     result = json_object_new_object();
     devid_emu_put_str(result, "operationId", op->id);
     json_object_object_add(result, "status",
@@ -326,6 +380,16 @@ static void devid_emu_commit(struct devid_emu_rctx *cx, struct devid_emu_op *op)
         json_object_object_del(copy, devid_emu_once_fields[i]);
     }
     devid_emu_store_set_reg(cx->srv->store, cx->key, copy);
+    if (op->device != NULL) {
+        /* before the answer leaves: a device that hears "assigned" may
+         * connect to its hub at once */
+        devid_emu_store_set_device(
+            cx->srv->store,
+            json_object_get_string(json_object_object_get(op->device,
+                                                          "deviceId")),
+            op->device);
+        op->device = NULL;
+    }
     devid_emu_log("%s: %s", cx->regid,
                   json_object_get_string(json_object_object_get(copy,
                                                                 "status")));
