@@ -233,5 +233,7 @@ END {
 done
 if [ $status -ne 0 ]; then
     echo "checksrc: see scripts/checksrc.sh for the rules and the allow files"
+else
+    echo "checksrc: $# files, no findings"
 fi
 exit $status
