@@ -9,7 +9,7 @@
 # uncommitted edits and untracked .c/.h files included, against the commit
 # where the branch left BASE. --fix rewrites those lines in place instead.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd -P)
 fix=""
 if [ "${1:-}" = "--fix" ]; then
     fix=-i
@@ -17,7 +17,8 @@ if [ "${1:-}" = "--fix" ]; then
 fi
 base=${1:-}
 
-if ! git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+# (a tarball unpacked inside some other checkout is not a checkout either)
+if [ "$(git -C "$top" rev-parse --show-toplevel 2>/dev/null)" != "$top" ]; then
     echo "check-format: $top is not a git checkout: no changed lines to check"
     exit 0
 fi
