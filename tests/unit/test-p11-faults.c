@@ -158,7 +158,7 @@ static void test_module_path_uri(void)
 static int wrong_cb(char *buf, size_t size, size_t *len,
                     const OSSL_PARAM *params, void *arg)
 {
-    strcpy(buf, "0000");
+    snprintf(buf, size, "0000");
     *len = 4;
     return 1;
 }
