@@ -10,7 +10,8 @@ PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
   mosquitto mosquitto-clients libmosquitto-dev
-  nginx python3 strace ltrace valgrind ca-certificates"
+  nginx python3 strace ltrace valgrind ca-certificates
+  clang-format git"
 
 missing=""
 for p in $PKGS; do
