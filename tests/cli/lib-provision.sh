@@ -58,12 +58,15 @@ prov_openssl_cnf() {
 }
 
 # prov_publish NAME REGID MSG: mosquitto_pub as the device, with its
-# installed chain and reference key, devid active through openssl.cnf
+# installed chain and reference key, devid active through openssl.cnf; it
+# connects as IoT Hub wants: client id = device id (the registration ID of
+# a group device), user name {hub}/{deviceId}/?api-version=...
 prov_publish() {
     prov_openssl_cnf "$TESTDIR/$1.conf" "$TESTDIR/$1-openssl.cnf"
     OPENSSL_CONF="$TESTDIR/$1-openssl.cnf" mosquitto_pub -h 127.0.0.1 -p "$HUB_PORT" \
         --cafile "$DPS_ROOT" --cert "$TESTDIR/$1/device-chain.pem" \
-        --key "$TESTDIR/$1/device-key.pem" -i "$2" -q 1 \
+        --key "$TESTDIR/$1/device-key.pem" -i "$2" \
+        -u "$HUB_HOST/$2/?api-version=2021-04-12" -q 1 \
         -t "devices/$2/messages/events/" -m "$3"
 }
 

@@ -4,7 +4,7 @@
 # gets its certificate from the emulator (onboarding cert -> DPS CSR ->
 # issued chain), publishes telemetry that a service subscriber receives; it
 # cannot publish to another device's topic; untrusted certificates cannot
-# connect.
+# connect. (The identity rules in detail: hub-identity.sh.)
 set -eu
 # shellcheck source=tests/emulator/lib-emu.sh
 . "$(dirname "$0")/lib-emu.sh"
@@ -62,8 +62,9 @@ for d in dev-a dev-b; do
     j '"".join("-----BEGIN CERTIFICATE-----\n" + "\n".join(c[i:i+64] for i in range(0, len(c), 64)) + "\n-----END CERTIFICATE-----\n" for c in d["registrationState"]["issuedCertificateChain"][:2])' > "$T/$d.pem"
 done
 
-pub() {   # pub CERTNAME TOPIC MESSAGE
+pub() {   # pub DEVICE TOPIC MESSAGE: as the device DPS assigned
     mosquitto_pub -h 127.0.0.1 -p "$HUB_PORT" --cafile "$DPS_ROOT" -i "$1" \
+        -u "$HUB_HOST/$1/?api-version=2021-04-12" \
         --cert "$T/$1.pem" --key "$T/$1.key" -q 1 -t "$2" -m "$3"
 }
 sub_start() {   # sub_start COUNT: service subscriber to devices/#, output $T/sub
