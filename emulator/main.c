@@ -22,6 +22,7 @@ static const char devid_emu_usage[] =
     " --out FILE [--days N | --seconds N] [--cn NAME]\n"
     "       devid-dps-emulator issue-device --state DIR --csr FILE"
     " --out FILE [--days N | --seconds N] [--cn NAME]\n"
+    "       devid-dps-emulator hub-plugin-path\n"
     "\n"
     "A local Azure DPS (device provisioning) emulator: HTTPS on 127.0.0.1\n"
     "only, X.509 attestation by client certificate, certificate issuance\n"
@@ -33,6 +34,8 @@ static const char devid_emu_usage[] =
     "  init              only create the PKIs in DIR.\n"
     "  issue-onboarding  sign a CSR with the factory CA in DIR/factory.\n"
     "  issue-device      sign a CSR with the device issuing CA in DIR/device.\n"
+    "  hub-plugin-path   print where the IoT Hub stand-in's mosquitto plugin\n"
+    "                    is installed.\n"
     "\n"
     "  --state DIR       state directory (PKIs, registrations, port file)\n"
     "  --config FILE     JSON config (default: id scope 0ne00000001, hub\n"
@@ -251,6 +254,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "issue-device") == 0) {
         return devid_emu_issue_cmd(argc - 1, argv + 1, 0);
+    }
+    if (strcmp(cmd, "hub-plugin-path") == 0) {
+        puts(DEVID_HUB_PLUGIN_PATH);
+        return 0;
     }
     if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "init") == 0) {
         init_only = strcmp(cmd, "init") == 0;

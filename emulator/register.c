@@ -366,6 +366,7 @@ static void devid_emu_commit(struct devid_emu_rctx *cx, struct devid_emu_op *op)
 {
     json_object *state = NULL;
     json_object *copy = NULL;
+    json_object *id;
     size_t i;
 
     if (op->committed) {
@@ -383,11 +384,9 @@ static void devid_emu_commit(struct devid_emu_rctx *cx, struct devid_emu_op *op)
     if (op->device != NULL) {
         /* before the answer leaves: a device that hears "assigned" may
          * connect to its hub at once */
-        devid_emu_store_set_device(
-            cx->srv->store,
-            json_object_get_string(json_object_object_get(op->device,
-                                                          "deviceId")),
-            op->device);
+        id = json_object_object_get(op->device, "deviceId");
+        devid_emu_store_set_device(cx->srv->store, json_object_get_string(id),
+                                   op->device);
         op->device = NULL;
     }
     devid_emu_log("%s: %s", cx->regid,

@@ -108,8 +108,9 @@ int devid_emu_apiv_set(struct devid_emu_rctx *cx, const char *value)
     size_t i;
 
     cx->apiv = DEVID_EMU_APIV_NONE;
-    for (i = 0; value != NULL && i < sizeof(devid_emu_versions)
-                                         / sizeof(devid_emu_versions[0]);
+    for (i = 0;
+         value != NULL
+         && i < sizeof(devid_emu_versions) / sizeof(devid_emu_versions[0]);
          i++) {
         if (strcmp(value, devid_emu_versions[i].version) == 0) {
             cx->apiv = devid_emu_versions[i].kind;
@@ -225,8 +226,9 @@ static int devid_emu_inject(struct devid_emu_rctx *cx)
         return 0;
     }
     devid_emu_log("%s: injecting %s on %s (%s)", cx->regid,
-                  f < 0 ? "a closed connection" : f == 4291 ? "poll limit 429"
-                                                              : "an error",
+                  f < 0       ? "a closed connection"
+                  : f == 4291 ? "poll limit 429"
+                              : "an error",
                   poll ? "poll" : "register", cx->tp->name);
     if (f < 0) {
         cx->tp->close(cx);
@@ -255,8 +257,8 @@ static int devid_emu_http_prepare(struct devid_emu_rctx *cx)
                                   ? evhttp_connection_get_bufferevent(conn)
                                   : NULL;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    const char *ctype = evhttp_find_header(
-        evhttp_request_get_input_headers(req), "Content-Type");
+    struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
+    const char *ctype = evhttp_find_header(headers, "Content-Type");
 
     cx->ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
     cx->json_ctype = ctype != NULL
@@ -331,8 +333,7 @@ void devid_emu_rctx_clear(struct devid_emu_rctx *cx)
     cx->scope = cx->regid = cx->key = cx->opid = NULL;
 }
 
-void devid_emu_answer(struct devid_emu_rctx *cx, int status,
-                      json_object *body)
+void devid_emu_answer(struct devid_emu_rctx *cx, int status, json_object *body)
 {
     cx->tp->reply(cx, status, body);
     cx->answered = 1;

@@ -29,7 +29,7 @@ struct devid_emu_rctx;
 /* How an answer leaves: each transport renders status, Retry-After and the
  * error code in its own framing (HTTP headers, MQTT response topic). */
 struct devid_emu_transport {
-    const char *name;           /* "https", "mqtt": for the log */
+    const char *name; /* "https", "mqtt": for the log */
     /* Send status and body (takes body, which may be NULL). */
     void (*reply)(struct devid_emu_rctx *cx, int status, json_object *body);
     /* Close the connection without an answer. */
@@ -39,8 +39,8 @@ struct devid_emu_transport {
 struct devid_emu_rctx {
     struct devid_emu_server *srv;
     const struct devid_emu_transport *tp;
-    void *conn;                 /* the transport's request or connection */
-    SSL *ssl;                   /* the TLS client, for attestation */
+    void *conn; /* the transport's request or connection */
+    SSL *ssl;   /* the TLS client, for attestation */
     enum devid_emu_route_kind route;
     enum devid_emu_apiv apiv;
     char apiv_text[32];
@@ -48,13 +48,13 @@ struct devid_emu_rctx {
     char *regid;                /* as the client named it, decoded */
     char *key;                  /* lowercase regid: store key */
     char *opid;
-    const char *payload;        /* raw request body (borrowed), or NULL */
+    const char *payload; /* raw request body (borrowed), or NULL */
     size_t payload_len;
     int json_ctype;             /* the body was declared application/json */
     json_object *body;          /* PUT/POST JSON object */
     struct devid_emu_auth auth;
-    int retry_after;            /* seconds the answer announces, -1: none */
-    int error_code;             /* extended code of an error answer, or 0 */
+    int retry_after; /* seconds the answer announces, -1: none */
+    int error_code;  /* extended code of an error answer, or 0 */
     int answered;
 };
 
@@ -74,8 +74,7 @@ int devid_emu_regid_ok(const char *id);
 void devid_emu_handle(struct devid_emu_rctx *cx);
 
 /** Answer status with body (taken) through the transport. */
-void devid_emu_answer(struct devid_emu_rctx *cx, int status,
-                      json_object *body);
+void devid_emu_answer(struct devid_emu_rctx *cx, int status, json_object *body);
 /** Answer with a ProvisioningServiceErrorDetails body (status code/1000). */
 void devid_emu_fail(struct devid_emu_rctx *cx, int code, const char *msg);
 /** Announce a Retry-After with the answer. */

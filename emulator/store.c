@@ -172,8 +172,10 @@ json_object *devid_emu_store_reg(struct devid_emu_store *st,
  * restart, the hub plugin at any time) see the old file or the new one. */
 static void devid_emu_store_save(const char *path, json_object *obj)
 {
-    const char *text = json_object_to_json_string_ext(
-        obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext(obj,
+                                       JSON_C_TO_STRING_PRETTY
+                                           | JSON_C_TO_STRING_NOSLASHESCAPE);
 
     if (text == NULL || !devid_emu_write_file(path, text, strlen(text), 0644)) {
         devid_emu_log("cannot save %s", path);

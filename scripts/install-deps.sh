@@ -9,7 +9,7 @@ PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
   softhsm2 opensc
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
-  mosquitto mosquitto-clients libmosquitto-dev
+  mosquitto mosquitto-clients libmosquitto-dev mosquitto-dev
   nginx python3 strace ltrace valgrind ca-certificates
   clang-format git"
 
