@@ -67,8 +67,11 @@ static void devid_hub_twin_merge(json_object *into, json_object *patch)
                    && json_object_object_get_ex(into, key, &old)
                    && json_object_is_type(old, json_type_object)) {
             devid_hub_twin_merge(old, val);
-        } else if (json_object_deep_copy(val, &copy, NULL) == 0) {
-            json_object_object_add(into, key, copy);
+        } else {
+            copy = NULL; /* deep_copy wants an empty target */
+            if (json_object_deep_copy(val, &copy, NULL) == 0) {
+                json_object_object_add(into, key, copy);
+            }
         }
     }
 }
