@@ -103,19 +103,24 @@ static int devid_emu_parse_path(struct devid_emu_rctx *cx, const char *path)
            && (cx->route != DEVID_EMU_ROUTE_POLL || cx->opid != NULL);
 }
 
-int devid_emu_apiv_set(struct devid_emu_rctx *cx, const char *value)
+enum devid_emu_apiv devid_emu_apiv_of(const char *value)
 {
+    size_t n = sizeof(devid_emu_versions) / sizeof(devid_emu_versions[0]);
     size_t i;
 
-    cx->apiv = DEVID_EMU_APIV_NONE;
-    for (i = 0;
-         value != NULL
-         && i < sizeof(devid_emu_versions) / sizeof(devid_emu_versions[0]);
-         i++) {
+    for (i = 0; value != NULL && i < n; i++) {
         if (strcmp(value, devid_emu_versions[i].version) == 0) {
-            cx->apiv = devid_emu_versions[i].kind;
-            snprintf(cx->apiv_text, sizeof(cx->apiv_text), "%s", value);
+            return devid_emu_versions[i].kind;
         }
+    }
+    return DEVID_EMU_APIV_NONE;
+}
+
+int devid_emu_apiv_set(struct devid_emu_rctx *cx, const char *value)
+{
+    cx->apiv = devid_emu_apiv_of(value);
+    if (cx->apiv != DEVID_EMU_APIV_NONE) {
+        snprintf(cx->apiv_text, sizeof(cx->apiv_text), "%s", value);
     }
     return cx->apiv != DEVID_EMU_APIV_NONE;
 }

@@ -64,6 +64,8 @@ void devid_emu_rctx_init(struct devid_emu_rctx *cx,
                          const struct devid_emu_transport *tp, void *conn);
 /** Free what the context owns (not the transport's connection). */
 void devid_emu_rctx_clear(struct devid_emu_rctx *cx);
+/** How the api-version value shapes issuance; NONE = not served. */
+enum devid_emu_apiv devid_emu_apiv_of(const char *value);
 /** Set cx->apiv from an api-version value; 1 = a served version. */
 int devid_emu_apiv_set(struct devid_emu_rctx *cx, const char *value);
 /** Whether id follows the registration ID rules (DPS-PROTOCOL.md 1.2). */
