@@ -17,7 +17,8 @@ steps:
   dps BODY              a DPS registration (DPS-PROTOCOL.md section 2):
                         publishes BODY on the register topic, then polls
                         with the operationId while the answer is 202,
-                        waiting retry-after; prints "msg ..." per answer
+                        waiting retry-after, and repeats a request answered
+                        429 or 5xx; prints "msg ..." per answer
   sleep S               waits S seconds
 Exit: 0 every step done; 5 CONNACK refused (prints "connack CODE"); 7 the
 server closed the connection (prints "closed"); 27 timeout (prints
@@ -159,25 +160,30 @@ def publish(c, topic, payload, qos):
 
 
 def dps(c, body):
-    """Register, then poll while 202 (DPS-PROTOCOL.md section 2)."""
+    """Register, then poll while 202 (DPS-PROTOCOL.md section 2); a 429 or
+    5xx answer repeats the same request after retry-after (1 s without)."""
     rid = 1
-    publish(c, "$dps/registrations/PUT/iotdps-register/?$rid=%d" % rid, body, 0)
+    reg = "$dps/registrations/PUT/iotdps-register/?$rid=%d"
+    poll = "$dps/registrations/GET/iotdps-get-operationstatus/?$rid=%d" \
+        "&operationId=%s"
+    op = None
+    publish(c, reg % rid, body, 0)
     while True:
         topic, payload = c.recv()
         print("msg %s %s" % (topic, payload))
         m = re.match(r"\$dps/registrations/res/(\d+)/\?(.*)$", topic)
-        if not m or m.group(1) not in ("202", "429"):
+        status = int(m.group(1)) if m else 0
+        if status != 202 and status != 429 and status < 500:
             return
         ra = re.search(r"(?:^|&)retry-after=(\d+)", m.group(2))
         time.sleep(int(ra.group(1)) if ra else 1)
         rid += 1
-        if m.group(1) == "202":
+        if status == 202:
             op = json.loads(payload)["operationId"]
-            publish(c, "$dps/registrations/GET/iotdps-get-operationstatus/"
-                    "?$rid=%d&operationId=%s" % (rid, op), "-", 0)
+        if op is None:
+            publish(c, reg % rid, body, 0)
         else:
-            publish(c, "$dps/registrations/PUT/iotdps-register/?$rid=%d"
-                    % rid, body, 0)
+            publish(c, poll % (rid, op), "-", 0)
 
 
 def run(c, steps):
