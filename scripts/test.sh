@@ -7,6 +7,10 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${DEVID_BUILD_ROOT:-$top/build}
+# the ASan pass runs curl (which cannot take the ASan runtime) with devid
+# from the default build: see devid_needs_curl_with_devid in tests/lib.sh
+DEVID_PLAIN_BUILDDIR=$out/default
+export DEVID_PLAIN_BUILDDIR
 
 run_suite() {
     dir=$1
