@@ -8,6 +8,10 @@
 : "${OPENSSL_MODULES:=$top_builddir/.libs}"
 export OPENSSL_MODULES
 
+# tests/run-sh stops a test that runs past its time limit with TERM: exit,
+# so that the test's EXIT trap (its cleanup) still stops what it started.
+trap 'echo "stopped by a signal" >&2; exit 143' TERM INT HUP
+
 # ASan builds: programs that load our instrumented modules need the ASan
 # runtime first. Leak checking is the unit tests' job; here it would report
 # the uninstrumented programs' own allocations.
