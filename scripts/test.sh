@@ -45,9 +45,9 @@ run_suite() {
     fi
     suite_totals "$dir" || return 1
     # tests/run-sh notes each test's time: the slowest, against the limit
-    grep -h '^run-sh: ' $(find "$dir/tests" -name '*.log') | sort -n -k4 | tail -3
+    find "$dir/tests" -name '*.log' -exec grep -h '^run-sh: ' {} + | sort -n -k4 | tail -3
     if grep -qE '^# SKIP: *[1-9]' "$dir/check.log"; then
-        for t in $(sed -n 's/^SKIP: //p' "$dir/check.log"); do
+        sed -n 's/^SKIP: //p' "$dir/check.log" | while read -r t; do
             echo "skipped: $t: $(grep -m1 '^SKIP' "$dir/${t%.sh}.log" 2>/dev/null || :)"
         done
         echo "devid: tests were skipped: that counts as a failure"
