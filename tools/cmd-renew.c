@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* devid renew and devid rollback. A renewal makes a new key beside the old
- * one, registers again with DPS (authenticated by the current certificate,
- * else the onboarding one), installs the new chain in a new identity
- * directory, proves it with a TLS + MQTT CONNECT to the assigned hub, and
- * only then switches STATE/current in one rename. Until that rename the old
- * identity is the one in use, so a failure or a SIGKILL at any step leaves
- * a device that still connects. */
+/* devid renew. A renewal makes a new key beside the old one, registers
+ * again with DPS (authenticated by the current certificate, else the
+ * onboarding one), installs the new chain in a new identity directory,
+ * proves it with a TLS + MQTT CONNECT to the assigned hub, and only then
+ * switches STATE/current in one rename. Until that rename the old identity
+ * is the one in use, so a failure or a SIGKILL at any step leaves a device
+ * that still connects. After the switch come pruning (identity-prune.c)
+ * and the on-change hook (on-change.c); devid rollback (cmd-rollback.c)
+ * goes back. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -18,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -29,12 +29,12 @@
 #include "tools/dps-client.h"
 #include "tools/hub-check.h"
 #include "tools/install.h"
+#include "tools/renew.h"
 #include "tools/tool.h"
 #include "tools/trust.h"
 
 #define DEVID_RENEW_DEFAULT_BEFORE "20%"
 #define DEVID_RENEW_DEFAULT_BEFORE_TEXT "20%%"
-#define DEVID_RENEW_DEFAULT_KEEP 3
 #define DEVID_HUB_DEFAULT_PORT "8883"
 
 /* What one renewal run knows; strings are owned. */
@@ -115,8 +115,8 @@ static void devid_utc_stamp(char *buf, size_t size, int compact)
 
 /* ---- renewal.json: the outcome of the last attempt, for status -------- */
 
-static void devid_renew_record(struct devid_tool *t, const char *result,
-                               const char *step, int code, const char *detail)
+void devid_renew_record(struct devid_tool *t, const char *result,
+                        const char *step, int code, const char *detail)
 {
     json_object *o = json_object_new_object();
     char *path = devid_path(devid_state_dir(t), "renewal.json");
@@ -465,127 +465,6 @@ end:
 
 /* ---- after the switch --------------------------------------------------- */
 
-/* Runs the on-change command through /bin/sh with DEVID_IDENTITY and
- * DEVID_STATE_DIR set. Returns its exit status (or -1). */
-static int devid_run_hook(struct devid_tool *t, const char *cmd,
-                          const char *identity)
-{
-    pid_t pid;
-    int status = 0;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        return -1;
-    }
-    if (pid == 0) {
-        setenv("DEVID_IDENTITY", identity, 1);
-        setenv("DEVID_STATE_DIR", devid_state_dir(t), 1);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            return -1;
-        }
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int devid_name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Removes one identity directory (its files, then itself). Token objects
- * and TPM key files of that identity stay: there is no backend delete. */
-static void devid_identity_remove(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d == NULL) {
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        char *p;
-
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        p = devid_path(dir, e->d_name);
-        if (p != NULL) {
-            unlink(p);
-        }
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-/* Keeps the newest keep-identities identities, the current one and the one
- * it replaced; removes the older directories. */
-static void devid_identities_prune(struct devid_tool *t, const char *current,
-                                   const char *previous)
-{
-    char *base = devid_path(devid_state_dir(t), "identities");
-    char **names = NULL;
-    size_t n = 0;
-    size_t cap = 0;
-    size_t i;
-    long keep = DEVID_RENEW_DEFAULT_KEEP;
-    DIR *d = base != NULL ? opendir(base) : NULL;
-    struct dirent *e;
-
-    if (t->set.keep_identities != NULL) {
-        keep = strtol(t->set.keep_identities, NULL, 10);
-        keep = keep < 1 ? 1 : keep;
-    }
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        if (n == cap) {
-            char **grown = realloc(names, (cap + 16) * sizeof(*names));
-
-            if (grown == NULL) {
-                break;
-            }
-            names = grown;
-            cap += 16;
-        }
-        names[n] = strdup(e->d_name);
-        n += names[n] != NULL;
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    if (n > 0) {
-        qsort(names, n, sizeof(*names), devid_name_cmp);
-    }
-    for (i = 0; i + (size_t)keep < n; i++) {
-        char *p;
-
-        if (strcmp(names[i], current) == 0
-            || (previous != NULL && strcmp(names[i], previous) == 0)) {
-            continue;
-        }
-        p = devid_path(base, names[i]);
-        if (p != NULL) {
-            devid_tool_progress(t, "pruning the old identity %s (its token "
-                                "objects or key files stay)", names[i]);
-            devid_identity_remove(p);
-        }
-        free(p);
-    }
-    for (i = 0; i < n; i++) {
-        free(names[i]);
-    }
-    free(names);
-    free(base);
-}
-
 /* Switches to the new identity, then prunes and runs the hook. */
 static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
 {
@@ -601,7 +480,7 @@ static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
     devid_renew_pause(t, "switched");
     devid_identities_prune(t, r->identity, r->cur.identity);
     if (t->set.on_change != NULL) {
-        hook = devid_run_hook(t, t->set.on_change, r->identity);
+        hook = devid_on_change_run(t, t->set.on_change, r->identity);
         if (hook != 0) {
             snprintf(r->detail, sizeof(r->detail), "on-change command exited "
                      "with %d", hook);
@@ -782,102 +661,5 @@ int devid_cmd_renew(struct devid_tool *t, int argc, char **argv)
     devid_tool_result(t, "changed", rc == DEVID_EXIT_OK ? "yes" : "no");
     free(r.new_key);
     devid_state_clear(&r.cur);
-    return rc;
-}
-
-/* ---- rollback ----------------------------------------------------------- */
-
-/* DEVID_EXIT_OK when identities/<name> has a valid chain whose key opens
- * and matches, else an error printed. */
-static int devid_rollback_check(struct devid_tool *t, const char *name)
-{
-    char *base = devid_path(devid_state_dir(t), "identities");
-    char *dir = base != NULL ? devid_path(base, name) : NULL;
-    char *chain_path = dir != NULL ? devid_path(dir, "chain.pem") : NULL;
-    char *key_path = dir != NULL ? devid_path(dir, "key.pem") : NULL;
-    STACK_OF(X509) *chain = NULL;
-    EVP_PKEY *pkey = NULL;
-    int rc = DEVID_EXIT_CERT;
-
-    if (chain_path == NULL || key_path == NULL
-        || (chain = devid_tool_read_chain(t, chain_path)) == NULL) {
-        rc = devid_tool_fail(t, DEVID_EXIT_CERT, "the previous identity %s is "
-                             "gone (pruned?)", name);
-        goto end;
-    }
-    if (X509_cmp_current_time(X509_get0_notAfter(sk_X509_value(chain, 0)))
-        <= 0) {
-        rc = devid_tool_fail(t, DEVID_EXIT_CERT, "the certificate of the "
-                             "previous identity %s has expired: cannot roll "
-                             "back (renew instead)", name);
-        goto end;
-    }
-    pkey = devid_tool_load_key(t, key_path);
-    if (pkey == NULL || X509_check_private_key(sk_X509_value(chain, 0), pkey)
-                            != 1) {
-        rc = devid_tool_fail(t, DEVID_EXIT_KEY, "the key of the previous "
-                             "identity %s cannot be used", name);
-        goto end;
-    }
-    rc = DEVID_EXIT_OK;
-end:
-    EVP_PKEY_free(pkey);
-    sk_X509_pop_free(chain, X509_free);
-    free(key_path);
-    free(chain_path);
-    free(dir);
-    free(base);
-    return rc;
-}
-
-int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv)
-{
-    struct devid_state st;
-    char *prev = NULL;
-    int rc;
-
-    if (argc > 1) {
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-            printf("Usage: devid rollback\nSwitches back to the identity the "
-                   "last renewal replaced, when its certificate is still "
-                   "valid.\n");
-            return DEVID_EXIT_OK;
-        }
-        fprintf(stderr, "Usage: devid rollback\n");
-        return DEVID_EXIT_USAGE;
-    }
-    if (!devid_tool_crypto_init(t)) {
-        return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
-    }
-    if (devid_state_load(t, devid_state_dir(t), &st) != 1
-        || st.identity == NULL) {
-        devid_state_clear(&st);
-        return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
-                               "not provisioned: nothing to roll back");
-    }
-    if (st.previous == NULL || strcmp(st.previous, st.identity) == 0) {
-        rc = devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED, "the identity %s "
-                             "replaced none: nothing to roll back to",
-                             st.identity);
-        goto end;
-    }
-    prev = strdup(st.previous);
-    rc = prev != NULL ? devid_rollback_check(t, prev) : DEVID_EXIT_INSTALL;
-    if (rc == DEVID_EXIT_OK) {
-        rc = devid_identity_switch(t, prev);
-    }
-    if (rc == DEVID_EXIT_OK) {
-        devid_tool_progress(t, "rolled back from %s to %s", st.identity, prev);
-        devid_tool_result(t, "identity", prev);
-        devid_tool_result(t, "rolled_back_from", st.identity);
-        devid_renew_record(t, "rolled-back", "rollback", rc, NULL);
-        if (t->set.on_change != NULL
-            && devid_run_hook(t, t->set.on_change, prev) != 0) {
-            devid_tool_progress(t, "warning: the on-change command failed");
-        }
-    }
-end:
-    free(prev);
-    devid_state_clear(&st);
     return rc;
 }
