@@ -30,6 +30,7 @@
 #include "tools/hub-check.h"
 #include "tools/install.h"
 #include "tools/renew.h"
+#include "tools/test-hooks.h"
 #include "tools/tool.h"
 #include "tools/trust.h"
 
@@ -47,18 +48,6 @@ struct devid_renew {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-/* DEVID_TEST_PAUSE=STEP: sleep at that step so tests can SIGKILL us there. */
-static void devid_renew_pause(struct devid_tool *t, const char *step)
-{
-    const char *want = getenv("DEVID_TEST_PAUSE");
-
-    if (want != NULL && strcmp(want, step) == 0) {
-        devid_tool_progress(t, "test pause at %s", step);
-        fflush(stderr);
-        sleep(30);
-    }
-}
 
 /* "90s", "10m", "12h", "30d" or plain seconds; 1 when valid. */
 static int devid_parse_duration(const char *text, long *out)
@@ -477,7 +466,7 @@ static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
         return rc;
     }
     devid_tool_progress(t, "switched to the identity %s", r->identity);
-    devid_renew_pause(t, "switched");
+    devid_test_pause(t, "switched");
     devid_identities_prune(t, r->identity, r->cur.identity);
     if (t->set.on_change != NULL) {
         hook = devid_on_change_run(t, t->set.on_change, r->identity);
@@ -502,32 +491,32 @@ static int devid_renew_run(struct devid_tool *t, struct devid_renew *r)
 
     memset(&res, 0, sizeof(res));
     r->step = "key";
-    devid_renew_pause(t, r->step);
+    devid_test_pause(t, r->step);
     rc = devid_renew_make_key(t, r);
     if (rc == DEVID_EXIT_OK) {
         r->step = "csr";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_csr_der(t, r->new_key, r->cur.registration_id, &csr,
                            &csr_len);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "register";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_register(t, r, csr, csr_len, &res);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "install";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_install(t, r, &res);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "hub-check";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_hub_check(t, r, res.assigned_hub, res.device_id);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "switch";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_switch(t, r);
     }
     if (rc == DEVID_EXIT_OK) {
