@@ -475,7 +475,6 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
     STACK_OF(X509) *chain = NULL;
     STACK_OF(X509) *bundle = NULL;
     const char *cert = NULL;
-    const char *to = t->set.install_to != NULL ? t->set.install_to : "files";
     const char *bundle_file = NULL;
     int c;
     int rc = DEVID_EXIT_USAGE;
@@ -491,13 +490,17 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
             in.key = optarg;
             break;
         case 't':
-            to = optarg;
+            if (!devid_settings_set(t, "--to", "install-to", optarg)) {
+                return DEVID_EXIT_CONFIG;
+            }
             break;
         case 'b':
             bundle_file = optarg;
             break;
         case 's':
-            devid_settings_set(&t->set, "state-dir", optarg);
+            if (!devid_settings_set(t, "--state-dir", "state-dir", optarg)) {
+                return DEVID_EXIT_CONFIG;
+            }
             break;
         case 'h':
             devid_install_usage(stdout);
@@ -507,12 +510,12 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
             return DEVID_EXIT_USAGE;
         }
     }
-    if (cert == NULL || in.key == NULL || optind < argc
-        || (strcmp(to, "token") != 0 && strcmp(to, "files") != 0)) {
+    if (cert == NULL || in.key == NULL || optind < argc) {
         devid_install_usage(stderr);
         return DEVID_EXIT_USAGE;
     }
-    in.to_token = strcmp(to, "token") == 0;
+    /* devid install's default is files: --to token asks for the token */
+    in.to_token = t->set.install_to == DEVID_INSTALL_TO_TOKEN;
     in.trust_dir = t->set.trust_dir;
     if (!devid_tool_crypto_init(t)) {
         return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");

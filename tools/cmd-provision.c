@@ -150,8 +150,8 @@ static int devid_provision_install(struct devid_tool *t,
     memset(&in, 0, sizeof(in));
     in.key = t->set.key;
     /* default: the certificate goes into the token when the key is there */
-    in.to_token = t->set.install_to != NULL
-                      ? strcmp(t->set.install_to, "token") == 0
+    in.to_token = t->set.install_to != DEVID_INSTALL_TO_DEFAULT
+                      ? t->set.install_to == DEVID_INSTALL_TO_TOKEN
                       : ops != NULL && strcmp(ops->name, "pkcs11") == 0;
     in.trust_dir = t->set.trust_dir;
     in.registration_id = t->set.registration_id;

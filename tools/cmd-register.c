@@ -113,7 +113,6 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    char *end = NULL;
     int c;
 
     a->id_scope = t->set.id_scope;
@@ -160,13 +159,11 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
             a->payload = optarg;
             break;
         case 't':
-            errno = 0;
-            a->timeout_s = strtol(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || a->timeout_s < 1
-                || a->timeout_s > 86400) {
-                return devid_tool_fail(t, DEVID_EXIT_USAGE, "--timeout must be"
-                                       " 1 to 86400 seconds");
+            /* the same checks as dps-timeout in the config file */
+            if (!devid_settings_set(t, "--timeout", "dps-timeout", optarg)) {
+                return DEVID_EXIT_CONFIG;
             }
+            a->timeout_s = t->set.timeout_s;
             break;
         case 'h':
             devid_register_usage(stdout);

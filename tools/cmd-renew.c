@@ -34,9 +34,13 @@
 #include "tools/tool.h"
 #include "tools/trust.h"
 
-#define DEVID_RENEW_DEFAULT_BEFORE "20%"
 #define DEVID_RENEW_DEFAULT_BEFORE_TEXT "20%%"
-#define DEVID_HUB_DEFAULT_PORT "8883"
+#define DEVID_HUB_DEFAULT_PORT 8883
+
+/* renew-before when the settings say nothing: a fifth of the lifetime */
+static const struct devid_renew_before devid_renew_default_before = {
+    20, 0, "20%"
+};
 
 /* What one renewal run knows; strings are owned. */
 struct devid_renew {
@@ -48,33 +52,6 @@ struct devid_renew {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-/* "90s", "10m", "12h", "30d" or plain seconds; 1 when valid. */
-static int devid_parse_duration(const char *text, long *out)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || v < 0) {
-        return 0;
-    }
-    if (*end == 'd') {
-        v *= 86400;
-    } else if (*end == 'h') {
-        v *= 3600;
-    } else if (*end == 'm') {
-        v *= 60;
-    } else if (*end != 's' && *end != '\0') {
-        return 0;
-    }
-    if (*end != '\0' && end[1] != '\0') {
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
 
 /* Seconds from a to b (b later is positive). */
 static long devid_asn1_diff(const ASN1_TIME *a, const ASN1_TIME *b)
@@ -137,30 +114,20 @@ end:
 
 /* ---- when to renew ---------------------------------------------------- */
 
-/* 1 when leaf is due for renewal by the spec ("20%" of its lifetime left,
- * or a duration), 0 when not, -1 when the spec is malformed. */
-static int devid_renew_due(X509 *leaf, const char *spec, long *left)
+/* 1 when less than before (a share of the lifetime, or a duration) is
+ * left of leaf, else 0. *left receives the seconds left. */
+static int devid_renew_due(X509 *leaf, const struct devid_renew_before *before,
+                           long *left)
 {
     const ASN1_TIME *nb = X509_get0_notBefore(leaf);
     const ASN1_TIME *na = X509_get0_notAfter(leaf);
-    size_t n = strlen(spec);
     long life = devid_asn1_diff(nb, na);
-    long want;
 
     *left = devid_asn1_diff(NULL, na);
-    if (n > 1 && spec[n - 1] == '%') {
-        char *end = NULL;
-        long pct = strtol(spec, &end, 10);
-
-        if (end != spec + n - 1 || pct < 0 || pct > 100) {
-            return -1;
-        }
-        return *left * 100 < pct * life;
+    if (before->percent > 0) {
+        return *left * 100 < before->percent * life;
     }
-    if (!devid_parse_duration(spec, &want)) {
-        return -1;
-    }
-    return *left < want;
+    return *left < before->seconds;
 }
 
 /* ---- the new key -------------------------------------------------------- */
@@ -417,8 +384,9 @@ static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
 static int devid_renew_hub_check(struct devid_tool *t, struct devid_renew *r,
                                  const char *hub, const char *device_id)
 {
-    const char *port = t->set.hub_port != NULL ? t->set.hub_port
-                                               : DEVID_HUB_DEFAULT_PORT;
+    long port_num = t->set.hub_port != 0 ? t->set.hub_port
+                                         : DEVID_HUB_DEFAULT_PORT;
+    char port[8];
     char *idir = devid_path(devid_state_dir(t), "identities");
     char *base = idir != NULL ? devid_path(idir, r->identity) : NULL;
     char *chain_path = base != NULL ? devid_path(base, "chain.pem") : NULL;
@@ -427,6 +395,7 @@ static int devid_renew_hub_check(struct devid_tool *t, struct devid_renew *r,
     char why[256] = "";
     int rc = DEVID_EXIT_NETWORK;
 
+    snprintf(port, sizeof(port), "%ld", port_num);
     if (chain_path == NULL
         || (chain = devid_tool_read_chain(t, chain_path)) == NULL
         || (pkey = devid_tool_load_key(t, r->new_key)) == NULL) {
@@ -548,8 +517,10 @@ static void devid_renew_usage(FILE *out)
             "  --hub-port   the hub's port for the test (hub-port, 8883)\n");
 }
 
+/* Returns 1 to go on, or 0 to stop now with the exit code in *rc (OK after
+ * --help; a bad value of a setting's flag is a configuration error). */
 static int devid_renew_options(struct devid_tool *t, int argc, char **argv,
-                               int *force)
+                               int *force, int *rc)
 {
     static const struct option opts[] = {
         { "before", required_argument, NULL, 'b' },
@@ -559,43 +530,49 @@ static int devid_renew_options(struct devid_tool *t, int argc, char **argv,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    int ok = 1;
     int c;
 
-    while ((c = getopt_long(argc, argv, "b:fo:p:h", opts, NULL)) != -1) {
+    *rc = DEVID_EXIT_CONFIG;
+    while (ok && (c = getopt_long(argc, argv, "b:fo:p:h", opts, NULL)) != -1) {
         if (c == 'b') {
-            devid_settings_set(&t->set, "renew-before", optarg);
+            ok = devid_settings_set(t, "--before", "renew-before", optarg);
         } else if (c == 'f') {
             *force = 1;
         } else if (c == 'o') {
-            devid_settings_set(&t->set, "on-change", optarg);
+            ok = devid_settings_set(t, "--on-change", "on-change", optarg);
         } else if (c == 'p') {
-            devid_settings_set(&t->set, "hub-port", optarg);
+            ok = devid_settings_set(t, "--hub-port", "hub-port", optarg);
         } else if (c == 'h') {
             devid_renew_usage(stdout);
+            *rc = DEVID_EXIT_OK;
             return 0;
         } else {
             devid_renew_usage(stderr);
-            return -1;
+            *rc = DEVID_EXIT_USAGE;
+            return 0;
         }
     }
-    if (optind < argc) {
+    if (ok && optind < argc) {
         devid_renew_usage(stderr);
-        return -1;
+        *rc = DEVID_EXIT_USAGE;
+        return 0;
     }
-    return 1;
+    return ok;
 }
 
-/* 1 when a renewal is due (or forced), 0 when not; rc set on errors. */
+/* 1 when a renewal is due (renew-before, or an unreadable chain) or
+ * forced, else 0. */
 static int devid_renew_decide(struct devid_tool *t, struct devid_renew *r,
-                              int force, int *rc)
+                              int force)
 {
-    const char *spec = t->set.renew_before != NULL ? t->set.renew_before
-                                                   : DEVID_RENEW_DEFAULT_BEFORE;
+    const struct devid_renew_before *before
+        = t->set.renew_before.text[0] != '\0' ? &t->set.renew_before
+                                              : &devid_renew_default_before;
     STACK_OF(X509) *chain = NULL;
     long left = 0;
     int due = 1;
 
-    *rc = DEVID_EXIT_OK;
     if (r->cur.cert_chain != NULL) {
         chain = devid_tool_read_chain(t, r->cur.cert_chain);
     }
@@ -604,15 +581,10 @@ static int devid_renew_decide(struct devid_tool *t, struct devid_renew *r,
         devid_tool_progress(t, "the current chain is unreadable: renewing");
         return 1;
     }
-    due = devid_renew_due(sk_X509_value(chain, 0), spec, &left);
+    due = devid_renew_due(sk_X509_value(chain, 0), before, &left);
     sk_X509_pop_free(chain, X509_free);
-    if (due < 0) {
-        *rc = devid_tool_fail(t, DEVID_EXIT_CONFIG, "renew-before '%s' is "
-                              "neither a percentage nor a duration", spec);
-        return 0;
-    }
     devid_tool_progress(t, "the certificate has %ld s left (renew-before %s)",
-                        left, spec);
+                        left, before->text);
     return due || force;
 }
 
@@ -620,11 +592,10 @@ int devid_cmd_renew(struct devid_tool *t, int argc, char **argv)
 {
     struct devid_renew r;
     int force = 0;
-    int rc;
-    int o = devid_renew_options(t, argc, argv, &force);
+    int rc = DEVID_EXIT_OK;
 
-    if (o <= 0) {
-        return o == 0 ? DEVID_EXIT_OK : DEVID_EXIT_USAGE;
+    if (!devid_renew_options(t, argc, argv, &force, &rc)) {
+        return rc;
     }
     memset(&r, 0, sizeof(r));
     if (!devid_tool_crypto_init(t)) {
@@ -636,13 +607,11 @@ int devid_cmd_renew(struct devid_tool *t, int argc, char **argv)
         return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
                                "not provisioned: run devid provision first");
     }
-    if (!devid_renew_decide(t, &r, force, &rc)) {
-        if (rc == DEVID_EXIT_OK) {
-            devid_tool_progress(t, "nothing to do");
-            devid_tool_result(t, "changed", "no");
-        }
+    if (!devid_renew_decide(t, &r, force)) {
+        devid_tool_progress(t, "nothing to do");
+        devid_tool_result(t, "changed", "no");
         devid_state_clear(&r.cur);
-        return rc;
+        return DEVID_EXIT_OK;
     }
     rc = devid_renew_run(t, &r);
     devid_renew_record(t, rc == DEVID_EXIT_OK ? "renewed" : "failed",

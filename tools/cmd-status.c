@@ -187,7 +187,10 @@ int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
         if (c == 's') {
-            devid_settings_set(&t->set, "state-dir", optarg);
+            if (!devid_settings_set(t, "--state-dir", "state-dir", optarg)) {
+                json_object_put(problems);
+                return DEVID_EXIT_CONFIG;
+            }
         } else if (c == 'h') {
             devid_status_usage(stdout);
             json_object_put(problems);
@@ -300,6 +303,7 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
     };
     struct devid_state st;
     const char *port = "8883";
+    long port_num = 0;
     const char *what;
     const char *trust;
     int c;
@@ -308,8 +312,15 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "p:s:h", opts, NULL)) != -1) {
         if (c == 'p') {
             port = optarg;
+            if (!devid_parse_long(port, 1, 65535, &port_num)) {
+                return devid_tool_fail(t, DEVID_EXIT_USAGE, "--port: bad "
+                                       "value '%s': it must be a whole number "
+                                       "from 1 to 65535 (a TCP port)", port);
+            }
         } else if (c == 's') {
-            devid_settings_set(&t->set, "state-dir", optarg);
+            if (!devid_settings_set(t, "--state-dir", "state-dir", optarg)) {
+                return DEVID_EXIT_CONFIG;
+            }
         } else if (c == 'h') {
             devid_print_config_usage(stdout);
             return DEVID_EXIT_OK;

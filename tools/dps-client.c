@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,8 +119,9 @@ static size_t devid_dps_on_header(char *data, size_t size, size_t n,
     struct devid_dps_answer *a = arg;
     size_t len = size * n;
     char value[32];
-    char *end = NULL;
-    long v;
+    char *v;
+    size_t vlen;
+    long secs;
 
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         a->retry_after = -1;
@@ -130,10 +132,15 @@ static size_t devid_dps_on_header(char *data, size_t size, size_t n,
     }
     memcpy(value, data + sizeof(name) - 1, len - (sizeof(name) - 1));
     value[len - (sizeof(name) - 1)] = '\0';
-    errno = 0;
-    v = strtol(value, &end, 10);
-    if (errno == 0 && end != value && strspn(end, " \t\r\n") == strlen(end)) {
-        a->retry_after = v;
+    /* RFC 9110 §10.2.3: delay-seconds, between optional blanks and CRLF */
+    v = value + strspn(value, " \t");
+    vlen = strcspn(v, " \t\r\n");
+    if (strspn(v + vlen, " \t\r\n") != strlen(v + vlen)) {
+        return len;
+    }
+    v[vlen] = '\0';
+    if (devid_parse_long(v, 0, LONG_MAX, &secs)) {
+        a->retry_after = secs;
     }
     return len;
 }

@@ -5,6 +5,7 @@
  * the wrong type makes the answer malformed. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +176,9 @@ static int devid_dps_get_typed(json_object *obj, const char *key,
 }
 
 /* A number, or a string of digits (errorCode is int32 in the spec, but a
- * string costs nothing to accept). 0 when absent. */
+ * string costs nothing to accept). 0 when absent or not a number. The
+ * check is spelled out rather than devid_parse_long (settings.c) so this
+ * file keeps no dependency and a fuzzer can link it alone. */
 static long devid_dps_get_long(json_object *obj, const char *key)
 {
     json_object *v = NULL;
@@ -189,8 +192,11 @@ static long devid_dps_get_long(json_object *obj, const char *key)
         return (long)json_object_get_int64(v);
     }
     if (json_object_is_type(v, json_type_string)) {
-        n = strtol(json_object_get_string(v), &end, 10);
-        return end != NULL && *end == '\0' ? n : 0;
+        const char *text = json_object_get_string(v);
+
+        errno = 0;
+        n = strtol(text, &end, 10);
+        return errno == 0 && end != text && *end == '\0' ? n : 0;
     }
     return 0;
 }

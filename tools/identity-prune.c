@@ -60,9 +60,8 @@ void devid_identities_prune(struct devid_tool *t, const char *current,
     DIR *d = base != NULL ? opendir(base) : NULL;
     struct dirent *e;
 
-    if (t->set.keep_identities != NULL) {
-        keep = strtol(t->set.keep_identities, NULL, 10);
-        keep = keep < 1 ? 1 : keep;
+    if (t->set.keep_identities != 0) {
+        keep = t->set.keep_identities;      /* 1 or more (settings.c) */
     }
     while (d != NULL && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') {

@@ -28,11 +28,28 @@ enum devid_exit {
     DEVID_EXIT_CERT = 9         /* issued certificate unusable (key mismatch...) */
 };
 
-/* Settings from the config file and the command line (flags win). */
+/* install-to: where an issued chain goes besides the state directory. */
+enum devid_install_to {
+    DEVID_INSTALL_TO_DEFAULT = 0,   /* not set: the verb's default */
+    DEVID_INSTALL_TO_FILES,         /* "files": the state directory only */
+    DEVID_INSTALL_TO_TOKEN          /* "token": also beside the key */
+};
+
+/* renew-before: renew when less than this is left of the certificate. */
+struct devid_renew_before {
+    int percent;                /* 1-99: a share of its lifetime, or 0 */
+    long seconds;               /* when percent is 0: a duration */
+    char text[24];              /* as written, for messages; "" when unset */
+};
+
+/* Settings from the config file and the command line (flags win), each
+ * parsed and checked once by devid_settings_set (settings.c holds the table
+ * of names, types and ranges). Strings are owned. NULL, 0 and
+ * DEVID_INSTALL_TO_DEFAULT mean "not set": the verb's default applies. */
 struct devid_settings {
     char *state_dir;            /* state-dir: where identity files live */
     char *key;                  /* key: pkcs11: URI, handle:, or TSS2 file */
-    char *key_type;             /* key-type: ec-p256 ... */
+    char *key_type;             /* key-type: a type keygen makes (ec-p256...) */
     char *registration_id;      /* registration-id */
     char *id_scope;             /* id-scope */
     char *endpoint;             /* dps-endpoint: host[:port] */
@@ -40,16 +57,16 @@ struct devid_settings {
     char *auth_cert;            /* onboarding-cert: chain, leaf first */
     char *auth_key;             /* onboarding-key */
     char *api_version;          /* api-version */
-    char *install_to;           /* install-to: "token" or "files" */
+    enum devid_install_to install_to;   /* install-to: token | files */
     char *trust_dir;            /* trust-dir: managed trust anchors */
     char *pkcs11_module;        /* pkcs11-module-path */
     char *pin_source;           /* pin-source: file:/path (never the PIN) */
     char *tcti;                 /* tcti */
-    long timeout_s;             /* dps-timeout (seconds) */
-    char *renew_before;         /* renew-before: "20%", "30d", "90s" */
-    char *keep_identities;      /* keep-identities: identities kept (3) */
+    long timeout_s;             /* dps-timeout: 1-86400 s (DPS client: 60) */
+    struct devid_renew_before renew_before; /* renew-before (20%) */
+    long keep_identities;       /* keep-identities: 1-1000 (3) */
     char *on_change;            /* on-change: /bin/sh command after a switch */
-    char *hub_port;             /* hub-port: the hub's MQTT/TLS port (8883) */
+    long hub_port;              /* hub-port: the hub's MQTT/TLS port (8883) */
     char *hub_trust;            /* hub-trust: CA file for the hub (dps-trust) */
     char *trust_roots;          /* trust-roots: PEM of operator-pinned roots */
 };
@@ -117,16 +134,39 @@ int devid_fsync_dir(const char *dir);
  *  free(). Returns NULL when it cannot be read. */
 char *devid_read_file(const char *path, size_t *len);
 
-/** Reads the config file and the DEVID_CONFIG default into t->set. Returns
- *  1, or 0 with an error printed (unknown key, unreadable file). */
+/** Reads the config file (path, else $DEVID_CONFIG, else
+ *  /etc/devid/devid.conf when it exists) into t->set, each line through
+ *  devid_settings_set. A missing file is an error only when required.
+ *  Returns 1, or 0 after reporting a DEVID_EXIT_CONFIG error that says
+ *  FILE:LINE (unreadable file, a line that is not "name = value", an
+ *  unknown setting, a bad value). */
 int devid_settings_load(struct devid_tool *t, const char *path, int required);
 
-/** Frees the strings of a settings struct. */
+/** Frees the strings of a settings struct and zeroes it. */
 void devid_settings_clear(struct devid_settings *s);
 
-/** Sets one setting by its config-file name. Returns 1, or 0 if unknown. */
-int devid_settings_set(struct devid_settings *s, const char *name,
-                       const char *value);
+/** Sets the setting called name (its config-file name) from the text
+ *  value: parsed and checked (a number in its range, a duration or share,
+ *  one of a list...) into its typed member of t->set, replacing what was
+ *  there. where names the source in the message: "FILE:LINE" for a config
+ *  line, the flag ("--before") for the command line. Returns 1, or 0 after
+ *  reporting a DEVID_EXIT_CONFIG error naming where, the setting and the
+ *  refused value (t->set then keeps its previous value). */
+int devid_settings_set(struct devid_tool *t, const char *where,
+                       const char *name, const char *value);
+
+/** Parses a whole decimal number from min to max, with nothing before or
+ *  after it. Returns 1 with *out set, or 0 with *out untouched (nothing
+ *  reported). The one place tools/ turns text into a number. */
+int devid_parse_long(const char *text, long min, long max, long *out);
+
+/** Returns 1 when name is a key type devid keygen can make ("ec-p256",
+ *  "rsa-2048"...), else 0. */
+int devid_key_type_known(const char *name);
+
+/** Writes the key types devid keygen can make, comma-separated, into buf
+ *  (size bytes, always NUL-terminated), for messages. */
+void devid_key_type_list(char *buf, size_t size);
 
 /* The verbs. Each parses its own arguments (argv[0] is the verb) and
  * returns a devid_exit code. */
