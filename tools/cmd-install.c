@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 
 #include "provider/backend.h"
+#include "tools/dps-client.h"
 #include "tools/install.h"
 #include "tools/tool.h"
 
@@ -410,6 +411,56 @@ end:
     OPENSSL_free(pem);
     devid_state_clear(&st);
     return rc;
+}
+
+/* Whether the key's backend keeps certificates beside its keys: where an
+ * unset install-to puts the chain. The one place tools/ names a backend;
+ * with the backend registry this becomes
+ * ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY. */
+static int devid_install_cert_beside_key(const char *key)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(key);
+
+    return ops != NULL && strcmp(ops->name, "pkcs11") == 0;
+}
+
+/* install-to as state.json records it ("token" or "files"; NULL: unset). */
+static enum devid_install_to devid_install_to_of(const char *recorded)
+{
+    if (recorded == NULL) {
+        return DEVID_INSTALL_TO_DEFAULT;
+    }
+    return strcmp(recorded, "token") == 0 ? DEVID_INSTALL_TO_TOKEN
+                                          : DEVID_INSTALL_TO_FILES;
+}
+
+int devid_install_from_dps(struct devid_tool *t, const char *key,
+                           const struct devid_state *cur,
+                           const struct devid_dps_result *res,
+                           struct devid_install *in)
+{
+    enum devid_install_to to = cur != NULL
+                                   ? devid_install_to_of(cur->install_to)
+                                   : t->set.install_to;
+
+    memset(in, 0, sizeof(*in));
+    in->key = key;
+    in->to_token = to != DEVID_INSTALL_TO_DEFAULT
+                       ? to == DEVID_INSTALL_TO_TOKEN
+                       : devid_install_cert_beside_key(key);
+    in->trust_dir = t->set.trust_dir;
+    /* a renewal keeps the registration it renews, whatever the settings */
+    in->registration_id = cur != NULL ? cur->registration_id
+                                      : t->set.registration_id;
+    in->id_scope = cur != NULL ? cur->id_scope : t->set.id_scope;
+    in->device_id = res->device_id;
+    in->assigned_hub = res->assigned_hub;
+    if (res->issued_chain == NULL || sk_X509_num(res->issued_chain) == 0) {
+        return devid_tool_fail(t, DEVID_EXIT_CERT,
+                               "DPS issued no certificate (is certificate "
+                               "issuance configured for this enrollment?)");
+    }
+    return DEVID_EXIT_OK;
 }
 
 int devid_install_chain(struct devid_tool *t, const struct devid_install *in,

@@ -350,27 +350,17 @@ end:
 static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
                                struct devid_dps_result *res)
 {
-    const struct devid_backend_ops *ops = devid_backend_for_name(r->new_key);
     struct devid_install in;
-    int rc;
+    int rc = devid_install_from_dps(t, r->new_key, &r->cur, res, &in);
 
-    memset(&in, 0, sizeof(in));
-    in.key = r->new_key;
-    in.to_token = r->cur.install_to != NULL
-                      ? strcmp(r->cur.install_to, "token") == 0
-                      : ops != NULL && strcmp(ops->name, "pkcs11") == 0;
-    in.trust_dir = t->set.trust_dir;
-    in.registration_id = r->cur.registration_id;
-    in.device_id = res->device_id;
-    in.assigned_hub = res->assigned_hub;
-    in.id_scope = r->cur.id_scope;
+    if (rc != DEVID_EXIT_OK) {
+        return rc;
+    }
+    /* beside the identity in use: the switch waits for the hub check */
     in.no_switch = 1;
     in.previous = r->cur.identity;
     in.name_out = r->identity;
     in.name_size = sizeof(r->identity);
-    if (res->issued_chain == NULL || sk_X509_num(res->issued_chain) == 0) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT, "DPS issued no certificate");
-    }
     /* the legacy trust bundle is applied etag-versioned, not just added */
     rc = devid_install_chain(t, &in, res->issued_chain, NULL);
     if (rc == DEVID_EXIT_OK && res->trust_bundle != NULL) {
