@@ -194,6 +194,14 @@ static char *devid_renew_key_name(const char *base, const char *stamp)
     return out;
 }
 
+/* The name of a new key beside base, or NULL when none can be made. Asked
+ * here only, so that when the backend registry names new keys this body
+ * becomes one call: ops->renew_name(base, stamp, &out). */
+static char *devid_renew_name_beside(const char *base, const char *stamp)
+{
+    return devid_renew_key_name(base, stamp);
+}
+
 static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
 {
     struct devid_key *key = NULL;
@@ -203,13 +211,13 @@ static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
     int rc;
 
     devid_utc_stamp(stamp, sizeof(stamp), 1);
-    r->new_key = base != NULL ? devid_renew_key_name(base, stamp) : NULL;
+    r->new_key = base != NULL ? devid_renew_name_beside(base, stamp) : NULL;
     if (r->new_key != NULL && r->cur.key != NULL
         && strcmp(r->new_key, r->cur.key) == 0) {
         /* renewed twice within a second: never reuse the key in use */
         free(r->new_key);
         strncat(stamp, "-2", sizeof(stamp) - strlen(stamp) - 1);
-        r->new_key = devid_renew_key_name(base, stamp);
+        r->new_key = devid_renew_name_beside(base, stamp);
     }
     if (r->new_key == NULL) {
         snprintf(r->detail, sizeof(r->detail), "cannot name a new key next to "
