@@ -363,8 +363,8 @@ static int devid_install_files(struct devid_tool *t,
                                "identity directory in %s: %s", dir,
                                strerror(errno));
     }
-    if (devid_state_load(t, dir, &st) < 0) {
-        devid_state_clear(&st);         /* corrupt: written anew */
+    if (devid_state_load(t, dir, &st) != DEVID_EXIT_OK) {
+        devid_state_clear(&st);         /* none, or corrupt: written anew */
     }
     pem = devid_chain_pem(chain, &len);
     path = devid_path(idir, "chain.pem");

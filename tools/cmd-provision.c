@@ -79,7 +79,7 @@ static int devid_already_provisioned(struct devid_tool *t)
     STACK_OF(X509) *chain = NULL;
     int done = 0;
 
-    if (devid_state_load(t, devid_state_dir(t), &st) == 1
+    if (devid_state_load(t, devid_state_dir(t), &st) == DEVID_EXIT_OK
         && st.assigned_hub != NULL && st.registration_id != NULL
         && strcmp(st.registration_id, t->set.registration_id) == 0
         && st.cert_chain != NULL) {

@@ -425,7 +425,7 @@ end:
 static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
 {
     int rc = devid_identity_switch(t, r->identity);
-    int hook;
+    char why[128];
 
     if (rc != DEVID_EXIT_OK) {
         snprintf(r->detail, sizeof(r->detail), "cannot switch to %s",
@@ -435,13 +435,10 @@ static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
     devid_tool_progress(t, "switched to the identity %s", r->identity);
     devid_test_pause(t, "switched");
     devid_identities_prune(t, r->identity, r->cur.identity);
-    if (t->set.on_change != NULL) {
-        hook = devid_on_change_run(t, t->set.on_change, r->identity);
-        if (hook != 0) {
-            snprintf(r->detail, sizeof(r->detail), "on-change command exited "
-                     "with %d", hook);
-            devid_tool_progress(t, "warning: %s", r->detail);
-        }
+    if (!devid_on_change_run(t, r->identity, why, sizeof(why))) {
+        /* a warning in renewal.json: the switch itself stands */
+        snprintf(r->detail, sizeof(r->detail), "on-change command %s", why);
+        devid_tool_progress(t, "warning: %s", r->detail);
     }
     return DEVID_EXIT_OK;
 }
@@ -599,7 +596,7 @@ int devid_cmd_renew(struct devid_tool *t, int argc, char **argv)
     if (!devid_tool_crypto_init(t)) {
         return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
     }
-    if (devid_state_load(t, devid_state_dir(t), &r.cur) != 1
+    if (devid_state_load(t, devid_state_dir(t), &r.cur) != DEVID_EXIT_OK
         || r.cur.registration_id == NULL || r.cur.identity == NULL) {
         devid_state_clear(&r.cur);
         return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,

@@ -61,6 +61,7 @@ int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv)
 {
     struct devid_state st;
     char *prev = NULL;
+    char why[128];
     int rc;
 
     if (argc > 1) {
@@ -76,7 +77,7 @@ int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv)
     if (!devid_tool_crypto_init(t)) {
         return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
     }
-    if (devid_state_load(t, devid_state_dir(t), &st) != 1
+    if (devid_state_load(t, devid_state_dir(t), &st) != DEVID_EXIT_OK
         || st.identity == NULL) {
         devid_state_clear(&st);
         return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
@@ -98,9 +99,9 @@ int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv)
         devid_tool_result(t, "identity", prev);
         devid_tool_result(t, "rolled_back_from", st.identity);
         devid_renew_record(t, "rolled-back", "rollback", rc, NULL);
-        if (t->set.on_change != NULL
-            && devid_on_change_run(t, t->set.on_change, prev) != 0) {
-            devid_tool_progress(t, "warning: the on-change command failed");
+        if (!devid_on_change_run(t, prev, why, sizeof(why))) {
+            devid_tool_progress(t, "warning: the on-change command failed "
+                                "(%s)", why);
         }
     }
 end:

@@ -207,16 +207,18 @@ int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
     }
     loaded = devid_state_load(t, devid_state_dir(t), &st);
     json_object_object_add(t->out, "provisioned",
-                           json_object_new_boolean(loaded == 1
+                           json_object_new_boolean(loaded == DEVID_EXIT_OK
                                                    && st.assigned_hub != NULL));
     json_object_object_add(t->out, "problems", problems);
     devid_tool_result(t, "state_dir", devid_state_dir(t));
-    if (loaded != 1 || st.assigned_hub == NULL) {
+    if (loaded != DEVID_EXIT_OK || st.assigned_hub == NULL) {
         if (!t->json) {
             printf("provisioned: no\n");
         }
-        devid_status_problem(t, problems, loaded < 0 ? "state file is corrupt"
-                                                     : "not provisioned");
+        devid_status_problem(t, problems,
+                             loaded == DEVID_EXIT_INSTALL
+                                 ? "state file is corrupt"
+                                 : "not provisioned");
         devid_state_clear(&st);
         return DEVID_EXIT_NOT_PROVISIONED;
     }
@@ -342,7 +344,7 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
         devid_print_config_usage(stderr);
         return DEVID_EXIT_USAGE;
     }
-    if (devid_state_load(t, devid_state_dir(t), &st) != 1
+    if (devid_state_load(t, devid_state_dir(t), &st) != DEVID_EXIT_OK
         || st.cert_chain == NULL || st.key_ref == NULL) {
         devid_state_clear(&st);
         return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,

@@ -36,6 +36,7 @@ struct devid_dps_answer {
     char *body;
     size_t len;
     int too_big;                /* the body passed DEVID_DPS_MAX_BODY */
+    int dropped;                /* the connection closed before an answer */
 };
 
 /* Everything one registration needs. */
@@ -294,8 +295,9 @@ static int devid_dps_dropped(CURLcode cc)
 }
 
 /* One request; s->ans holds the answer. Returns DEVID_EXIT_OK when an HTTP
- * answer came, -1 for a dropped connection (not reported), or an exit code
- * of a transport failure (reported). */
+ * answer came or when the connection dropped before one (s->ans.dropped
+ * set, not reported: worth another try), or the exit code of a transport
+ * failure (reported). */
 static int devid_dps_perform(struct devid_dps_session *s, const char *what,
                              const char *url, const char *body)
 {
@@ -334,7 +336,8 @@ static int devid_dps_perform(struct devid_dps_session *s, const char *what,
     cc = curl_easy_perform(s->curl);
     if (cc != CURLE_OK) {
         if (devid_dps_dropped(cc) && !s->ans.too_big) {
-            return -1;
+            s->ans.dropped = 1;
+            return DEVID_EXIT_OK;
         }
         return devid_dps_transport_fail(s, cc, what);
     }
@@ -394,15 +397,14 @@ static int devid_dps_step(struct devid_dps_session *s, const char *what,
 
     for (s->attempt = 1;; s->attempt++) {
         rc = devid_dps_perform(s, what, url, body);
-        if (rc == DEVID_EXIT_OK && s->ans.status != 429
-            && s->ans.status < 500) {
-            return DEVID_EXIT_OK;
-        }
-        if (rc > 0) {
+        if (rc != DEVID_EXIT_OK) {
             return rc;
         }
+        if (!s->ans.dropped && s->ans.status != 429 && s->ans.status < 500) {
+            return DEVID_EXIT_OK;
+        }
         ms = devid_dps_backoff_ms(s);
-        if (rc < 0) {
+        if (s->ans.dropped) {
             snprintf(why, sizeof(why), "connection closed without an answer");
             snprintf(what_happened, sizeof(what_happened),
                      "DPS closed the connection without an answer");

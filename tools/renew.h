@@ -5,6 +5,8 @@
 #ifndef DEVID_RENEW_H
 #define DEVID_RENEW_H
 
+#include <stddef.h>
+
 #include "tools/tool.h"
 
 /** Writes STATE/renewal.json atomically: now as last_attempt, result
@@ -22,10 +24,13 @@ void devid_renew_record(struct devid_tool *t, const char *result,
 void devid_identities_prune(struct devid_tool *t, const char *current,
                             const char *previous);
 
-/** Runs cmd through /bin/sh -c with DEVID_IDENTITY = identity and
- *  DEVID_STATE_DIR set, and waits for it. Returns its exit status, or -1
- *  when it could not be started or did not exit normally. */
-int devid_on_change_run(struct devid_tool *t, const char *cmd,
-                        const char *identity);
+/** Runs the on-change setting's command through /bin/sh -c with
+ *  DEVID_IDENTITY = identity and DEVID_STATE_DIR set, and waits for it.
+ *  Returns 1 when it exited with 0 (or no command is set), else 0 with what
+ *  happened in why ("exited with 3", "was killed by signal 9", "could not
+ *  start: ..."; size bytes). Reports nothing: a failed hook is the
+ *  caller's warning, never a failed switch. */
+int devid_on_change_run(struct devid_tool *t, const char *identity,
+                        char *why, size_t size);
 
 #endif

@@ -1,6 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shared declarations of the devid CLI: options every verb takes, exit
- * codes, output (plain or --json), the crypto set-up, atomic file writes. */
+ * codes, output (plain or --json), the crypto set-up, atomic file writes.
+ *
+ * How helpers in tools/ return. Every function follows one of these, and
+ * its comment says which when the name does not:
+ *  - Verbs (devid_cmd_*) and the steps they are made of return an
+ *    enum devid_exit code: DEVID_EXIT_OK, or another code once the failure
+ *    has been reported with devid_tool_fail, which returns the code so that
+ *    `return devid_tool_fail(t, CODE, ...)` reports and returns at once.
+ *    Callers pass a code on as it is, never turn it into 1/0.
+ *  - Predicates answer a yes/no question (devid_renew_due,
+ *    devid_key_type_known, devid_hub_try: "did the hub accept?"): 1 for
+ *    yes, 0 for no. They report nothing; a reason may go into a buffer.
+ *  - Parsers and low-level helpers (settings, option parsing, file writes,
+ *    directory creation) return 1 on success and 0 on failure. Those that
+ *    take a struct devid_tool and say so have reported the failure (its
+ *    exit code is then theirs to name: settings errors are
+ *    DEVID_EXIT_CONFIG); the others leave errno or a reason buffer to their
+ *    caller, which reports. An option parser returns 1 to go on, or 0 to
+ *    stop now with the verb's exit code in *rc (DEVID_EXIT_OK after --help).
+ *  - Constructors and lookups return what they name (a new object, a path,
+ *    a count) or NULL; comparators for qsort return what qsort asks.
+ * No helper returns -1 as an error or mixes two of these. */
 #ifndef DEVID_TOOL_H
 #define DEVID_TOOL_H
 
@@ -106,7 +127,8 @@ void devid_tool_result(struct devid_tool *t, const char *name,
 
 /** Loads the "default" provider and devid (built in) into the default
  *  library context, without reading the system openssl.cnf, and applies the
- *  settings (module path, PIN source, TCTI) to devid. Returns 1 or 0. */
+ *  settings (module path, PIN source, TCTI) to devid. Returns 1, or 0 with
+ *  nothing reported (verbs say "cannot start OpenSSL", exit 2). */
 int devid_tool_crypto_init(struct devid_tool *t);
 
 /** Unloads what devid_tool_crypto_init loaded, so the provider's teardown
@@ -201,9 +223,11 @@ struct devid_state {
     char *previous;             /* the identity this one replaced (renew) */
 };
 
-/** Loads STATE_DIR/state.json into st (zeroed first). Returns 1, 0 when the
- *  file does not exist (st stays empty), -1 when it is unreadable or
- *  corrupt (error printed). */
+/** Loads STATE_DIR/state.json into st (zeroed first; free it with
+ *  devid_state_clear in every case). Returns DEVID_EXIT_OK when it was
+ *  read, DEVID_EXIT_NOT_PROVISIONED (nothing reported, st empty) when there
+ *  is no state file, or DEVID_EXIT_INSTALL when it is unreadable or corrupt
+ *  (reported). */
 int devid_state_load(struct devid_tool *t, const char *dir,
                      struct devid_state *st);
 
