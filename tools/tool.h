@@ -190,17 +190,46 @@ int devid_key_type_known(const char *name);
  *  (size bytes, always NUL-terminated), for messages. */
 void devid_key_type_list(char *buf, size_t size);
 
-/* The verbs. Each parses its own arguments (argv[0] is the verb) and
- * returns a devid_exit code. */
+/* The verbs (docs/cli.md). Each parses its own arguments (argv[0] is the
+ * verb) over t->set, reports a failure with devid_tool_fail, puts results
+ * through devid_tool_result and returns a devid_exit code. */
+
+/** devid keygen: finds the key at NAME or creates it; writes its reference
+ *  file (cmd-key.c). */
 int devid_cmd_keygen(struct devid_tool *t, int argc, char **argv);
+
+/** devid csr: a PKCS#10 request signed by a resident key (cmd-key.c). */
 int devid_cmd_csr(struct devid_tool *t, int argc, char **argv);
+
+/** devid register: one DPS registration by X.509 attestation, optionally
+ *  with a CSR (cmd-register.c). */
 int devid_cmd_register(struct devid_tool *t, int argc, char **argv);
+
+/** devid install: an issued chain installed beside its key, atomically
+ *  (cmd-install.c). */
 int devid_cmd_install(struct devid_tool *t, int argc, char **argv);
+
+/** devid provision: keygen, csr, register and install from the settings
+ *  (cmd-provision.c). */
 int devid_cmd_provision(struct devid_tool *t, int argc, char **argv);
+
+/** devid status: what the device is and what is wrong (cmd-status.c). */
 int devid_cmd_status(struct devid_tool *t, int argc, char **argv);
+
+/** devid print-config: the settings curl, mosquitto or openssl need
+ *  (cmd-status.c). */
 int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv);
+
+/** devid renew: a new key and certificate, switched to after the hub
+ *  accepted them (cmd-renew.c). */
 int devid_cmd_renew(struct devid_tool *t, int argc, char **argv);
+
+/** devid rollback: back to the identity the last renewal replaced
+ *  (cmd-rollback.c). */
 int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv);
+
+/** devid trust-sync: trust-dir brought in line with trust-roots
+ *  (trust.c). */
 int devid_cmd_trust_sync(struct devid_tool *t, int argc, char **argv);
 
 #endif
