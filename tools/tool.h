@@ -109,6 +109,7 @@ struct devid_tool {
 void devid_tool_progress(struct devid_tool *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
+#endif
     ;
 
 /** Reports an error: "devid VERB: message" on stderr, plus the OpenSSL error
@@ -231,8 +232,6 @@ int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv);
 /** devid trust-sync: trust-dir brought in line with trust-roots
  *  (trust.c). */
 int devid_cmd_trust_sync(struct devid_tool *t, int argc, char **argv);
-
-#endif
 
 /* What the device is, kept in STATE_DIR/state.json (written atomically).
  * Every string is owned by the struct; absent members are NULL. */
