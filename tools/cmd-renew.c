@@ -196,6 +196,8 @@ static char *devid_renew_name_beside(const char *base, const char *stamp)
     return devid_renew_key_name(base, stamp);
 }
 
+/* Step "key": a new key of key-type (default ec-p384, what DPS issuance
+ * asks for) beside the configured key, else beside the one in use. */
 static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
 {
     struct devid_key *key = NULL;
@@ -317,6 +319,8 @@ static int devid_renew_register(struct devid_tool *t, struct devid_renew *r,
                                                     ? r->cur.key_ref
                                                     : r->cur.key,
                                        r->cur.cert_chain, res);
+        /* errorCode 401xxx: this credential is not accepted (its CA is not
+         * enrolled, say); any other answer would not change with another */
         if (rc != DEVID_EXIT_REFUSED || res->error_code / 1000 != 401) {
             goto end;
         }
@@ -439,7 +443,9 @@ static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
 
 /* ---- the verb ----------------------------------------------------------- */
 
-/* The pipeline after the decision to renew; each step names itself in r. */
+/* The pipeline after the decision to renew; each step names itself in r,
+ * so renewal.json, the log and DEVID_TEST_PAUSE (test builds) speak of the
+ * same step. Nothing before "switch" touches the identity in use. */
 static int devid_renew_run(struct devid_tool *t, struct devid_renew *r)
 {
     struct devid_dps_result res;

@@ -39,6 +39,7 @@ static int devid_rollback_check(struct devid_tool *t, const char *name)
                              "back (renew instead)", name);
         goto end;
     }
+    /* the reference file, not state's key name: it is what programs open */
     pkey = devid_tool_load_key(t, key_path);
     if (pkey == NULL || X509_check_private_key(sk_X509_value(chain, 0), pkey)
                             != 1) {
@@ -83,6 +84,7 @@ int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv)
         return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
                                "not provisioned: nothing to roll back");
     }
+    /* the first identity of a device replaced none */
     if (st.previous == NULL || strcmp(st.previous, st.identity) == 0) {
         rc = devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED, "the identity %s "
                              "replaced none: nothing to roll back to",

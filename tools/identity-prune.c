@@ -13,8 +13,11 @@
 #include "tools/renew.h"
 #include "tools/tool.h"
 
+/* keep-identities when the settings say nothing (docs/renewal.md) */
 #define DEVID_RENEW_DEFAULT_KEEP 3
 
+/* Identity names start with their UTC creation time (20250101T120000Z-0),
+ * so sorting the names sorts the identities oldest first. */
 static int devid_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -65,7 +68,7 @@ void devid_identities_prune(struct devid_tool *t, const char *current,
     }
     while (d != NULL && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') {
-            continue;
+            continue;           /* ".", ".." and anything hidden */
         }
         if (n == cap) {
             char **grown = realloc(names, (cap + 16) * sizeof(*names));
@@ -85,6 +88,7 @@ void devid_identities_prune(struct devid_tool *t, const char *current,
     if (n > 0) {
         qsort(names, n, sizeof(*names), devid_name_cmp);
     }
+    /* the oldest n - keep go, except the two rollback may need */
     for (i = 0; i + (size_t)keep < n; i++) {
         char *p;
 

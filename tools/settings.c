@@ -75,6 +75,8 @@ static const struct devid_setting_def devid_setting_defs[] = {
     { NULL, DEVID_SETTING_TEXT, 0, 0, 0, NULL }
 };
 
+/* The only strtol of tools/ that checks nothing is left over: the whole
+ * text is the number, it fits a long, and it is in range. */
 int devid_parse_long(const char *text, long min, long max, long *out)
 {
     char *end = NULL;
@@ -130,7 +132,8 @@ static int devid_parse_duration(const char *text, long *out)
     return 1;
 }
 
-/* "20%" (1% to 99% of the lifetime left) or a duration. */
+/* "20%" (1% to 99% of the lifetime left) or a duration. 0% would never
+ * renew and 100% would renew at every run: neither is a renewal policy. */
 static int devid_parse_renew_before(const char *text,
                                     struct devid_renew_before *out)
 {
@@ -159,6 +162,8 @@ static int devid_parse_renew_before(const char *text,
     return 1;
 }
 
+/* The two places a chain can go; the words are case-sensitive, as every
+ * other value of the config file. */
 static int devid_parse_install_to(const char *text,
                                   enum devid_install_to *out)
 {
@@ -194,6 +199,7 @@ static int devid_setting_parse(struct devid_settings *s,
     void *slot = (char *)s + d->offset;
     char types[128];
 
+    /* "name =" sets nothing: it is a mistake, not a way to unset */
     if (*value == '\0') {
         snprintf(why, size, "it must not be empty");
         return 0;
@@ -238,6 +244,7 @@ int devid_settings_set(struct devid_tool *t, const char *where,
                         where, name);
         return 0;
     }
+    /* the member changes only when the whole value parsed */
     if (!devid_setting_parse(&t->set, d, value, why, sizeof(why))) {
         devid_tool_fail(t, DEVID_EXIT_CONFIG, "%s: bad value '%s' for %s: %s",
                         where, value, name, why);
@@ -251,7 +258,8 @@ void devid_settings_clear(struct devid_settings *s)
     const struct devid_setting_def *d;
 
     for (d = devid_setting_defs; d->name != NULL; d++) {
-        if (d->kind == DEVID_SETTING_TEXT || d->kind == DEVID_SETTING_KEY_TYPE) {
+        if (d->kind == DEVID_SETTING_TEXT
+            || d->kind == DEVID_SETTING_KEY_TYPE) {
             char **slot = (char **)((char *)s + d->offset);
 
             free(*slot);
@@ -261,6 +269,7 @@ void devid_settings_clear(struct devid_settings *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* Cuts the blanks at both ends of p, in place; returns the new start. */
 static char *devid_trim(char *p)
 {
     char *end;
@@ -315,6 +324,7 @@ int devid_settings_load(struct devid_tool *t, const char *path, int required)
             goto end;
         }
         *eq = '\0';
+        /* a setting given twice: the later line wins, as flags win */
         if (!devid_settings_set(t, where, devid_trim(p), devid_trim(eq + 1))) {
             goto end;
         }
