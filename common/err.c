@@ -9,7 +9,6 @@
 #include <openssl/crypto.h>
 
 #include "common/err.h"
-#include "provider/prov.h"
 
 static const OSSL_ITEM devid_reasons[] = {
     { DEVID_R_BAD_URI, (void *)"invalid key name or URI" },
@@ -45,9 +44,11 @@ static OSSL_FUNC_core_vset_error_fn *core_vset_error;
 static OSSL_FUNC_core_set_error_mark_fn *core_set_error_mark;
 static OSSL_FUNC_core_pop_error_to_mark_fn *core_pop_error_to_mark;
 static OSSL_FUNC_core_clear_last_error_mark_fn *core_clear_last_error_mark;
+static devid_err_handle_fn *devid_err_handle_of;
 
-void devid_err_set_core(const OSSL_DISPATCH *in)
+void devid_err_set_core(const OSSL_DISPATCH *in, devid_err_handle_fn *handle)
 {
+    devid_err_handle_of = handle;
     for (; in != NULL && in->function_id != 0; in++) {
         switch (in->function_id) {
         case OSSL_FUNC_CORE_NEW_ERROR:
@@ -118,18 +119,18 @@ int devid_err_lib(void)
 
 /* Inside a provider the handle is that of the provider instance; outside it
  * (CLI, engine, unit tests) there is none and ERR is used directly. */
-static const OSSL_CORE_HANDLE *devid_err_handle(const struct devid_prov *prov)
+static const OSSL_CORE_HANDLE *devid_err_handle(const void *ctx)
 {
-    if (prov == NULL || core_new_error == NULL) {
+    if (ctx == NULL || core_new_error == NULL || devid_err_handle_of == NULL) {
         return NULL;
     }
-    return devid_prov_get0_handle(prov);
+    return devid_err_handle_of(ctx);
 }
 
-void devid_err_raise(const struct devid_prov *prov, const char *file, int line,
+void devid_err_raise(const void *ctx, const char *file, int line,
                      const char *func, int reason, const char *fmt, ...)
 {
-    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(ctx);
     va_list ap;
 
     va_start(ap, fmt);
@@ -145,9 +146,9 @@ void devid_err_raise(const struct devid_prov *prov, const char *file, int line,
     va_end(ap);
 }
 
-void devid_err_mark(const struct devid_prov *prov)
+void devid_err_mark(const void *ctx)
 {
-    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(ctx);
 
     if (handle != NULL && core_set_error_mark != NULL) {
         core_set_error_mark(handle);
@@ -156,9 +157,9 @@ void devid_err_mark(const struct devid_prov *prov)
     }
 }
 
-void devid_err_pop_to_mark(const struct devid_prov *prov)
+void devid_err_pop_to_mark(const void *ctx)
 {
-    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(ctx);
 
     if (handle != NULL && core_pop_error_to_mark != NULL) {
         core_pop_error_to_mark(handle);
@@ -167,9 +168,9 @@ void devid_err_pop_to_mark(const struct devid_prov *prov)
     }
 }
 
-void devid_err_clear_mark(const struct devid_prov *prov)
+void devid_err_clear_mark(const void *ctx)
 {
-    const OSSL_CORE_HANDLE *handle = devid_err_handle(prov);
+    const OSSL_CORE_HANDLE *handle = devid_err_handle(ctx);
 
     if (handle != NULL && core_clear_last_error_mark != NULL) {
         core_clear_last_error_mark(handle);

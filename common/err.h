@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* devid error reasons and the raise wrapper used by every layer.
  * Inside the provider errors go through the core's error functions; in the
- * CLI, the engine and the unit tests they go to a library code of our own. */
+ * CLI, the engine and the unit tests they go to a library code of our own.
+ * The raising context (a provider instance) is opaque here: common/ knows
+ * nothing of the layers above it, which hand it a way to the core handle. */
 #ifndef DEVID_ERR_H
 #define DEVID_ERR_H
 
@@ -36,11 +38,14 @@ enum devid_reason {
     DEVID_R_MAX
 };
 
-struct devid_prov;
+/* Returns the core handle errors raised with ctx go to, or NULL to raise
+ * through libcrypto's ERR directly. */
+typedef const OSSL_CORE_HANDLE *devid_err_handle_fn(const void *ctx);
 
-/** Remembers the core's error functions from the provider's dispatch table.
- *  Called once from OSSL_provider_init. */
-void devid_err_set_core(const OSSL_DISPATCH *in);
+/** Remembers the core's error functions from the provider's dispatch table,
+ *  and how to find the core handle of a raising context. Called once from
+ *  OSSL_provider_init. */
+void devid_err_set_core(const OSSL_DISPATCH *in, devid_err_handle_fn *handle);
 
 /** Returns the reason-string table (terminated by { 0, NULL }) that the
  *  provider hands to the core. Owned by devid: do not free. */
@@ -51,7 +56,7 @@ const char *devid_err_reason_string(int reason);
 
 /** Raises one error with a printf-style detail. Use DEVID_RAISE. The
  *  detail must never contain a PIN or key material. */
-void devid_err_raise(const struct devid_prov *prov, const char *file, int line,
+void devid_err_raise(const void *ctx, const char *file, int line,
                      const char *func, int reason, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 7)))
@@ -59,11 +64,11 @@ void devid_err_raise(const struct devid_prov *prov, const char *file, int line,
     ;
 
 /** Sets an error mark so a failed probe can be forgotten. */
-void devid_err_mark(const struct devid_prov *prov);
+void devid_err_mark(const void *ctx);
 /** Drops every error raised since the last mark. */
-void devid_err_pop_to_mark(const struct devid_prov *prov);
+void devid_err_pop_to_mark(const void *ctx);
 /** Removes the last mark, keeping the errors raised after it. */
-void devid_err_clear_mark(const struct devid_prov *prov);
+void devid_err_clear_mark(const void *ctx);
 
 /** Library code under which errors are raised outside the provider. */
 int devid_err_lib(void);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -14,6 +15,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/name-ref.h"
 #include "pkcs11/p11.h"
 
 #define DEVID_P11_NEW_ID_LEN 16
@@ -460,17 +462,15 @@ static void devid_p11be_key_free(struct devid_key *key)
     key->be = NULL;
 }
 
-static void devid_p11be_teardown(struct devid_prov *prov)
+int devid_p11_start_early(struct devid_prov *prov)
 {
-    devid_p11_free(prov->p11);
-    prov->p11 = NULL;
-}
-
-int devid_p11_preload(struct devid_prov *prov)
-{
-    struct devid_p11 *p11 = devid_p11_get(prov);
+    struct devid_p11 *p11;
     int ret;
 
+    if (!devid_p11_cfg_get(prov)->load_early) {
+        return 1;
+    }
+    p11 = devid_p11_get(prov);
     if (p11 == NULL) {
         return 0;
     }
@@ -480,9 +480,110 @@ int devid_p11_preload(struct devid_prov *prov)
     return ret;
 }
 
+/* A key's reference file holds its URI (pkcs11-provider's format). */
+static int devid_p11be_encode_ref(struct devid_key *key, const char **pem_label,
+                                  unsigned char **der, size_t *der_len)
+{
+    if (key->uri == NULL || !devid_name_ref_encode(key->uri, der, der_len)) {
+        DEVID_RAISE(key->prov, DEVID_R_MALLOC, "reference to a token key");
+        return 0;
+    }
+    *pem_label = DEVID_PEM_NAME_REF;
+    return 1;
+}
+
+/* The body holds a name; whichever backend handles that name opens it (a
+ * TPM's persistent handle is written in this format too). */
+static int devid_p11be_decode_ref(struct devid_prov *prov,
+                                  const unsigned char *der, size_t der_len,
+                                  const struct devid_pin_cb *pin,
+                                  struct devid_key **out)
+{
+    char *name = devid_name_ref_decode(der, der_len);
+    int ret;
+
+    *out = NULL;
+    if (name == NULL) {
+        return 1; /* not a name reference */
+    }
+    ret = devid_key_open_name(prov, name, pin, out);
+    OPENSSL_free(name);
+    return ret;
+}
+
+/* Renewal: the same URI without its id (the token assigns a new one) and
+ * with the stamp appended to the object label, or a label made of it. The
+ * query (pin-source, module-path) is kept as it is. */
+static int devid_p11be_renew_name(const char *base, const char *stamp,
+                                  char **out)
+{
+    size_t len = strlen(base) + strlen(stamp) + 32;
+    char *copy = OPENSSL_strdup(base + 7);
+    char *buf = OPENSSL_malloc(len);
+    char *query = NULL;
+    char *save = NULL;
+    char *attr;
+    size_t o = 0;
+    int named = 0;
+
+    *out = NULL;
+    if (copy == NULL || buf == NULL) {
+        OPENSSL_free(copy);
+        OPENSSL_free(buf);
+        return 0;
+    }
+    query = strchr(copy, '?');
+    if (query != NULL) {
+        *query++ = '\0';
+    }
+    o += (size_t)snprintf(buf, len, "pkcs11:");
+    for (attr = strtok_r(copy, ";", &save); attr != NULL;
+         attr = strtok_r(NULL, ";", &save)) {
+        int is_object = strncmp(attr, "object=", 7) == 0;
+
+        if (strncmp(attr, "id=", 3) == 0) {
+            continue;
+        }
+        o += (size_t)snprintf(buf + o, len - o, "%s%s%s%s", o > 7 ? ";" : "",
+                              attr, is_object ? "-" : "",
+                              is_object ? stamp : "");
+        named |= is_object;
+    }
+    if (!named) {
+        o += (size_t)snprintf(buf + o, len - o, "%sobject=devid-%s",
+                              o > 7 ? ";" : "", stamp);
+    }
+    if (query != NULL) {
+        snprintf(buf + o, len - o, "?%s", query);
+    }
+    OPENSSL_free(copy);
+    *out = buf;
+    return 1;
+}
+
+static const char *const devid_p11be_schemes[] = { "pkcs11", NULL };
+static const char *const devid_p11be_ref_labels[] = { DEVID_PEM_NAME_REF,
+                                                      NULL };
+
 const struct devid_backend_ops devid_pkcs11_backend = {
     .name = "pkcs11",
+    .description = "keys in PKCS#11 tokens, named by RFC 7512 URIs",
+    .flags = DEVID_BACKEND_CERT_BESIDE_KEY,
+    .schemes = devid_p11be_schemes,
+    .name_help = "pkcs11:token=...;object=...",
+    .gen_name_param = "pkcs11_uri", /* pkcs11-provider's name */
     .handles = devid_p11be_handles,
+    .renew_name = devid_p11be_renew_name,
+    .ref_labels = devid_p11be_ref_labels,
+    .encode_ref = devid_p11be_encode_ref,
+    .decode_ref = devid_p11be_decode_ref,
+    .settings = devid_p11_settings,
+    .config_set = devid_p11_cfg_set,
+    .config_free = devid_p11_cfg_free,
+    .first_use = devid_p11_first_use,
+    .after_fork = devid_p11_after_fork_hook,
+    .start_early = devid_p11_start_early,
+    .teardown = devid_p11_teardown,
     .search = devid_p11be_search,
     .sign = devid_p11_ops_sign,
     .decrypt = devid_p11_ops_decrypt,
@@ -491,5 +592,4 @@ const struct devid_backend_ops devid_pkcs11_backend = {
     .store_cert = devid_p11be_store_cert,
     .store_ca_cert = devid_p11be_store_ca_cert,
     .key_free = devid_p11be_key_free,
-    .teardown = devid_p11be_teardown,
 };

@@ -115,6 +115,7 @@ static int devid_p11_pin_get(struct devid_p11_token *tok,
                              struct devid_p11_pin *pin)
 {
     struct devid_prov *prov = tok->p11->prov;
+    const struct devid_p11_cfg *cfg = devid_p11_cfg_get(prov);
     const char *v = u != NULL ? p11_kit_uri_get_pin_value(u->uri) : NULL;
     const char *src = u != NULL ? p11_kit_uri_get_pin_source(u->uri) : NULL;
 
@@ -127,8 +128,8 @@ static int devid_p11_pin_get(struct devid_p11_token *tok,
     if (tok->pin != NULL) {
         return devid_p11_pin_copy(pin, tok->pin, tok->pin_len, "cached PIN");
     }
-    if (prov->cfg.p11_pin != NULL) {
-        return devid_p11_pin_copy(pin, prov->cfg.p11_pin, prov->cfg.p11_pin_len,
+    if (cfg->pin != NULL) {
+        return devid_p11_pin_copy(pin, cfg->pin, cfg->pin_len,
                                   "configured PIN");
     }
     if (cb != NULL && cb->cb != NULL) {
@@ -195,7 +196,7 @@ static void devid_p11_pin_keep(struct devid_p11_token *tok,
 {
     if (pin->buf == NULL || tok->pin != NULL
         || (strcmp(pin->from, "callback") == 0
-            && !tok->p11->prov->cfg.p11_cache_pins)) {
+            && !devid_p11_cfg_get(tok->p11->prov)->cache_pins)) {
         return;
     }
     tok->pin = OPENSSL_secure_zalloc(pin->len + 1);

@@ -177,49 +177,46 @@ static void devid_p11_after_fork(struct devid_p11 *p11)
     }
     p11->gen++;
     p11->dead = 0;
-    /* last: the lock-free check in devid_p11_get reads pid */
     __atomic_store_n(&p11->pid, getpid(), __ATOMIC_RELEASE);
 }
 
 struct devid_p11 *devid_p11_get(struct devid_prov *prov)
 {
-    struct devid_p11 *p11 = __atomic_load_n((struct devid_p11 **)&prov->p11,
-                                            __ATOMIC_ACQUIRE);
+    return devid_backend_state(prov, &devid_pkcs11_backend);
+}
 
-    /* the signing path: no lock once the state exists in this process */
-    if (p11 != NULL
-        && __atomic_load_n(&p11->pid, __ATOMIC_ACQUIRE) == getpid()) {
-        return p11;
-    }
-    if (!CRYPTO_THREAD_write_lock(prov->lock)) {
-        DEVID_RAISE(prov, DEVID_R_INTERNAL, "pkcs11: lock");
-        return NULL;
-    }
-    p11 = prov->p11;
-    if (p11 == NULL) {
-        p11 = OPENSSL_zalloc(sizeof(*p11));
-        if (p11 != NULL) {
-            p11->prov = prov;
-            p11->pid = getpid();
-            p11->gen = 1;
-            pthread_mutex_init(&p11->lock, NULL);
-            __atomic_store_n((struct devid_p11 **)&prov->p11, p11,
-                             __ATOMIC_RELEASE);
-        }
-    } else if (p11->pid != getpid()) {
-        /* first use in a child: prov->lock keeps other threads of the
-         * child out; the parent's p11->lock may have been held at fork
-         * time, so it starts afresh */
-        pthread_mutex_init(&p11->lock, NULL);
-        pthread_mutex_lock(&p11->lock);
-        devid_p11_after_fork(p11);
-        pthread_mutex_unlock(&p11->lock);
-    }
-    CRYPTO_THREAD_unlock(prov->lock);
+int devid_p11_first_use(struct devid_prov *prov, void **state)
+{
+    struct devid_p11 *p11 = OPENSSL_zalloc(sizeof(*p11));
+
     if (p11 == NULL) {
         DEVID_RAISE(prov, DEVID_R_MALLOC, "pkcs11 state");
+        return 0;
     }
-    return p11;
+    p11->prov = prov;
+    p11->pid = getpid();
+    p11->gen = 1;
+    pthread_mutex_init(&p11->lock, NULL);
+    *state = p11;
+    return 1;
+}
+
+/* The registry calls this with the instance lock held, which keeps other
+ * threads of the child out; the parent's p11->lock may have been held at
+ * fork time, so it starts afresh. */
+void devid_p11_after_fork_hook(struct devid_prov *prov, void *state)
+{
+    struct devid_p11 *p11 = state;
+
+    pthread_mutex_init(&p11->lock, NULL);
+    pthread_mutex_lock(&p11->lock);
+    devid_p11_after_fork(p11);
+    pthread_mutex_unlock(&p11->lock);
+}
+
+void devid_p11_teardown(struct devid_prov *prov, void *state)
+{
+    devid_p11_free(state);
 }
 
 static int devid_p11_module_add(struct devid_p11 *p11, CK_FUNCTION_LIST *fn,
@@ -362,6 +359,7 @@ int devid_p11_module_load_for(struct devid_p11 *p11,
 {
     const char *path = u != NULL ? devid_p11_uri_module_path(u) : NULL;
     const char *name = u != NULL ? devid_p11_uri_module_name(u) : NULL;
+    const char *configured = devid_p11_cfg_get(p11->prov)->module_path;
 
     if (path != NULL) {
         if (!devid_p11_module_load_path(p11, path)) {
@@ -373,8 +371,8 @@ int devid_p11_module_load_for(struct devid_p11 *p11,
     if (name != NULL) {
         return devid_p11_module_load_all(p11);
     }
-    if (p11->prov->cfg.p11_module_path != NULL) {
-        return devid_p11_module_load_path(p11, p11->prov->cfg.p11_module_path);
+    if (configured != NULL) {
+        return devid_p11_module_load_path(p11, configured);
     }
     return devid_p11_module_load_all(p11);
 }
@@ -385,6 +383,7 @@ int devid_p11_module_wanted(const struct devid_p11 *p11,
 {
     const char *path = devid_p11_uri_module_path(u);
     const char *name = devid_p11_uri_module_name(u);
+    const char *configured = devid_p11_cfg_get(p11->prov)->module_path;
 
     if (!m->initialized) {
         return 0;
@@ -395,8 +394,8 @@ int devid_p11_module_wanted(const struct devid_p11 *p11,
     if (name != NULL) {
         return devid_p11_module_name_is(m, name);
     }
-    if (p11->prov->cfg.p11_module_path != NULL) {
-        return strcmp(m->path, p11->prov->cfg.p11_module_path) == 0;
+    if (configured != NULL) {
+        return strcmp(m->path, configured) == 0;
     }
     return 1;
 }

@@ -29,6 +29,18 @@
 
 struct devid_p11;
 
+/* The backend's table (backend-pkcs11.c), listed in provider/registry.c. */
+extern const struct devid_backend_ops devid_pkcs11_backend;
+
+/* The backend's provider settings (config.c), from openssl.cnf or the CLI. */
+struct devid_p11_cfg {
+    char *module_path; /* pkcs11-module-path */
+    char *pin;         /* pkcs11-module-token-pin (secure heap) */
+    size_t pin_len;
+    int load_early; /* pkcs11-module-load-behavior = early */
+    int cache_pins; /* pkcs11-module-cache-pins = cache */
+};
+
 /* A PKCS#11 module loaded through p11-kit. */
 struct devid_p11_module {
     char *path;                  /* as loaded: path, or p11-kit name */
@@ -137,12 +149,38 @@ char *devid_p11_uri_make(const CK_TOKEN_INFO *ti, const unsigned char *id,
                          size_t id_len, const char *label, CK_OBJECT_CLASS cls,
                          const char *module_path);
 
+/* ---- config.c --------------------------------------------------------- */
+
+/* The setting names and their help, ending with { NULL, NULL }. */
+extern const struct devid_backend_setting devid_p11_settings[];
+
+/** Returns the instance's PKCS#11 settings (defaults when none was set).
+ *  Owned by the instance. */
+const struct devid_p11_cfg *devid_p11_cfg_get(const struct devid_prov *prov);
+
+/** devid_backend_ops.config_set: parses one setting into *cfg (created on
+ *  the first call). Raises DEVID_R_BAD_CONFIG or DEVID_R_PIN_SOURCE naming
+ *  the setting. */
+int devid_p11_cfg_set(struct devid_prov *prov, void **cfg, const char *name,
+                      const char *value);
+
+/** devid_backend_ops.config_free: wipes the PIN and frees cfg. */
+void devid_p11_cfg_free(void *cfg);
+
 /* ---- module.c --------------------------------------------------------- */
 
 /** Returns the instance's PKCS#11 state, creating it on first use and
- *  re-initialising it in a child after fork(). Loads no module. Returns
- *  NULL with an error raised on failure. */
+ *  re-initialising it in a child after fork() (through the registry's
+ *  devid_backend_state). Loads no module. Returns NULL with an error raised
+ *  on failure. The state stays owned by the instance. */
 struct devid_p11 *devid_p11_get(struct devid_prov *prov);
+
+/** devid_backend_ops.first_use: a new, empty state in *state. */
+int devid_p11_first_use(struct devid_prov *prov, void **state);
+
+/** devid_backend_ops.after_fork: drops the parent's sessions and logins and
+ *  initialises every module again. */
+void devid_p11_after_fork_hook(struct devid_prov *prov, void *state);
 
 /** Loads (once) the modules u designates: module-path, module-name, the
  *  configured module, else all modules registered with p11-kit. Call with
@@ -172,6 +210,9 @@ void devid_p11_shutdown(struct devid_p11 *p11);
 /** Frees the state of an instance (teardown). Accepts NULL. */
 void devid_p11_free(struct devid_p11 *p11);
 
+/** devid_backend_ops.teardown: devid_p11_free on the instance's state. */
+void devid_p11_teardown(struct devid_prov *prov, void *state);
+
 /** Returns the length of a blank-padded CK_*_INFO string without its
  *  trailing blanks. */
 int devid_p11_blank_len(const CK_UTF8CHAR *s, size_t n);
@@ -188,10 +229,10 @@ void devid_p11_raise_rv(struct devid_prov *prov, const char *fn, CK_RV rv,
 /** Returns the name of a CKR_ value ("CKR_DEVICE_ERROR"), or "CKR_?". */
 const char *devid_p11_rv_name(CK_RV rv);
 
-/** Loads the configured module (or p11-kit's registered ones) now, for
- *  pkcs11-module-load-behavior = early. Returns 1, or 0 with
- *  DEVID_R_MODULE_LOAD raised. */
-int devid_p11_preload(struct devid_prov *prov);
+/** devid_backend_ops.start_early: when pkcs11-module-load-behavior is
+ *  early, loads the configured module (or p11-kit's registered ones) now.
+ *  Returns 1, or 0 with DEVID_R_MODULE_LOAD raised. */
+int devid_p11_start_early(struct devid_prov *prov);
 
 /* ---- session.c -------------------------------------------------------- */
 

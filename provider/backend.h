@@ -115,15 +115,109 @@ struct devid_pin_cb {
     void *arg;
 };
 
-/* Every function returns 1 on success and 0 on failure with an error already
+/* A setting a backend reads from the provider's openssl.cnf section. The
+ * CLI and the tests set the same names through devid_config_set. */
+struct devid_backend_setting {
+    const char *name; /* e.g. "tcti" */
+    const char *help; /* one line, for docs and tests */
+};
+
+/* Backend flags (devid_backend_ops.flags). */
+#define DEVID_BACKEND_CERT_BESIDE_KEY                                          \
+    0x0001u /* the key's store holds
+                                               * certificates too: install
+                                               * puts them there by default */
+
+/* A backend describes itself in one of these tables and is listed once in
+ * the registry (provider/registry.c). The provider, the engine shim and the
+ * CLI reach a backend only through the registry functions below.
+ *
+ * Every function returns 1 on success and 0 on failure with an error already
  * raised (DEVID_RAISE) that names the input. Functions may be NULL when the
  * backend cannot do the operation; callers raise DEVID_R_NOT_SUPPORTED. */
 struct devid_backend_ops {
-    const char *name;                     /* "pkcs11", "tpm2" */
+    const char *name;        /* short, lowercase: "pkcs11" */
+    const char *description; /* one line: the keys it serves */
+    unsigned int flags;      /* DEVID_BACKEND_* */
 
-    /* 1 when name is this backend's kind of name ("pkcs11:...",
-     * "handle:0x81..."). Must not touch any hardware. */
+    /* ---- key names ----------------------------------------------------- */
+
+    /* URI schemes the provider's store answers for this backend (without
+     * the colon), NULL-terminated. May be NULL. */
+    const char *const *schemes;
+
+    /* How a user names a key of this backend, for messages ("-pkeyopt
+     * uri:<name_help>"). */
+    const char *name_help;
+
+    /* An extra key-generation parameter that carries the key's name, for
+     * programs written for another provider (NULL: only "uri"). */
+    const char *gen_name_param;
+
+    /* 1 when name is this backend's kind of name. Must not touch any
+     * hardware. */
     int (*handles)(const char *name);
+
+    /* Names a new key next to the one base names, distinguished by stamp
+     * (renewal: same token or folder, a new label or file). Sets *out to a
+     * string the caller frees with OPENSSL_free, or to NULL when names of
+     * this kind cannot be varied (a fixed persistent handle). Returns 0
+     * only on allocation failure. May be NULL (never varied). */
+    int (*renew_name)(const char *base, const char *stamp, char **out);
+
+    /* ---- reference files ----------------------------------------------- */
+
+    /* PEM labels of the reference files this backend reads, NULL-terminated.
+     * May be NULL. */
+    const char *const *ref_labels;
+
+    /* Writes the reference to key: the PEM label (static) and a DER body the
+     * caller frees with OPENSSL_free. */
+    int (*encode_ref)(struct devid_key *key, const char **pem_label,
+                      unsigned char **der, size_t *der_len);
+
+    /* Opens the key a reference body names. Returns 1 with *out NULL when
+     * the body is not one of this backend's (DER input is recognised by
+     * content: every backend is asked in registry order). */
+    int (*decode_ref)(struct devid_prov *prov, const unsigned char *der,
+                      size_t der_len, const struct devid_pin_cb *pin,
+                      struct devid_key **out);
+
+    /* ---- settings ------------------------------------------------------ */
+
+    /* The settings this backend reads, ending with { NULL, NULL }. May be
+     * NULL. */
+    const struct devid_backend_setting *settings;
+
+    /* Sets one of those settings. *cfg is the backend's own settings
+     * object in prov (NULL until the first set; the backend creates it).
+     * Raises DEVID_R_BAD_CONFIG naming the setting for a bad value. */
+    int (*config_set)(struct devid_prov *prov, void **cfg, const char *name,
+                      const char *value);
+
+    /* Wipes and frees a settings object made by config_set. */
+    void (*config_free)(void *cfg);
+
+    /* ---- lifecycle ----------------------------------------------------- */
+
+    /* First use in a provider instance: creates the backend's state (no
+     * hardware need be touched yet). Called once, under the instance
+     * lock, through devid_backend_state. */
+    int (*first_use)(struct devid_prov *prov, void **state);
+
+    /* The first use of state in a fork child: drop what belongs to the
+     * parent process. Called once per child, under the instance lock, before
+     * devid_backend_state returns state there. May be NULL. */
+    void (*after_fork)(struct devid_prov *prov, void *state);
+
+    /* At provider load: start now if the backend's settings ask for it
+     * (pkcs11-module-load-behavior = early). May be NULL. */
+    int (*start_early)(struct devid_prov *prov);
+
+    /* Releases state (never NULL here) at instance teardown. */
+    void (*teardown)(struct devid_prov *prov, void *state);
+
+    /* ---- operations ---------------------------------------------------- */
 
     /* Finds the objects a name designates and calls cb for each, in the
      * order private keys, public keys, certificates. want is a mask of
@@ -165,23 +259,50 @@ struct devid_backend_ops {
 
     /* Releases key->be (the common part is freed by devid_key_free). */
     void (*key_free)(struct devid_key *key);
-
-    /* Releases all backend state held in prov (module, sessions, TPM). */
-    void (*teardown)(struct devid_prov *prov);
-
-    /* Reference files. Optional: without encode_ref a key's reference file
-     * is a "PKCS#11 PROVIDER URI" PEM holding key->uri. encode_ref returns
-     * the PEM label (static) and a DER body the caller frees with
-     * OPENSSL_free; decode_ref opens the key such a body names. */
-    int (*encode_ref)(struct devid_key *key, const char **pem_label,
-                      unsigned char **der, size_t *der_len);
-    int (*decode_ref)(struct devid_prov *prov, const unsigned char *der,
-                      size_t der_len, const struct devid_pin_cb *pin,
-                      struct devid_key **out);
 };
+
+/* ---- the registry (provider/registry.c) ---------------------------------- */
+
+/* Most backends a build can list; the size of devid_prov's slot array. */
+#define DEVID_BACKEND_MAX 8
+
+/** Number of backends in this build. */
+size_t devid_backend_count(void);
+
+/** The i-th backend in registry order (0 <= i < devid_backend_count()), or
+ *  NULL past the end. The table is static: never freed. */
+const struct devid_backend_ops *devid_backend_at(size_t i);
 
 /** Returns the backend that handles name, or NULL (no error raised). */
 const struct devid_backend_ops *devid_backend_for_name(const char *name);
+
+/** Returns the backend that reads reference files with this PEM label, or
+ *  NULL (no error raised). */
+const struct devid_backend_ops *devid_backend_for_ref_label(const char *label);
+
+/** Returns the backend's state in prov, created on first use (ops->first_use)
+ *  and handed over to a fork child once (ops->after_fork). The state stays
+ *  owned by prov. Returns NULL with an error raised on failure. Lock-free
+ *  once the state exists in the calling process. */
+void *devid_backend_state(struct devid_prov *prov,
+                          const struct devid_backend_ops *ops);
+
+/** Returns the backend's state in prov when it exists, without creating it
+ *  or handing it to a fork child (teardown paths). Owned by prov. */
+void *devid_backend_state_peek(const struct devid_prov *prov,
+                               const struct devid_backend_ops *ops);
+
+/** Returns the backend's settings object in prov (made by ops->config_set),
+ *  or NULL when none of its settings was given. Owned by prov. */
+const void *devid_backend_config(const struct devid_prov *prov,
+                                 const struct devid_backend_ops *ops);
+
+/** Opens the first private key that name designates, through the backend
+ *  that handles name. Returns 1 with a new reference in *out, or 0 with
+ *  DEVID_R_NO_BACKEND or DEVID_R_NO_OBJECT (or the backend's reason)
+ *  raised. */
+int devid_key_open_name(struct devid_prov *prov, const char *name,
+                        const struct devid_pin_cb *pin, struct devid_key **out);
 
 /** Allocates a zeroed key with one reference, bound to ops and prov. The
  *  caller (a backend) fills it. Returns NULL on allocation failure. */
@@ -203,10 +324,5 @@ int devid_key_security_bits(const struct devid_key *key);
 
 /** Frees the buffers of a devid_pubkey and zeroes it. Accepts NULL. */
 void devid_pubkey_clear(struct devid_pubkey *pub);
-
-extern const struct devid_backend_ops devid_pkcs11_backend;
-#ifdef DEVID_HAVE_TPM2
-extern const struct devid_backend_ops devid_tpm2_backend;
-#endif
 
 #endif

@@ -2,8 +2,9 @@
 /* Decoders that turn a reference file into a resident key, so that
  * SSL_CTX_use_PrivateKey_file, PEM_read_bio_PrivateKey and "-key file.pem"
  * work unchanged. Two steps, as OpenSSL chains decoders: PEM -> DER body
- * (structure "devid-ref"), then DER body -> EC or RSA key. A TSS2 key file
- * in DER goes straight to the second step. */
+ * (structure "devid-ref"), then DER body -> EC or RSA key. A reference file
+ * in DER (a backend's key file without PEM armour) goes straight to the
+ * second step. Which backend reads which file is the registry's business. */
 #include "config.h"
 
 #include <string.h>
@@ -122,8 +123,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
         goto end;
     }
     ERR_clear_last_mark();
-    if (strcmp(label, DEVID_PEM_PK11_URI) != 0
-        && strcmp(label, DEVID_PEM_TSS2) != 0) {
+    if (!devid_ref_is_ours(label)) {
         goto end;
     }
     DEVID_DEBUG("decoder", "reference file: %s", label);
@@ -172,7 +172,7 @@ static unsigned char *devid_dec_read_all(BIO *in, size_t *len)
     return buf;
 }
 
-/* DER files (a TSS2 key file without PEM armour), recognised by content. */
+/* DER files (a key file without PEM armour), recognised by content. */
 static int devid_dec_der_decode(struct devid_dec_ctx *ctx, OSSL_CORE_BIO *cin,
                                 enum devid_key_type want,
                                 OSSL_CALLBACK *object_cb, void *object_cbarg,
@@ -236,8 +236,8 @@ const OSSL_ALGORITHM devid_decoders[] = {
     { "RSA", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
       devid_dec_der_rsa_functions, "devid RSA key reference" },
     { "EC", DEVID_PROPS ",input=der", devid_dec_der_ec_functions,
-      "devid EC key in a TSS2 key file (DER)" },
+      "devid EC key in a key file (DER)" },
     { "RSA", DEVID_PROPS ",input=der", devid_dec_der_rsa_functions,
-      "devid RSA key in a TSS2 key file (DER)" },
+      "devid RSA key in a key file (DER)" },
     { NULL, NULL, NULL, NULL }
 };

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The backend-neutral part of a key object: reference counting, sizes, and
- * the table of backends. */
+/* The backend-neutral part of a key object: reference counting and sizes. */
 #include "config.h"
 
 #include <string.h>
@@ -8,29 +7,6 @@
 
 #include "common/err.h"
 #include "provider/backend.h"
-
-static const struct devid_backend_ops *const devid_backends[] = {
-    &devid_pkcs11_backend,
-#ifdef DEVID_HAVE_TPM2
-    &devid_tpm2_backend,
-#endif
-    NULL
-};
-
-const struct devid_backend_ops *devid_backend_for_name(const char *name)
-{
-    size_t i;
-
-    if (name == NULL) {
-        return NULL;
-    }
-    for (i = 0; devid_backends[i] != NULL; i++) {
-        if (devid_backends[i]->handles(name)) {
-            return devid_backends[i];
-        }
-    }
-    return NULL;
-}
 
 struct devid_key *devid_key_new(const struct devid_backend_ops *ops,
                                 struct devid_prov *prov)

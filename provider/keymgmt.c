@@ -4,6 +4,7 @@
  * inside the hardware. Private key material is never imported or exported. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -42,9 +43,47 @@ static OSSL_FUNC_keymgmt_gen_settable_params_fn devid_km_rsa_gen_settable_params
 static OSSL_FUNC_keymgmt_gen_fn devid_km_gen;
 static OSSL_FUNC_keymgmt_gen_cleanup_fn devid_km_gen_cleanup;
 
-/* Name of the generation parameter that says where the key is created. */
+/* Name of the generation parameter that says where the key is created.
+ * Backends may add another name for it (devid_backend_ops.gen_name_param),
+ * the one programs written for another provider already pass. */
 #define DEVID_GEN_PARAM_URI "uri"
-#define DEVID_GEN_PARAM_P11_URI "pkcs11_uri"   /* pkcs11-provider's name */
+
+/* Settable generation parameters: the algorithm's own, "uri", and every
+ * backend's alias; built once from the registry. */
+#define DEVID_GEN_SETTABLE_MAX (3 + DEVID_BACKEND_MAX + 1)
+static OSSL_PARAM devid_km_ec_gen_settable[DEVID_GEN_SETTABLE_MAX];
+static OSSL_PARAM devid_km_rsa_gen_settable[DEVID_GEN_SETTABLE_MAX];
+static CRYPTO_ONCE devid_km_gen_settable_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void devid_km_gen_settable_build(void)
+{
+    const struct devid_backend_ops *ops;
+    size_t i, ec = 0, rsa = 0;
+
+    devid_km_ec_gen_settable[ec++] =
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0);
+    devid_km_rsa_gen_settable[rsa++] =
+        OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL);
+    devid_km_rsa_gen_settable[rsa++] =
+        OSSL_PARAM_construct_ulong(OSSL_PKEY_PARAM_RSA_E, NULL);
+    devid_km_ec_gen_settable[ec++] =
+        OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
+    devid_km_rsa_gen_settable[rsa++] =
+        OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
+    for (i = 0; (ops = devid_backend_at(i)) != NULL
+                && rsa < DEVID_GEN_SETTABLE_MAX - 1;
+         i++) {
+        if (ops->gen_name_param == NULL) {
+            continue;
+        }
+        devid_km_ec_gen_settable[ec++] =
+            OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
+        devid_km_rsa_gen_settable[rsa++] =
+            OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
+    }
+    devid_km_ec_gen_settable[ec] = OSSL_PARAM_construct_end();
+    devid_km_rsa_gen_settable[rsa] = OSSL_PARAM_construct_end();
+}
 
 struct devid_km_gen_ctx {
     struct devid_prov *prov;
@@ -429,9 +468,11 @@ static int devid_km_gen_set_group(struct devid_km_gen_ctx *gctx,
 static int devid_km_gen_set_params(void *genctx, const OSSL_PARAM params[])
 {
     struct devid_km_gen_ctx *gctx = genctx;
+    const struct devid_backend_ops *ops;
     const OSSL_PARAM *p;
     const char *s = NULL;
     size_t bits = 0;
+    size_t i;
 
     p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
     if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &s)
@@ -452,8 +493,10 @@ static int devid_km_gen_set_params(void *genctx, const OSSL_PARAM params[])
         return 0;
     }
     p = OSSL_PARAM_locate_const(params, DEVID_GEN_PARAM_URI);
-    if (p == NULL) {
-        p = OSSL_PARAM_locate_const(params, DEVID_GEN_PARAM_P11_URI);
+    for (i = 0; p == NULL && (ops = devid_backend_at(i)) != NULL; i++) {
+        if (ops->gen_name_param != NULL) {
+            p = OSSL_PARAM_locate_const(params, ops->gen_name_param);
+        }
     }
     if (p != NULL) {
         if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
@@ -471,28 +514,41 @@ static int devid_km_gen_set_params(void *genctx, const OSSL_PARAM params[])
 static const OSSL_PARAM *devid_km_ec_gen_settable_params(void *genctx,
                                                          void *provctx)
 {
-    static const OSSL_PARAM params[] = {
-        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
-        OSSL_PARAM_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0),
-        OSSL_PARAM_utf8_string(DEVID_GEN_PARAM_P11_URI, NULL, 0),
-        OSSL_PARAM_END
-    };
-
-    return params;
+    CRYPTO_THREAD_run_once(&devid_km_gen_settable_once,
+                           devid_km_gen_settable_build);
+    return devid_km_ec_gen_settable;
 }
 
 static const OSSL_PARAM *devid_km_rsa_gen_settable_params(void *genctx,
                                                           void *provctx)
 {
-    static const OSSL_PARAM params[] = {
-        OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),
-        OSSL_PARAM_ulong(OSSL_PKEY_PARAM_RSA_E, NULL),
-        OSSL_PARAM_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0),
-        OSSL_PARAM_utf8_string(DEVID_GEN_PARAM_P11_URI, NULL, 0),
-        OSSL_PARAM_END
-    };
+    CRYPTO_THREAD_run_once(&devid_km_gen_settable_once,
+                           devid_km_gen_settable_build);
+    return devid_km_rsa_gen_settable;
+}
 
-    return params;
+/* No "uri" was given: say which names the backends of this build take. */
+static void devid_km_gen_no_name(struct devid_prov *prov)
+{
+    const struct devid_backend_ops *ops;
+    char forms[512] = "";
+    size_t i, n = 0;
+
+    for (i = 0; (ops = devid_backend_at(i)) != NULL; i++) {
+        int w;
+
+        if (ops->generate == NULL || ops->name_help == NULL) {
+            continue;
+        }
+        w = snprintf(forms + n, sizeof(forms) - n, "%suri:%s",
+                     n > 0 ? " or " : "", ops->name_help);
+        if (w < 0 || (size_t)w >= sizeof(forms) - n) {
+            break; /* the message keeps what fitted */
+        }
+        n += (size_t)w;
+    }
+    DEVID_RAISE(prov, DEVID_R_INVALID_PARAM,
+                "say where to create the key: -pkeyopt %s", forms);
 }
 
 static void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
@@ -502,9 +558,7 @@ static void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     struct devid_key *key = NULL;
 
     if (gctx->uri == NULL) {
-        DEVID_RAISE(gctx->prov, DEVID_R_INVALID_PARAM,
-                    "say where to create the key: -pkeyopt uri:pkcs11:... "
-                    "or uri:handle:0x81..., or uri:/path/key.tss2.pem");
+        devid_km_gen_no_name(gctx->prov);
         return NULL;
     }
     ops = devid_backend_for_name(gctx->uri);

@@ -15,16 +15,6 @@
 #include "provider/prov.h"
 #include "provider/provider.h"
 
-/* openssl.cnf keys we read; pkcs11-provider's names where they exist */
-static const char *const devid_config_keys[] = {
-    "pkcs11-module-path",
-    "pkcs11-module-token-pin",
-    "pkcs11-module-load-behavior",
-    "pkcs11-module-cache-pins",
-    "tcti",
-    NULL
-};
-
 static const OSSL_ALGORITHM devid_keymgmt[] = {
     { "EC:id-ecPublicKey:1.2.840.10045.2.1", DEVID_PROPS,
       devid_keymgmt_ec_functions, "devid EC key in a token or TPM" },
@@ -49,12 +39,6 @@ static const OSSL_ALGORITHM devid_keyexch[] = {
     { NULL, NULL, NULL, NULL }
 };
 
-static const OSSL_ALGORITHM devid_store[] = {
-    { "pkcs11", DEVID_PROPS, devid_store_functions, "PKCS#11 URIs (RFC 7512)" },
-    { "handle", DEVID_PROPS, devid_store_functions, "TPM persistent handles" },
-    { NULL, NULL, NULL, NULL }
-};
-
 static const OSSL_ALGORITHM *devid_prov_query(void *provctx, int operation_id,
                                               int *no_cache)
 {
@@ -69,7 +53,7 @@ static const OSSL_ALGORITHM *devid_prov_query(void *provctx, int operation_id,
     case OSSL_OP_KEYEXCH:
         return devid_keyexch;
     case OSSL_OP_STORE:
-        return devid_store;
+        return devid_store_algorithms();
     case OSSL_OP_DECODER:
         return devid_decoders;
     case OSSL_OP_ENCODER:
@@ -135,30 +119,49 @@ static const OSSL_DISPATCH devid_prov_functions[] = {
     OSSL_DISPATCH_END
 };
 
-/* Reads our keys from the provider's openssl.cnf section. */
+/* Reads every registered backend's settings from the provider's
+ * openssl.cnf section; each backend parses its own. */
 static int devid_prov_read_config(struct devid_prov *prov,
                                   OSSL_FUNC_core_get_params_fn *get_params)
 {
-    OSSL_PARAM params[sizeof(devid_config_keys) / sizeof(devid_config_keys[0])];
-    char *values[sizeof(devid_config_keys) / sizeof(devid_config_keys[0])];
-    size_t i;
+    const char *const *keys = devid_setting_names();
+    OSSL_PARAM *params = NULL;
+    char **values = NULL;
+    size_t i, n = 0;
+    int ret = 0;
 
-    for (i = 0; devid_config_keys[i] != NULL; i++) {
-        values[i] = NULL;
-        params[i] = OSSL_PARAM_construct_utf8_ptr(devid_config_keys[i],
-                                                  &values[i], 0);
+    while (keys[n] != NULL) {
+        n++;
     }
-    params[i] = OSSL_PARAM_construct_end();
+    params = OPENSSL_zalloc((n + 1) * sizeof(*params));
+    values = OPENSSL_zalloc((n + 1) * sizeof(*values));
+    if (params == NULL || values == NULL) {
+        goto end;
+    }
+    for (i = 0; i < n; i++) {
+        params[i] = OSSL_PARAM_construct_utf8_ptr(keys[i], &values[i], 0);
+    }
+    params[n] = OSSL_PARAM_construct_end();
     if (get_params == NULL || !get_params(prov->handle, params)) {
-        return 1;                   /* no section: all defaults */
+        ret = 1; /* no section: all defaults */
+        goto end;
     }
-    for (i = 0; devid_config_keys[i] != NULL; i++) {
-        if (values[i] != NULL
-            && !devid_config_set(prov, devid_config_keys[i], values[i])) {
-            return 0;
+    for (i = 0; i < n; i++) {
+        if (values[i] != NULL && !devid_config_set(prov, keys[i], values[i])) {
+            goto end;
         }
     }
-    return 1;
+    ret = 1;
+end:
+    OPENSSL_free(params);
+    OPENSSL_free(values);
+    return ret;
+}
+
+/* The error module's way to the core handle of the instance raising. */
+static const OSSL_CORE_HANDLE *devid_prov_err_handle(const void *ctx)
+{
+    return ctx != NULL ? devid_prov_get0_handle(ctx) : NULL;
 }
 
 int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
@@ -168,13 +171,13 @@ int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     const OSSL_DISPATCH *d;
     struct devid_prov *prov = NULL;
 
-    devid_err_set_core(in);
+    devid_err_set_core(in, devid_prov_err_handle);
     for (d = in; d->function_id != 0; d++) {
         if (d->function_id == OSSL_FUNC_CORE_GET_PARAMS) {
             get_params = OSSL_FUNC_core_get_params(d);
         }
     }
-    prov = devid_prov_new_standalone(NULL, NULL);
+    prov = devid_prov_new_standalone(NULL);
     if (prov == NULL) {
         return 0;
     }
@@ -185,7 +188,7 @@ int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         devid_prov_free(prov);
         return 0;
     }
-    if (prov->cfg.p11_load_early && !devid_prov_load_early(prov)) {
+    if (!devid_prov_start_early(prov)) {
         devid_prov_free(prov);
         return 0;
     }

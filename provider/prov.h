@@ -1,32 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The provider instance: configuration read from openssl.cnf and the lazily
- * created state of each backend. Also used standalone by the CLI and the
- * engine shim, which create an instance without an OpenSSL core. */
+/* The provider instance: one slot of settings and lazily created state per
+ * registered backend. Also used standalone by the CLI and the unit tests,
+ * which create an instance without an OpenSSL core. Settings are described
+ * in docs/architecture.md and docs/openssl-cnf.md. */
 #ifndef DEVID_PROV_H
 #define DEVID_PROV_H
 
+#include <sys/types.h>
 #include <openssl/core.h>
 #include <openssl/crypto.h>
 
-/* Settings, from the provider's openssl.cnf section (names documented in
- * docs/provider.md) or given by the CLI. */
-struct devid_config {
-    char *p11_module_path;   /* pkcs11-module-path */
-    char *p11_pin;           /* pkcs11-module-token-pin (secure heap) */
-    size_t p11_pin_len;
-    int p11_load_early;      /* pkcs11-module-load-behavior = early */
-    int p11_cache_pins;      /* pkcs11-module-cache-pins = cache */
-    char *tcti;              /* tcti */
+#include "provider/backend.h"
+
+/* What a provider instance holds for one backend. cfg is the backend's
+ * settings object (devid_backend_ops.config_set), state what first_use
+ * made; pid is the process state belongs to (fork detection). */
+struct devid_backend_slot {
+    void *cfg;
+    void *state;
+    pid_t pid;
 };
 
 struct devid_prov {
     const OSSL_CORE_HANDLE *handle;  /* NULL when standalone */
     OSSL_LIB_CTX *libctx;            /* where digests are fetched from */
     int own_libctx;                  /* libctx was created here */
-    struct devid_config cfg;
-    CRYPTO_RWLOCK *lock;             /* guards creation of the fields below */
-    void *p11;                       /* owned by pkcs11/ (struct devid_p11) */
-    void *tpm2;                      /* owned by tpm2/ */
+    CRYPTO_RWLOCK *lock;             /* guards creation of state below */
+    struct devid_backend_slot be[DEVID_BACKEND_MAX]; /* registry order */
     void *ref_cache;                 /* owned by ref-file.c */
 };
 
@@ -35,19 +35,21 @@ const OSSL_CORE_HANDLE *devid_prov_get0_handle(const struct devid_prov *prov);
 
 /** Creates an instance without an OpenSSL core (CLI, engine, tests).
  *  libctx may be NULL (the default library context); it is not owned.
- *  cfg may be NULL; its strings are copied. Free with devid_prov_free. */
-struct devid_prov *devid_prov_new_standalone(OSSL_LIB_CTX *libctx,
-                                             const struct devid_config *cfg);
+ *  Settings are given afterwards with devid_config_set. Free with
+ *  devid_prov_free. Returns NULL on allocation failure. */
+struct devid_prov *devid_prov_new_standalone(OSSL_LIB_CTX *libctx);
 
 /** Tears down every backend and frees the instance. Accepts NULL. */
 void devid_prov_free(struct devid_prov *prov);
 
-/** Sets a configuration value by its openssl.cnf name. Returns 1, or 0 with
- *  DEVID_R_BAD_CONFIG raised for an unknown name or bad value. */
+/** Sets a setting by its openssl.cnf name; the backend that declares the
+ *  name parses the value. Returns 1, or 0 with DEVID_R_BAD_CONFIG raised for
+ *  an unknown name or a bad value (the message names the setting). */
 int devid_config_set(struct devid_prov *prov, const char *name,
                      const char *value);
 
-/** Wipes and frees every string of cfg. */
-void devid_config_clear(struct devid_config *cfg);
+/** Starts every backend whose settings ask to start at provider load.
+ *  Returns 1, or 0 with the backend's error raised. */
+int devid_prov_start_early(struct devid_prov *prov);
 
 #endif

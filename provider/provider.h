@@ -14,9 +14,17 @@
 int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
                         const OSSL_DISPATCH **out, void **provctx);
 
-/** Loads the PKCS#11 module(s) at once (pkcs11-module-load-behavior = early).
- *  Returns 1, or 0 with an error raised. */
-int devid_prov_load_early(struct devid_prov *prov);
+/** The store's algorithm table: one row per URI scheme a registered
+ *  backend claims. Built once; static, never freed. */
+const OSSL_ALGORITHM *devid_store_algorithms(void);
+
+/** Tears down every backend's state and settings in prov (registry order).
+ *  Called by devid_prov_free once the keys it caches are gone. */
+void devid_backends_teardown(struct devid_prov *prov);
+
+/** Every setting name of every registered backend, NULL-terminated, in
+ *  registry order. Built once; static, never freed. */
+const char *const *devid_setting_names(void);
 
 /** Fills params (keymgmt get_params) from a key's public half. Returns 1/0. */
 int devid_key_get_params(const struct devid_key *key, OSSL_PARAM params[]);

@@ -16,135 +16,28 @@
 #include "provider/prov.h"
 #include "provider/ref-file.h"
 
-/* DER length octets (X.690 §8.1.3), definite form. */
-static size_t devid_der_len_octets(size_t len, unsigned char *out)
-{
-    size_t n = 0;
-    size_t i;
-
-    if (len < 128) {
-        if (out != NULL) {
-            out[0] = (unsigned char)len;
-        }
-        return 1;
-    }
-    for (i = len; i > 0; i >>= 8) {
-        n++;
-    }
-    if (out != NULL) {
-        out[0] = (unsigned char)(0x80 | n);
-        for (i = 0; i < n; i++) {
-            out[1 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
-        }
-    }
-    return 1 + n;
-}
-
-static size_t devid_der_put(unsigned char *out, int tag,
-                            const unsigned char *v, size_t len)
-{
-    size_t n = 1;
-
-    out[0] = (unsigned char)tag;
-    n += devid_der_len_octets(len, out + 1);
-    memcpy(out + n, v, len);
-    return n + len;
-}
-
-int devid_ref_pk11_encode(const char *uri, unsigned char **der, size_t *len)
-{
-    size_t desc_len = strlen(DEVID_PK11_URI_DESC);
-    size_t uri_len = strlen(uri);
-    size_t body = 1 + devid_der_len_octets(desc_len, NULL) + desc_len
-                  + 1 + devid_der_len_octets(uri_len, NULL) + uri_len;
-    size_t total = 1 + devid_der_len_octets(body, NULL) + body;
-    unsigned char *buf = OPENSSL_malloc(total);
-    size_t n;
-
-    if (buf == NULL) {
-        return 0;
-    }
-    buf[0] = V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED;
-    n = 1 + devid_der_len_octets(body, buf + 1);
-    n += devid_der_put(buf + n, V_ASN1_VISIBLESTRING,
-                       (const unsigned char *)DEVID_PK11_URI_DESC, desc_len);
-    n += devid_der_put(buf + n, V_ASN1_UTF8STRING, (const unsigned char *)uri,
-                       uri_len);
-    *der = buf;
-    *len = n;
-    return 1;
-}
-
-/* Reads one primitive TLV of the given tag; advances *p. */
-static int devid_der_get(const unsigned char **p, long *left, int want_tag,
-                         const unsigned char **val, long *vlen)
-{
-    const unsigned char *q = *p;
-    int tag = 0;
-    int xclass = 0;
-    int r = ASN1_get_object(&q, vlen, &tag, &xclass, *left);
-
-    if ((r & 0x80) != 0 || tag != want_tag || xclass != V_ASN1_UNIVERSAL) {
-        return 0;
-    }
-    *val = q;
-    *left -= (long)(q - *p) + *vlen;
-    *p = q + *vlen;
-    return 1;
-}
-
-char *devid_ref_pk11_decode(const unsigned char *der, size_t len)
-{
-    const unsigned char *p = der;
-    const unsigned char *seq = NULL;
-    const unsigned char *v = NULL;
-    long left = (long)len;
-    long seqlen = 0;
-    long vlen = 0;
-    int tag = 0;
-    int xclass = 0;
-    int r;
-
-    r = ASN1_get_object(&p, &seqlen, &tag, &xclass, left);
-    if ((r & 0x80) != 0 || tag != V_ASN1_SEQUENCE
-        || (r & V_ASN1_CONSTRUCTED) == 0 || (long)(p - der) + seqlen != left) {
-        return NULL;
-    }
-    seq = p;
-    left = seqlen;
-    if (!devid_der_get(&seq, &left, V_ASN1_VISIBLESTRING, &v, &vlen)
-        || (size_t)vlen != strlen(DEVID_PK11_URI_DESC)
-        || memcmp(v, DEVID_PK11_URI_DESC, (size_t)vlen) != 0) {
-        return NULL;
-    }
-    if (!devid_der_get(&seq, &left, V_ASN1_UTF8STRING, &v, &vlen)
-        || left != 0 || vlen <= 0 || memchr(v, '\0', (size_t)vlen) != NULL) {
-        return NULL;
-    }
-    return OPENSSL_strndup((const char *)v, (size_t)vlen);
-}
-
 char *devid_ref_pem_for_key(struct devid_key *key)
 {
-    const char *label = DEVID_PEM_PK11_URI;
+    const char *label = NULL;
     unsigned char *der = NULL;
     size_t der_len = 0;
     BIO *mem = NULL;
     BUF_MEM *bm = NULL;
     char *out = NULL;
 
-    if (key->ops != NULL && key->ops->encode_ref != NULL) {
-        if (!key->ops->encode_ref(key, &label, &der, &der_len)) {
-            goto end;
-        }
-    } else if (key->uri == NULL || !devid_ref_pk11_encode(key->uri, &der,
-                                                          &der_len)) {
-        DEVID_RAISE(key->prov, DEVID_R_INTERNAL, "key has no name to refer to");
+    if (key->ops == NULL || key->ops->encode_ref == NULL) {
+        DEVID_RAISE(key->prov, DEVID_R_NOT_SUPPORTED,
+                    "the %s backend writes no reference files",
+                    key->ops != NULL ? key->ops->name : "key's");
+        goto end;
+    }
+    if (!key->ops->encode_ref(key, &label, &der, &der_len)) {
         goto end;
     }
     mem = BIO_new(BIO_s_mem());
     if (mem == NULL
         || PEM_write_bio(mem, label, "", der, (long)der_len) <= 0) {
+        DEVID_RAISE(key->prov, DEVID_R_MALLOC, "reference file text");
         goto end;
     }
     BIO_get_mem_ptr(mem, &bm);
@@ -155,99 +48,47 @@ end:
     return out;
 }
 
-static int devid_ref_open_uri(struct devid_prov *prov, const char *uri,
-                              const struct devid_pin_cb *pin,
-                              struct devid_key **out);
+int devid_ref_is_ours(const char *label)
+{
+    return devid_backend_for_ref_label(label) != NULL;
+}
 
+/* A body with a PEM label goes to the backend that claims the label; a DER
+ * body (no label) to each backend in registry order until one knows it. */
 int devid_ref_open(struct devid_prov *prov, const char *label,
                    const unsigned char *der, size_t len,
                    const struct devid_pin_cb *pin, struct devid_key **out)
 {
-    const struct devid_backend_ops *tpm = NULL;
-    char *uri = NULL;
-    int ret = 0;
+    const struct devid_backend_ops *ops;
+    size_t i;
 
     *out = NULL;
-    if (label == NULL || strcmp(label, DEVID_PEM_PK11_URI) == 0) {
-        uri = devid_ref_pk11_decode(der, len);
-        if (uri != NULL) {
-            ret = devid_ref_open_uri(prov, uri, pin, out);
-            OPENSSL_free(uri);
-            return ret;
+    if (label != NULL) {
+        ops = devid_backend_for_ref_label(label);
+        if (ops == NULL || ops->decode_ref == NULL) {
+            return 1; /* some other PEM: not ours */
         }
-        if (label != NULL) {
-            DEVID_RAISE(prov, DEVID_R_BAD_KEY_FILE,
-                        "not a valid " DEVID_PEM_PK11_URI " body");
+        if (!ops->decode_ref(prov, der, len, pin, out)) {
             return 0;
         }
-    }
-#ifdef DEVID_HAVE_TPM2
-    tpm = &devid_tpm2_backend;
-#endif
-    if (label != NULL && strcmp(label, DEVID_PEM_TSS2) != 0) {
-        return 1;                   /* some other PEM: not ours */
-    }
-    if (tpm == NULL || tpm->decode_ref == NULL) {
-        if (label != NULL) {
-            DEVID_RAISE(prov, DEVID_R_NOT_SUPPORTED,
-                        "TSS2 key files need the TPM backend");
+        if (*out == NULL) {
+            DEVID_RAISE(prov, DEVID_R_BAD_KEY_FILE, "not a valid %s body",
+                        label);
             return 0;
         }
         return 1;
     }
-    if (!tpm->decode_ref(prov, der, len, pin, out)) {
-        return 0;
+    for (i = 0; (ops = devid_backend_at(i)) != NULL; i++) {
+        if (ops->decode_ref == NULL) {
+            continue;
+        }
+        if (!ops->decode_ref(prov, der, len, pin, out)) {
+            return 0;
+        }
+        if (*out != NULL) {
+            return 1;
+        }
     }
-    if (*out == NULL && label != NULL) {
-        DEVID_RAISE(prov, DEVID_R_BAD_KEY_FILE,
-                    "not a valid " DEVID_PEM_TSS2 " body");
-        return 0;
-    }
-    return 1;
-}
-
-struct devid_ref_first {
-    struct devid_key *key;
-};
-
-static int devid_ref_take_first(const struct devid_object *obj, void *arg)
-{
-    struct devid_ref_first *first = arg;
-
-    if (obj->cls == DEVID_OBJ_PRIVKEY && first->key == NULL) {
-        first->key = devid_key_up_ref(obj->key);
-        return 0;
-    }
-    return 1;
-}
-
-static int devid_ref_open_uri(struct devid_prov *prov, const char *uri,
-                              const struct devid_pin_cb *pin,
-                              struct devid_key **out)
-{
-    const struct devid_backend_ops *ops = devid_backend_for_name(uri);
-    struct devid_ref_first first = { NULL };
-    char *shown = NULL;
-
-    if (ops == NULL || ops->search == NULL) {
-        shown = devid_name_redact(uri);
-        DEVID_RAISE(prov, DEVID_R_NO_BACKEND, "%s",
-                    shown != NULL ? shown : "reference");
-        OPENSSL_free(shown);
-        return 0;
-    }
-    if (!ops->search(prov, uri, DEVID_OBJ_PRIVKEY, pin, devid_ref_take_first,
-                     &first)) {
-        return 0;
-    }
-    if (first.key == NULL) {
-        shown = devid_name_redact(uri);
-        DEVID_RAISE(prov, DEVID_R_NO_OBJECT, "no private key matches %s",
-                    shown != NULL ? shown : "the reference");
-        OPENSSL_free(shown);
-        return 0;
-    }
-    *out = first.key;
     return 1;
 }
 

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reference files: PEM files that name a resident key instead of holding it.
- * "PKCS#11 PROVIDER URI" is pkcs11-provider's format, byte for byte:
- *   SEQUENCE { desc VisibleString "PKCS#11 Provider URI v1.0",
- *              uri  UTF8String }
- * "TSS2 PRIVATE KEY" is the TPM 2.0 key file format (tpm2/keyfile.h). */
+/* Reference files: PEM or DER files that name a resident key instead of
+ * holding it. Each backend claims the PEM labels it reads (its registry
+ * entry); this file only routes bodies to them and caches the result. */
 #ifndef DEVID_REF_FILE_H
 #define DEVID_REF_FILE_H
 
@@ -11,21 +9,11 @@
 
 #include "provider/backend.h"
 
-#define DEVID_PEM_PK11_URI "PKCS#11 PROVIDER URI"
-#define DEVID_PEM_TSS2 "TSS2 PRIVATE KEY"
-#define DEVID_PK11_URI_DESC "PKCS#11 Provider URI v1.0"
+/** 1 when a registered backend reads reference files with this PEM label. */
+int devid_ref_is_ours(const char *label);
 
-/** Encodes uri as the DER body of a PKCS#11 PROVIDER URI file. Returns 1 and
- *  a buffer the caller frees with OPENSSL_free, or 0. */
-int devid_ref_pk11_encode(const char *uri, unsigned char **der, size_t *len);
-
-/** Decodes the DER body of a PKCS#11 PROVIDER URI file. Returns the URI as a
- *  NUL-terminated string the caller frees with OPENSSL_free, or NULL when
- *  the body is not one (no error raised). */
-char *devid_ref_pk11_decode(const unsigned char *der, size_t len);
-
-/** Writes the reference PEM text of key (PKCS#11 URI, or the backend's own
- *  format such as TSS2) into a new string the caller frees with
+/** Writes the reference PEM text of key (its backend's encode_ref) into a
+ *  new string the caller frees with
  *  OPENSSL_free. Returns NULL with an error raised on failure. */
 char *devid_ref_pem_for_key(struct devid_key *key);
 

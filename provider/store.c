@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* OSSL_STORE loader for "pkcs11:" URIs and "handle:" TPM names: lists the
- * private keys, public keys and certificates a name designates, so that
- * openssl storeutl, -key pkcs11:... and TLS programs can load them. */
+/* OSSL_STORE loader for the key names of every registered backend (each
+ * backend lists its URI schemes in its registry entry): lists the objects a
+ * name designates (keys, certificates), so that openssl storeutl, "-key NAME"
+ * and TLS programs can load them. */
 #include "config.h"
 
 #include <string.h>

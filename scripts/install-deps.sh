@@ -10,7 +10,8 @@ PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
   mosquitto mosquitto-clients libmosquitto-dev
-  nginx python3 strace ltrace valgrind ca-certificates"
+  nginx python3 strace ltrace valgrind ca-certificates
+  clang-format git"
 
 missing=""
 for p in $PKGS; do
@@ -25,14 +26,6 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-# The packaged services must not hold our ports: tests start their own.
-for svc in mosquitto nginx; do
-    if command -v systemctl >/dev/null 2>&1; then
-        systemctl disable --now "$svc" >/dev/null 2>&1 || true
-    fi
-done
-pkill -x mosquitto 2>/dev/null || true
-if [ -x /usr/sbin/nginx ] && pgrep -x nginx >/dev/null 2>&1; then
-    /usr/sbin/nginx -s quit 2>/dev/null || true
-fi
+# The machine's own services (a packaged mosquitto or nginx) are left as
+# they are: tests start their own instances on free loopback ports.
 exit 0

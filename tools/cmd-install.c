@@ -413,15 +413,13 @@ end:
     return rc;
 }
 
-/* Whether the key's backend keeps certificates beside its keys: where an
- * unset install-to puts the chain. The one place tools/ names a backend;
- * with the backend registry this becomes
- * ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY. */
+/* Whether the key's backend keeps certificates beside its keys (its
+ * registry entry says so): where an unset install-to puts the chain. */
 static int devid_install_cert_beside_key(const char *key)
 {
     const struct devid_backend_ops *ops = devid_backend_for_name(key);
 
-    return ops != NULL && strcmp(ops->name, "pkcs11") == 0;
+    return ops != NULL && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY) != 0;
 }
 
 /* install-to as state.json records it ("token" or "files"; NULL: unset). */

@@ -126,74 +126,23 @@ static int devid_renew_due(X509 *leaf, const struct devid_renew_before *before,
 
 /* ---- the new key -------------------------------------------------------- */
 
-/* The configured key name with a time stamp: for pkcs11: URIs a new
- * object label (and no id, so the token assigns one), for TPM key files a
- * new file next to the old. Persistent handles cannot be renamed. */
+/* The configured key name with a time stamp, as the backend that owns the
+ * name makes it (a new label in the same token, a new key file next to the
+ * old). NULL when the name cannot be varied (a persistent handle) or on
+ * allocation failure. The caller frees the result with free(). */
 static char *devid_renew_key_name(const char *base, const char *stamp)
 {
-    size_t len = strlen(base) + strlen(stamp) + 32;
-    char *out = malloc(len);
-    const char *dot;
-    const char *slash;
+    const struct devid_backend_ops *ops = devid_backend_for_name(base);
+    char *name = NULL;
+    char *out = NULL;
 
-    if (out == NULL || strncmp(base, "handle:", 7) == 0) {
-        free(out);
+    if (ops == NULL || ops->renew_name == NULL
+        || !ops->renew_name(base, stamp, &name) || name == NULL) {
         return NULL;
     }
-    if (strncmp(base, "pkcs11:", 7) == 0) {
-        size_t o = 0;
-        char *copy = strdup(base + 7);
-        char *save = NULL;
-        char *attr;
-        char *query = copy != NULL ? strchr(copy, '?') : NULL;
-        int named = 0;
-
-        if (copy == NULL) {
-            free(out);
-            return NULL;
-        }
-        if (query != NULL) {
-            *query++ = '\0';
-        }
-        o += (size_t)snprintf(out, len, "pkcs11:");
-        for (attr = strtok_r(copy, ";", &save); attr != NULL;
-             attr = strtok_r(NULL, ";", &save)) {
-            if (strncmp(attr, "id=", 3) == 0) {
-                continue;
-            }
-            o += (size_t)snprintf(out + o, len - o, "%s%s%s%s",
-                                  o > 7 ? ";" : "", attr,
-                                  strncmp(attr, "object=", 7) == 0 ? "-" : "",
-                                  strncmp(attr, "object=", 7) == 0 ? stamp
-                                                                   : "");
-            named |= strncmp(attr, "object=", 7) == 0;
-        }
-        if (!named) {
-            o += (size_t)snprintf(out + o, len - o, "%sobject=devid-%s",
-                                  o > 7 ? ";" : "", stamp);
-        }
-        if (query != NULL) {
-            snprintf(out + o, len - o, "?%s", query);
-        }
-        free(copy);
-        return out;
-    }
-    dot = strrchr(base, '.');
-    slash = strrchr(base, '/');
-    if (dot != NULL && (slash == NULL || dot > slash + 1)) {
-        snprintf(out, len, "%.*s-%s%s", (int)(dot - base), base, stamp, dot);
-    } else {
-        snprintf(out, len, "%s-%s", base, stamp);
-    }
+    out = strdup(name);
+    OPENSSL_free(name);
     return out;
-}
-
-/* The name of a new key beside base, or NULL when none can be made. Asked
- * here only, so that when the backend registry names new keys this body
- * becomes one call: ops->renew_name(base, stamp, &out). */
-static char *devid_renew_name_beside(const char *base, const char *stamp)
-{
-    return devid_renew_key_name(base, stamp);
 }
 
 /* Step "key": a new key of key-type (default ec-p384, what DPS issuance
@@ -207,13 +156,13 @@ static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
     int rc;
 
     devid_utc_stamp(stamp, sizeof(stamp), 1);
-    r->new_key = base != NULL ? devid_renew_name_beside(base, stamp) : NULL;
+    r->new_key = base != NULL ? devid_renew_key_name(base, stamp) : NULL;
     if (r->new_key != NULL && r->cur.key != NULL
         && strcmp(r->new_key, r->cur.key) == 0) {
         /* renewed twice within a second: never reuse the key in use */
         free(r->new_key);
         strncat(stamp, "-2", sizeof(stamp) - strlen(stamp) - 1);
-        r->new_key = devid_renew_name_beside(base, stamp);
+        r->new_key = devid_renew_key_name(base, stamp);
     }
     if (r->new_key == NULL) {
         snprintf(r->detail, sizeof(r->detail), "cannot name a new key next to "

@@ -10,8 +10,8 @@
 
 #include "common/err.h"
 #include "provider/backend.h"
+#include "common/name-ref.h"
 #include "provider/prov.h"
-#include "provider/ref-file.h"
 #include "tpm2/keyfile.h"
 #include "tpm2/tpm2.h"
 
@@ -136,8 +136,8 @@ end:
 
 /* Reference file of a key: its TSS2 PRIVATE KEY for a key-file key; a
  * persistent key has no key file (TPM 2.0 Key Files knows only loadable
- * blobs), so its "handle:0x81..." name goes into a PKCS#11 PROVIDER URI
- * body, which devid opens again through devid_backend_for_name. */
+ * blobs), so its "handle:0x81..." name goes into a name reference
+ * (common/name-ref.h), which devid opens again through the registry. */
 static int devid_tpm2_be_encode_ref(struct devid_key *key,
                                     const char **pem_label,
                                     unsigned char **der, size_t *der_len)
@@ -145,14 +145,14 @@ static int devid_tpm2_be_encode_ref(struct devid_key *key,
     struct devid_tpm2_key *k = key->be;
 
     if (k != NULL && k->kf != NULL) {
-        *pem_label = DEVID_PEM_TSS2;
+        *pem_label = DEVID_TPM2_KEYFILE_PEM_NAME;
         return devid_tpm2_key_get_keyfile_der(key, der, der_len);
     }
-    if (key->uri == NULL || !devid_ref_pk11_encode(key->uri, der, der_len)) {
+    if (key->uri == NULL || !devid_name_ref_encode(key->uri, der, der_len)) {
         DEVID_RAISE(key->prov, DEVID_R_INTERNAL, "TPM key without a name");
         return 0;
     }
-    *pem_label = DEVID_PEM_PK11_URI;
+    *pem_label = DEVID_PEM_NAME_REF;
     return 1;
 }
 
@@ -169,14 +169,53 @@ static int devid_tpm2_be_decode_ref(struct devid_prov *prov,
     return devid_tpm2_key_from_keyfile_der(prov, der, der_len, pin, out);
 }
 
-static void devid_tpm2_be_teardown(struct devid_prov *prov)
+/* Renewal: a persistent handle is a fixed place (no new name); a key file
+ * gets a sibling with the stamp before its extension. */
+static int devid_tpm2_be_renew_name(const char *base, const char *stamp,
+                                    char **out)
 {
-    devid_tpm2_state_free(prov);
+    size_t len = strlen(base) + strlen(stamp) + 2;
+    const char *dot = strrchr(base, '.');
+    const char *slash = strrchr(base, '/');
+    char *buf;
+
+    *out = NULL;
+    if (strncmp(base, "handle:", 7) == 0) {
+        return 1;
+    }
+    buf = OPENSSL_malloc(len);
+    if (buf == NULL) {
+        return 0;
+    }
+    if (dot != NULL && (slash == NULL || dot > slash + 1)) {
+        snprintf(buf, len, "%.*s-%s%s", (int)(dot - base), base, stamp, dot);
+    } else {
+        snprintf(buf, len, "%s-%s", base, stamp);
+    }
+    *out = buf;
+    return 1;
 }
+
+static const char *const devid_tpm2_be_schemes[] = { "handle", NULL };
+static const char *const devid_tpm2_be_ref_labels[] = {
+    DEVID_TPM2_KEYFILE_PEM_NAME, NULL
+};
 
 const struct devid_backend_ops devid_tpm2_backend = {
     .name = "tpm2",
+    .description = "keys in a TPM 2.0: persistent handles and TSS2 key files",
+    .flags = 0, /* a TPM holds no certificates for us */
+    .schemes = devid_tpm2_be_schemes,
+    .name_help = "handle:0x81... or uri:/path/key.tss2.pem",
     .handles = devid_tpm2_be_handles,
+    .renew_name = devid_tpm2_be_renew_name,
+    .ref_labels = devid_tpm2_be_ref_labels,
+    .settings = devid_tpm2_settings,
+    .config_set = devid_tpm2_cfg_set,
+    .config_free = devid_tpm2_cfg_free,
+    .first_use = devid_tpm2_first_use,
+    .after_fork = devid_tpm2_after_fork,
+    .teardown = devid_tpm2_state_free,
     .search = devid_tpm2_be_search,
     .sign = devid_tpm2_op_sign,
     .decrypt = devid_tpm2_op_decrypt,
@@ -184,7 +223,6 @@ const struct devid_backend_ops devid_tpm2_backend = {
     .generate = devid_tpm2_key_generate,
     /* no store_cert: a TPM holds no certificates; they go to files */
     .key_free = devid_tpm2_key_free,
-    .teardown = devid_tpm2_be_teardown,
     .encode_ref = devid_tpm2_be_encode_ref,
     .decode_ref = devid_tpm2_be_decode_ref,
 };

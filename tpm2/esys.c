@@ -21,50 +21,85 @@ static void devid_tpm2_obj_init(struct devid_tpm2_obj *obj)
     obj->tr = ESYS_TR_NONE;
 }
 
+const struct devid_backend_setting devid_tpm2_settings[] = {
+    { "tcti", "TPM 2.0 TCTI, e.g. device:/dev/tpmrm0 or swtpm:port=2321" },
+    { NULL, NULL }
+};
+
+int devid_tpm2_cfg_set(struct devid_prov *prov, void **vcfg, const char *name,
+                       const char *value)
+{
+    struct devid_tpm2_cfg *cfg = *vcfg;
+    char *copy;
+
+    if (strcmp(name, "tcti") != 0) {
+        DEVID_RAISE(prov, DEVID_R_BAD_CONFIG, "unknown setting '%s'", name);
+        return 0;
+    }
+    if (cfg == NULL) {
+        cfg = OPENSSL_zalloc(sizeof(*cfg));
+        if (cfg == NULL) {
+            DEVID_RAISE(prov, DEVID_R_MALLOC, "%s", name);
+            return 0;
+        }
+        *vcfg = cfg;
+    }
+    copy = OPENSSL_strdup(value);
+    if (copy == NULL) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "%s", name);
+        return 0;
+    }
+    OPENSSL_free(cfg->tcti);
+    cfg->tcti = copy;
+    return 1;
+}
+
+void devid_tpm2_cfg_free(void *vcfg)
+{
+    struct devid_tpm2_cfg *cfg = vcfg;
+
+    if (cfg != NULL) {
+        OPENSSL_free(cfg->tcti);
+        OPENSSL_free(cfg);
+    }
+}
+
 struct devid_tpm2 *devid_tpm2_state_get(struct devid_prov *prov)
 {
-    struct devid_tpm2 *st = NULL;
+    return devid_backend_state(prov, &devid_tpm2_backend);
+}
 
-    /* the common case, on every operation: already there */
-    if (CRYPTO_THREAD_read_lock(prov->lock)) {
-        st = prov->tpm2;
-        CRYPTO_THREAD_unlock(prov->lock);
-        if (st != NULL) {
-            return st;
-        }
-    }
-    if (!CRYPTO_THREAD_write_lock(prov->lock)) {
-        DEVID_RAISE(prov, DEVID_R_INTERNAL, "provider lock");
-        return NULL;
-    }
-    if (prov->tpm2 != NULL) {
-        st = prov->tpm2;
-        goto end;
-    }
-    st = OPENSSL_zalloc(sizeof(*st));
+int devid_tpm2_first_use(struct devid_prov *prov, void **state)
+{
+    const struct devid_tpm2_cfg *cfg =
+        devid_backend_config(prov, &devid_tpm2_backend);
+    struct devid_tpm2 *st = OPENSSL_zalloc(sizeof(*st));
+
     if (st == NULL) {
-        goto end;
+        goto fail;
     }
     st->lock = CRYPTO_THREAD_lock_new();
-    if (prov->cfg.tcti != NULL) {
-        st->tcti_conf = OPENSSL_strdup(prov->cfg.tcti);
+    if (cfg != NULL && cfg->tcti != NULL) {
+        st->tcti_conf = OPENSSL_strdup(cfg->tcti);
+        if (st->tcti_conf == NULL) {
+            goto fail;
+        }
     }
-    if (st->lock == NULL
-        || (prov->cfg.tcti != NULL && st->tcti_conf == NULL)) {
-        CRYPTO_THREAD_lock_free(st->lock);
-        OPENSSL_free(st);
-        st = NULL;
-        goto end;
+    if (st->lock == NULL) {
+        goto fail;
     }
     st->srk_persistent = ESYS_TR_NONE;
     devid_tpm2_obj_init(&st->srk);
-    prov->tpm2 = st;
-end:
-    CRYPTO_THREAD_unlock(prov->lock);
-    if (st == NULL) {
-        DEVID_RAISE(prov, DEVID_R_MALLOC, "TPM state");
+    *state = st;
+    return 1;
+fail:
+    if (st != NULL) {
+        CRYPTO_THREAD_lock_free(st->lock);
+        OPENSSL_free(st->tcti_conf);
+        OPENSSL_free(st);
     }
-    return st;
+    DEVID_RAISE(prov, DEVID_R_MALLOC, "TPM state");
+    return 0;
 }
 
 /* Forgets a context that belongs to our parent process: its ESYS memory is
@@ -119,10 +154,6 @@ int devid_tpm2_esys_acquire(struct devid_prov *prov, struct devid_tpm2 **out)
         DEVID_RAISE(prov, DEVID_R_INTERNAL, "TPM lock");
         return 0;
     }
-    if (st->esys != NULL && st->pid != getpid()) {
-        DEVID_DEBUG("tpm2", "fork child: new ESYS context");
-        devid_tpm2_esys_forget(st);
-    }
     if (st->esys == NULL && !devid_tpm2_esys_open(prov, st)) {
         CRYPTO_THREAD_unlock(st->lock);
         return 0;
@@ -138,9 +169,21 @@ void devid_tpm2_esys_release(struct devid_tpm2 *st)
     }
 }
 
-void devid_tpm2_state_free(struct devid_prov *prov)
+/* Called once in a fork child, under the instance lock, before the child's
+ * first use of st (provider/backends.c). */
+void devid_tpm2_after_fork(struct devid_prov *prov, void *state)
 {
-    struct devid_tpm2 *st = prov->tpm2;
+    struct devid_tpm2 *st = state;
+
+    if (st->esys != NULL && st->pid != getpid()) {
+        DEVID_DEBUG("tpm2", "fork child: new ESYS context");
+        devid_tpm2_esys_forget(st);
+    }
+}
+
+void devid_tpm2_state_free(struct devid_prov *prov, void *state)
+{
+    struct devid_tpm2 *st = state;
 
     if (st == NULL) {
         return;
@@ -162,7 +205,6 @@ void devid_tpm2_state_free(struct devid_prov *prov)
     CRYPTO_THREAD_lock_free(st->lock);
     OPENSSL_free(st->tcti_conf);
     OPENSSL_free(st);
-    prov->tpm2 = NULL;
 }
 
 /* The DEVID_TPM2_ALG_* bit of a TPM algorithm we use, or 0. */

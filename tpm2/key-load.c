@@ -78,7 +78,10 @@ struct devid_key *devid_tpm2_key_alloc(struct devid_prov *prov)
 void devid_tpm2_key_free(struct devid_key *key)
 {
     struct devid_tpm2_key *k = key->be;
-    struct devid_tpm2 *st = key->prov != NULL ? key->prov->tpm2 : NULL;
+    struct devid_tpm2 *st = key->prov != NULL
+                                ? devid_backend_state_peek(key->prov,
+                                                           &devid_tpm2_backend)
+                                : NULL;
 
     if (k == NULL) {
         return;

@@ -16,6 +16,14 @@
 struct devid_prov;
 struct devid_tpm2_keyfile;
 
+/* The backend's table (backend-tpm2.c), listed in provider/registry.c. */
+extern const struct devid_backend_ops devid_tpm2_backend;
+
+/* The backend's provider settings (esys.c). */
+struct devid_tpm2_cfg {
+    char *tcti; /* tcti: TCTI configuration string */
+};
+
 /* Algorithms and curves this TPM reports (TPM2_GetCapability, read once). */
 #define DEVID_TPM2_ALG_RSASSA 0x01u
 #define DEVID_TPM2_ALG_RSAPSS 0x02u
@@ -41,7 +49,8 @@ struct devid_tpm2_obj {
     struct devid_tpm2_obj *next;
 };
 
-/* prov->tpm2. Every field below lock is only touched with lock held. */
+/* The backend's state in a provider instance (its registry slot). Every
+ * field below lock is only touched with lock held. */
 struct devid_tpm2 {
     CRYPTO_RWLOCK *lock;          /* serialises all ESYS use */
     char *tcti_conf;              /* configured TCTI, or NULL for env/default */
@@ -77,8 +86,26 @@ struct devid_tpm2_key {
 /* esys.c */
 
 /** Returns the TPM state of prov, creating it (without touching the TPM) on
- *  first call. Returns NULL with DEVID_R_MALLOC raised. */
+ *  first call, through the registry. Returns NULL with DEVID_R_MALLOC
+ *  raised. The state stays owned by prov. */
 struct devid_tpm2 *devid_tpm2_state_get(struct devid_prov *prov);
+
+/** The settings the backend reads, ending with { NULL, NULL }. */
+extern const struct devid_backend_setting devid_tpm2_settings[];
+
+/** devid_backend_ops.config_set: parses one TPM setting into *cfg. */
+int devid_tpm2_cfg_set(struct devid_prov *prov, void **cfg, const char *name,
+                       const char *value);
+
+/** devid_backend_ops.config_free: frees a settings object. */
+void devid_tpm2_cfg_free(void *cfg);
+
+/** devid_backend_ops.first_use: a new state (no TPM access) in *state. */
+int devid_tpm2_first_use(struct devid_prov *prov, void **state);
+
+/** devid_backend_ops.after_fork: forgets the parent's ESYS context without
+ *  a word to the TPM; the child opens its own on first use. */
+void devid_tpm2_after_fork(struct devid_prov *prov, void *state);
 
 /** Locks the state and makes sure an ESYS context for this process exists
  *  (opening the TCTI on first use and again in a fork child). On success the
@@ -90,9 +117,9 @@ int devid_tpm2_esys_acquire(struct devid_prov *prov, struct devid_tpm2 **st);
 /** Releases the lock taken by devid_tpm2_esys_acquire. Accepts NULL. */
 void devid_tpm2_esys_release(struct devid_tpm2 *st);
 
-/** Flushes our transient objects, closes the context and frees prov->tpm2.
- *  Accepts a provider without TPM state. */
-void devid_tpm2_state_free(struct devid_prov *prov);
+/** devid_backend_ops.teardown: flushes our transient objects, closes the
+ *  context and frees the state. */
+void devid_tpm2_state_free(struct devid_prov *prov, void *state);
 
 /** Reads the TPM's algorithms and curves once (lock held). Returns 1, or 0
  *  with DEVID_R_TPM_ERROR raised. */

@@ -31,13 +31,16 @@ static struct devid_prov *prov;
 
 static struct devid_prov *new_prov(const char *pin)
 {
-    struct devid_config cfg;
+    struct devid_prov *p = devid_prov_new_standalone(NULL);
 
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.p11_module_path = (char *)TP11_SOFTHSM;
-    cfg.p11_pin = (char *)pin;
-    cfg.p11_pin_len = pin != NULL ? strlen(pin) : 0;
-    return devid_prov_new_standalone(NULL, &cfg);
+    if (p != NULL
+        && (!devid_config_set(p, "pkcs11-module-path", TP11_SOFTHSM)
+            || (pin != NULL
+                && !devid_config_set(p, "pkcs11-module-token-pin", pin)))) {
+        devid_prov_free(p);
+        p = NULL;
+    }
+    return p;
 }
 
 static int suite_init(void)
@@ -185,7 +188,7 @@ static void test_search_module_name(void)
         "pkcs11:token=" TOKEN ";object=ec256;type=private"
         "?module-name=libsofthsm2&pin-value=1234",
     };
-    struct devid_prov *p = devid_prov_new_standalone(NULL, NULL);
+    struct devid_prov *p = devid_prov_new_standalone(NULL);
     size_t i;
 
     for (i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
@@ -259,7 +262,7 @@ static void test_err_no_object(void)
 
     memset(&gp, 0, sizeof(gp));
     gp.type = DEVID_KEY_EC;
-    strcpy(gp.group, "prime256v1");
+    snprintf(gp.group, sizeof(gp.group), "prime256v1");
     CU_ASSERT_FATAL(devid_pkcs11_backend.generate(
                         prov, "pkcs11:token=" TOKEN ";object=doomed", &gp,
                         NULL, &key) == 1);
@@ -347,7 +350,7 @@ static int pin_cb(char *buf, size_t size, size_t *len, const OSSL_PARAM *params,
                   void *arg)
 {
     pin_cb_calls++;
-    strcpy(buf, TP11_PIN);
+    snprintf(buf, size, "%s", TP11_PIN);
     *len = strlen(TP11_PIN);
     return 1;
 }
@@ -664,7 +667,7 @@ static void test_generate_bad(void)
                                             NULL, &key) == 0);
     CU_ASSERT_EQUAL(tp11_last_reason(NULL, 0), DEVID_R_UNSUPPORTED_KEY);
     gp.type = DEVID_KEY_EC;
-    strcpy(gp.group, "prime256v1");
+    snprintf(gp.group, sizeof(gp.group), "prime256v1");
     ERR_clear_error();
     CU_ASSERT(devid_pkcs11_backend.generate(prov, "pkcs11:object=x", &gp,
                                             NULL, &key) == 0);

@@ -29,13 +29,16 @@ static int (*faults_set)(const char *spec);
 
 static struct devid_prov *new_prov(const char *pin)
 {
-    struct devid_config cfg;
+    struct devid_prov *p = devid_prov_new_standalone(NULL);
 
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.p11_module_path = faults_path;
-    cfg.p11_pin = (char *)pin;
-    cfg.p11_pin_len = pin != NULL ? strlen(pin) : 0;
-    return devid_prov_new_standalone(NULL, &cfg);
+    if (p != NULL
+        && (!devid_config_set(p, "pkcs11-module-path", faults_path)
+            || (pin != NULL
+                && !devid_config_set(p, "pkcs11-module-token-pin", pin)))) {
+        devid_prov_free(p);
+        p = NULL;
+    }
+    return p;
 }
 
 /* The module is loaded by p11-kit; find our copy of it to talk to it. */
@@ -132,7 +135,7 @@ static void test_init_failure(void)
 
 static void test_module_path_uri(void)
 {
-    struct devid_prov *p = devid_prov_new_standalone(NULL, NULL);
+    struct devid_prov *p = devid_prov_new_standalone(NULL);
     struct tp11_found f;
     char uri[PATH_MAX + 100];
 
@@ -155,7 +158,7 @@ static void test_module_path_uri(void)
 static int wrong_cb(char *buf, size_t size, size_t *len,
                     const OSSL_PARAM *params, void *arg)
 {
-    strcpy(buf, "0000");
+    snprintf(buf, size, "0000");
     *len = 4;
     return 1;
 }
@@ -339,7 +342,9 @@ static void test_lazy_load(void)
         CU_ASSERT_EQUAL(faults_count(calls[i]), before[i]);
     }
     p = new_prov(TP11_PIN);
-    CU_ASSERT(devid_p11_preload(p) == 1);
+    CU_ASSERT_FATAL(devid_config_set(p, "pkcs11-module-load-behavior", "early")
+                    == 1);
+    CU_ASSERT(devid_prov_start_early(p) == 1);
     CU_ASSERT_EQUAL(faults_count("C_GetInfo"), before[1] + 1);
     devid_prov_free(p);
 }

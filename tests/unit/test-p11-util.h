@@ -9,6 +9,7 @@
 
 #include "provider/backend.h"
 #include "provider/prov.h"
+#include "pkcs11/p11.h"
 
 #define TP11_SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define TP11_PIN "1234"

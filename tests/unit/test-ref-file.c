@@ -7,7 +7,7 @@
 #include <CUnit/Basic.h>
 #include <openssl/crypto.h>
 
-#include "provider/ref-file.h"
+#include "common/name-ref.h"
 
 static void test_pk11_roundtrip(void)
 {
@@ -24,8 +24,8 @@ static void test_pk11_roundtrip(void)
         size_t len = 0;
         char *back;
 
-        CU_ASSERT_FATAL(devid_ref_pk11_encode(uris[i], &der, &len) == 1);
-        back = devid_ref_pk11_decode(der, len);
+        CU_ASSERT_FATAL(devid_name_ref_encode(uris[i], &der, &len) == 1);
+        back = devid_name_ref_decode(der, len);
         CU_ASSERT_PTR_NOT_NULL_FATAL(back);
         CU_ASSERT_STRING_EQUAL(back, uris[i]);
         OPENSSL_free(back);
@@ -46,7 +46,7 @@ static void test_pk11_known_bytes(void)
     unsigned char *der = NULL;
     size_t len = 0;
 
-    CU_ASSERT_FATAL(devid_ref_pk11_encode("pkcs11:object=k", &der, &len) == 1);
+    CU_ASSERT_FATAL(devid_name_ref_encode("pkcs11:object=k", &der, &len) == 1);
     CU_ASSERT_EQUAL(len, sizeof(want));
     CU_ASSERT(memcmp(der, want, sizeof(want)) == 0);
     OPENSSL_free(der);
@@ -59,15 +59,15 @@ static void test_pk11_corrupt(void)
     size_t cut;
     char *got;
 
-    CU_ASSERT_FATAL(devid_ref_pk11_encode("pkcs11:object=k", &der, &len) == 1);
+    CU_ASSERT_FATAL(devid_name_ref_encode("pkcs11:object=k", &der, &len) == 1);
     for (cut = 0; cut < len; cut++) {           /* every truncation */
-        CU_ASSERT_PTR_NULL(devid_ref_pk11_decode(der, cut));
+        CU_ASSERT_PTR_NULL(devid_name_ref_decode(der, cut));
     }
     der[5] ^= 0x20;                              /* wrong description */
-    CU_ASSERT_PTR_NULL(devid_ref_pk11_decode(der, len));
+    CU_ASSERT_PTR_NULL(devid_name_ref_decode(der, len));
     der[5] ^= 0x20;
     der[29] = 0x13;                              /* PrintableString, not UTF8 */
-    got = devid_ref_pk11_decode(der, len);
+    got = devid_name_ref_decode(der, len);
     CU_ASSERT_PTR_NULL(got);
     OPENSSL_free(got);
     OPENSSL_free(der);

@@ -31,6 +31,7 @@
 #include "provider/backend.h"
 #include "provider/prov.h"
 #include "tpm2/keyfile.h"
+#include "tpm2/tpm2.h"
 
 static char tdir[256];
 static char tcti[128];
@@ -303,7 +304,6 @@ static char *tpath(const char *name)
 
 static int suite_init(void)
 {
-    struct devid_config cfg;
 
     snprintf(tdir, sizeof(tdir), "%s/devid-tpm2-XXXXXX",
              getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
@@ -343,10 +343,8 @@ static int suite_init(void)
         waitpid(swtpm_pid, NULL, 0);
         return 1;
     }
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.tcti = tcti;
-    prov = devid_prov_new_standalone(NULL, &cfg);
-    return prov == NULL;
+    prov = devid_prov_new_standalone(NULL);
+    return prov == NULL || !devid_config_set(prov, "tcti", tcti);
 }
 
 static int suite_clean(void)
@@ -378,7 +376,7 @@ static void test_handles_names(void)
     CU_ASSERT_TRUE(devid_tpm2_backend.handles(tpath("missing.pem")));
     CU_ASSERT_FALSE(devid_tpm2_backend.handles("missing.pem"));
     /* no TPM touched: the provider has no TPM state yet */
-    CU_ASSERT_PTR_NULL(prov->tpm2);
+    CU_ASSERT_PTR_NULL(devid_backend_state_peek(prov, &devid_tpm2_backend));
 }
 
 static void test_generate_ec_p256_file(void)
@@ -829,8 +827,7 @@ static void test_lockout(void)
 
 static void test_errors(void)
 {
-    static char closed[] = "swtpm:host=127.0.0.1,port=1";
-    struct devid_config cfg;
+    static const char closed[] = "swtpm:host=127.0.0.1,port=1";
     struct devid_prov *bad;
     struct devid_key *key;
     const char *data = NULL;
@@ -850,17 +847,16 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(last_reason(), DEVID_R_BAD_KEY_FILE);
     ERR_clear_error();
     /* an unreachable TPM names its TCTI; no state leaks into prov */
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.tcti = closed;
-    bad = devid_prov_new_standalone(NULL, &cfg);
+    bad = devid_prov_new_standalone(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
+    CU_ASSERT_FATAL(devid_config_set(bad, "tcti", closed) == 1);
     key = open_key(bad, "handle:0x81000010", NULL);
     CU_ASSERT_PTR_NULL(key);
     ERR_peek_last_error_data(&data, &flags);
     CU_ASSERT_EQUAL(last_reason(), DEVID_R_TPM_UNREACHABLE);
     CU_ASSERT_PTR_NOT_NULL(data);
     if (data != NULL) {
-        CU_ASSERT_PTR_NOT_NULL(strstr(data, cfg.tcti));
+        CU_ASSERT_PTR_NOT_NULL(strstr(data, closed));
     }
     ERR_clear_error();
     devid_prov_free(bad);
