@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <event2/http.h>
+
 #include "emulator/routes.h"
 
 #define DEVID_EMU_DPS_RES "$dps/registrations/res/"
@@ -37,6 +39,18 @@ void devid_emu_dps_conn_clear(struct devid_emu_dps_conn *d)
     d->scope = d->regid = NULL;
 }
 
+/* The n bytes at s, percent-decoded ('+' stays): a new string, or NULL
+ * when the encoding is broken. Clients encode the variable parts of the
+ * user name and topics as they encode an HTTPS path. */
+static char *devid_emu_dps_decode(const char *s, size_t n)
+{
+    char *raw = strndup(s, n);
+    char *out = raw != NULL ? evhttp_uridecode(raw, 0, NULL) : NULL;
+
+    free(raw);
+    return out;
+}
+
 /* {idScope}/registrations/{registrationId}/api-version={V}[&...]: scope,
  * registration ID and api-version as new strings (apiv into a buffer). */
 static int devid_emu_dps_user(const char *user, char **scope, char **regid,
@@ -44,11 +58,13 @@ static int devid_emu_dps_user(const char *user, char **scope, char **regid,
 {
     static const char mid[] = "/registrations/";
     static const char api[] = "/api-version=";
-    const char *p;
+    const char *p = user != NULL ? strstr(user, mid) : NULL;
     const char *r;
+    char *v;
     size_t n;
+    int ok;
 
-    if (user == NULL || (p = strstr(user, mid)) == NULL || p == user) {
+    if (p == NULL || p == user) {
         return 0;
     }
     r = p + sizeof(mid) - 1;
@@ -56,12 +72,18 @@ static int devid_emu_dps_user(const char *user, char **scope, char **regid,
     if (n == 0 || strncmp(r + n, api, sizeof(api) - 1) != 0) {
         return 0;
     }
-    *scope = strndup(user, (size_t)(p - user));
-    *regid = strndup(r, n);
+    *scope = devid_emu_dps_decode(user, (size_t)(p - user));
+    *regid = devid_emu_dps_decode(r, n);
     r += n + sizeof(api) - 1;
-    n = strcspn(r, "&"); /* SDKs add &ClientVersion=... */
-    snprintf(apiv, apiv_size, "%.*s", (int)n, r);
-    return *scope != NULL && *regid != NULL && n > 0 && n < apiv_size;
+    /* SDKs add &ClientVersion=... */
+    v = devid_emu_dps_decode(r, strcspn(r, "&"));
+    ok = *scope != NULL && *regid != NULL && v != NULL && v[0] != '\0'
+         && strlen(v) < apiv_size;
+    if (ok) {
+        snprintf(apiv, apiv_size, "%s", v);
+    }
+    free(v);
+    return ok;
 }
 
 int devid_emu_dps_connect(struct devid_emu_mqtt_conn *c, const char *client_id,
@@ -114,8 +136,8 @@ int devid_emu_dps_subscribe(struct devid_emu_mqtt_conn *c, const char *filter,
     return qos > 1 ? 1 : qos; /* QoS 2 is granted as 1 */
 }
 
-/* The value of name in a topic's query (after '?', '&'-separated), as a
- * new string, or NULL. */
+/* The value of name in a topic's query (after '?', '&'-separated),
+ * decoded, as a new string, or NULL. */
 static char *devid_emu_dps_param(const char *query, const char *name)
 {
     size_t nl = strlen(name);
@@ -123,7 +145,7 @@ static char *devid_emu_dps_param(const char *query, const char *name)
 
     while (p != NULL && *p != '\0') {
         if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            return strndup(p + nl + 1, strcspn(p + nl + 1, "&"));
+            return devid_emu_dps_decode(p + nl + 1, strcspn(p + nl + 1, "&"));
         }
         p = strchr(p, '&');
         p = p != NULL ? p + 1 : NULL;

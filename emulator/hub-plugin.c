@@ -587,8 +587,8 @@ static struct devid_hub *devid_hub_new(struct mosquitto_opt *opts, int n)
     hub->devices_path = strdup(devices);
     hub->twins = json_object_new_object();
     hub->root = root != NULL && root[0] == 'B' ? 'B' : 'A';
-    if (service != NULL
-        && (hub->service = devid_hub_read_cert(service)) == NULL) {
+    hub->service = service != NULL ? devid_hub_read_cert(service) : NULL;
+    if (service != NULL && hub->service == NULL) {
         mosquitto_log_printf(MOSQ_LOG_ERR,
                              DEVID_HUB_LOG "cannot read the "
                                            "service certificate %s",

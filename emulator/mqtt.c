@@ -443,8 +443,11 @@ static void devid_emu_mqtt_on_read(struct bufferevent *bev, void *arg)
     long len;
 
     c->reading = 1;
-    while (!c->dead && !c->draining
-           && (len = devid_emu_mqtt_framed(in, &hlen)) != 0) {
+    while (!c->dead && !c->draining) {
+        len = devid_emu_mqtt_framed(in, &hlen);
+        if (len == 0) {
+            break; /* wait for the rest */
+        }
         pkt = len > 0 ? malloc((size_t)len) : NULL;
         if (pkt == NULL) {
             c->dead = 1;
