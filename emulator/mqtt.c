@@ -483,10 +483,17 @@ static void devid_emu_mqtt_on_write(struct bufferevent *bev, void *arg)
 static void devid_emu_mqtt_on_event(struct bufferevent *bev, short what,
                                     void *arg)
 {
+    struct devid_emu_mqtt_conn *c = arg;
+
     (void)bev;
-    if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) != 0) {
-        devid_emu_mqtt_free(arg);
+    if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) == 0) {
+        return;
     }
+    if (c->reading) {
+        c->dead = 1; /* the read callback frees it */
+        return;
+    }
+    devid_emu_mqtt_free(c);
 }
 
 /* ---- the listener ------------------------------------------------------- */
