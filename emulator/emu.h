@@ -255,6 +255,10 @@ void devid_emu_store_set_reg(struct devid_emu_store *st, const char *regid,
  * the previous primary thumbprint as its secondary. */
 void devid_emu_store_set_device(struct devid_emu_store *st,
                                 const char *device_id, json_object *rec);
+/** Let the hub's TLS listener accept cert, a self-signed certificate of a
+ *  thumbprint device (IoT Hub checks no chain for those): a copy in
+ *  STATE/hub-certs/ under its subject hash, the listener's capath. */
+void devid_emu_store_trust_cert(struct devid_emu_store *st, X509 *cert);
 /** Per-device poll timestamps (5 slots) for the poll limit. */
 double *devid_emu_store_poll_times(struct devid_emu_store *st,
                                    const char *regid);

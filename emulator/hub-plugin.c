@@ -25,9 +25,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -194,11 +196,30 @@ static int devid_hub_cn_is(X509 *cert, const char *id)
     return n > 0 && (size_t)n == strlen(cn) && strcmp(cn, id) == 0;
 }
 
+/* Whether one of the client CAs issued cert. The TLS listener also trusts
+ * the self-signed certificates of thumbprint devices (STATE/hub-certs), so
+ * a verified chain alone does not make a CA-signed device. */
+static int devid_hub_issued_by_ca(const struct devid_hub *hub, X509 *cert)
+{
+    X509 *ca;
+    int i;
+
+    for (i = 0; i < sk_X509_num(hub->client_cas); i++) {
+        ca = sk_X509_value(hub->client_cas, i);
+        if (X509_check_issued(ca, cert) == X509_V_OK
+            && X509_verify(cert, X509_get0_pubkey(ca)) == 1) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The certificate matches the record's authentication: CA-signed devices by
- * CN = device id (the chain was verified by the TLS listener against the
- * client CAs), thumbprint devices by the SHA-256 of the certificate. */
-static int devid_hub_cert_matches(json_object *rec, const char *id, X509 *cert,
-                                  const char **why)
+ * CN = device id and a certificate of the client CAs (the chain was
+ * verified by the TLS listener), thumbprint devices by the SHA-256 of the
+ * certificate. */
+static int devid_hub_cert_matches(const struct devid_hub *hub, json_object *rec,
+                                  const char *id, X509 *cert, const char **why)
 {
     json_object *auth = json_object_object_get(rec, "authentication");
     json_object *tps = json_object_object_get(auth, "x509Thumbprint");
@@ -210,8 +231,9 @@ static int devid_hub_cert_matches(json_object *rec, const char *id, X509 *cert,
     unsigned int i;
 
     if (type != NULL && strcmp(type, "certificateAuthority") == 0) {
-        *why = "certificate CN is not the device id";
-        return devid_hub_cn_is(cert, id);
+        *why = "certificate CN is not the device id, or no client CA "
+               "issued it";
+        return devid_hub_cn_is(cert, id) && devid_hub_issued_by_ca(hub, cert);
     }
     *why = "certificate thumbprint is not the device's";
     if (type == NULL || strcmp(type, "selfSigned") != 0
@@ -274,7 +296,7 @@ static int devid_hub_on_auth(int event, void *data, void *ud)
     hubname = rec != NULL ? devid_hub_str(rec, "hub") : NULL;
     if (rec == NULL || hubname == NULL) {
         why = "the client id is not a registered device";
-    } else if (!devid_hub_cert_matches(rec, id, cert, &why)) {
+    } else if (!devid_hub_cert_matches(hub, rec, id, cert, &why)) {
         /* why says which rule */
     } else if (!devid_hub_username_ok(ev->username, hubname, id)) {
         why = "the user name is not {hub}/{deviceId}/?api-version=...";
@@ -548,11 +570,38 @@ static X509 *devid_hub_read_cert(const char *path)
     return cert;
 }
 
+/* Every certificate of a PEM file, or NULL when there is none. */
+static STACK_OF(X509) *devid_hub_read_certs(const char *path)
+{
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    FILE *f = fopen(path, "r");
+    X509 *cert = NULL;
+
+    while (f != NULL && certs != NULL) {
+        cert = PEM_read_X509(f, NULL, NULL, NULL);
+        if (cert == NULL || !sk_X509_push(certs, cert)) {
+            break;
+        }
+        cert = NULL;
+    }
+    X509_free(cert);
+    if (f != NULL) {
+        fclose(f);
+    }
+    ERR_clear_error(); /* the end of the file */
+    if (certs != NULL && sk_X509_num(certs) == 0) {
+        sk_X509_free(certs);
+        certs = NULL;
+    }
+    return certs;
+}
+
 static void devid_hub_free(struct devid_hub *hub)
 {
     if (hub == NULL) {
         return;
     }
+    sk_X509_pop_free(hub->client_cas, X509_free);
     json_object_put(hub->devices);
     json_object_put(hub->twins);
     X509_free(hub->service);
@@ -565,6 +614,7 @@ static void devid_hub_free(struct devid_hub *hub)
 
 /* Options (plugin_opt_NAME in mosquitto.conf):
  *   devices       STATE/hub-devices.json (required)
+ *   client_cas    PEM of the CAs the listener trusts for devices (required)
  *   service_cert  PEM of the service identity's certificate
  *   state         STATE, for following the server root, with
  *   certfile, keyfile, root   the listener's files and the root in them */
@@ -573,20 +623,31 @@ static struct devid_hub *devid_hub_new(struct mosquitto_opt *opts, int n)
     struct devid_hub *hub = calloc(1, sizeof(*hub));
     const char *devices = devid_hub_opt(opts, n, "devices");
     const char *service = devid_hub_opt(opts, n, "service_cert");
+    const char *cas = devid_hub_opt(opts, n, "client_cas");
     const char *state = devid_hub_opt(opts, n, "state");
     const char *certfile = devid_hub_opt(opts, n, "certfile");
     const char *keyfile = devid_hub_opt(opts, n, "keyfile");
     const char *root = devid_hub_opt(opts, n, "root");
 
-    if (hub == NULL || devices == NULL) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, DEVID_HUB_LOG "plugin_opt_devices "
-                                                         "is required");
+    if (hub == NULL || devices == NULL || cas == NULL) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, DEVID_HUB_LOG
+                             "plugin_opt_devices "
+                             "and plugin_opt_client_cas are required");
         devid_hub_free(hub);
         return NULL;
     }
     hub->devices_path = strdup(devices);
     hub->twins = json_object_new_object();
     hub->root = root != NULL && root[0] == 'B' ? 'B' : 'A';
+    hub->client_cas = devid_hub_read_certs(cas);
+    if (hub->client_cas == NULL) {
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             DEVID_HUB_LOG "no certificate in "
+                                           "%s",
+                             cas);
+        devid_hub_free(hub);
+        return NULL;
+    }
     hub->service = service != NULL ? devid_hub_read_cert(service) : NULL;
     if (service != NULL && hub->service == NULL) {
         mosquitto_log_printf(MOSQ_LOG_ERR,

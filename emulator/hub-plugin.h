@@ -16,15 +16,16 @@ typedef struct mosquitto_plugin_id_t mosquitto_plugin_id_t;
 
 struct devid_hub {
     mosquitto_plugin_id_t *pid;
-    char *devices_path;       /* STATE/hub-devices.json (the emulator's) */
-    json_object *devices;     /* device id -> record, as last read */
-    struct stat devices_seen; /* the file behind devices */
-    int devices_read;         /* devices_seen is valid */
-    X509 *service;            /* the service identity's certificate */
-    char *state_dir;          /* server-root, server-a|b/, hub.root */
-    char *certfile;           /* the listener's certificate chain ... */
-    char *keyfile;            /* ... and key: rewritten on a root switch */
-    char root;                /* the server root presented or loading */
+    char *devices_path;         /* STATE/hub-devices.json (the emulator's) */
+    json_object *devices;       /* device id -> record, as last read */
+    struct stat devices_seen;   /* the file behind devices */
+    int devices_read;           /* devices_seen is valid */
+    X509 *service;              /* the service identity's certificate */
+    STACK_OF(X509) *client_cas; /* CAs whose devices authenticate by CA */
+    char *state_dir;            /* server-root, server-a|b/, hub.root */
+    char *certfile;             /* the listener's certificate chain ... */
+    char *keyfile;              /* ... and key: rewritten on a root switch */
+    char root;                  /* the server root presented or loading */
     time_t next_root_check;
     json_object *twins; /* device id -> twin state (hub-twin.c) */
 };

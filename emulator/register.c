@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "emulator/routes.h"
 
@@ -90,6 +91,11 @@ static json_object *devid_emu_hub_device(const struct devid_emu_rctx *cx,
     } else {
         tp = json_object_new_object();
         devid_emu_put_str(auth, "type", "selfSigned");
+        /* a self-signed credential has no CA the hub could trust: the hub
+         * trusts it as it is, before the device hears of its hub */
+        if (X509_check_issued(cred, cred) == X509_V_OK) {
+            devid_emu_store_trust_cert(cx->srv->store, cred);
+        }
         if (devid_emu_thumbprint(cred, "SHA256", hex, sizeof(hex))) {
             devid_emu_put_str(tp, "primaryThumbprint", hex);
         }

@@ -2,11 +2,15 @@
 /* devid-dps-emulator: operations in flight, registrations (kept in
  * STATE/registrations.json for the status lookup), the devices DPS created
  * in the IoT hubs (STATE/hub-devices.json, read by the hub stand-in's
- * broker plugin) and per-device poll times. */
+ * broker plugin; STATE/hub-certs/, the self-signed device certificates its
+ * TLS listener must accept) and per-device poll times. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "emulator/emu.h"
 
@@ -29,6 +33,7 @@ struct devid_emu_store {
     json_object *regs;                  /* regid -> registrationState */
     char *devices_path;                 /* hub-devices.json */
     json_object *devices;               /* device id -> hub device record */
+    char *certs_dir;                    /* hub-certs/: the hub's capath */
     struct devid_emu_op_node *ops;
     struct devid_emu_poll_node *polls;
 };
@@ -54,10 +59,11 @@ struct devid_emu_store *devid_emu_store_new(const char *dir)
     }
     st->path = devid_emu_path(dir, "registrations.json");
     st->devices_path = devid_emu_path(dir, "hub-devices.json");
+    st->certs_dir = devid_emu_path(dir, "hub-certs");
     st->regs = devid_emu_store_load(st->path);
     st->devices = devid_emu_store_load(st->devices_path);
     if (st->path == NULL || st->regs == NULL || st->devices_path == NULL
-        || st->devices == NULL) {
+        || st->devices == NULL || st->certs_dir == NULL) {
         devid_emu_store_free(st);
         return NULL;
     }
@@ -94,6 +100,7 @@ void devid_emu_store_free(struct devid_emu_store *st)
     json_object_put(st->devices);
     free(st->path);
     free(st->devices_path);
+    free(st->certs_dir);
     free(st);
 }
 
@@ -246,4 +253,52 @@ double *devid_emu_store_poll_times(struct devid_emu_store *st,
     n->next = st->polls;
     st->polls = n;
     return n->times;
+}
+
+/* The first free <hash>.<n> name for cert in the hashed directory (as
+ * openssl rehash names them), or NULL when cert is there already. */
+static char *devid_emu_store_cert_slot(const char *dir, X509 *cert)
+{
+    unsigned long h = X509_subject_name_hash(cert);
+    char name[32];
+    char *path;
+    X509 *have;
+    int same;
+    int i;
+
+    for (i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "%08lx.%d", h, i);
+        path = devid_emu_path(dir, name);
+        if (path == NULL || access(path, F_OK) != 0) {
+            return path;
+        }
+        have = devid_emu_pki_read_cert(path);
+        same = have != NULL && X509_cmp(have, cert) == 0;
+        X509_free(have);
+        if (same) {
+            free(path);
+            return NULL;
+        }
+        free(path);
+    }
+    return NULL;
+}
+
+void devid_emu_store_trust_cert(struct devid_emu_store *st, X509 *cert)
+{
+    char *path = NULL;
+    char *pem = NULL;
+    size_t len = 0;
+
+    if (mkdir(st->certs_dir, 0755) != 0 && errno != EEXIST) {
+        devid_emu_log("cannot create %s: %s", st->certs_dir, strerror(errno));
+        return;
+    }
+    path = devid_emu_store_cert_slot(st->certs_dir, cert);
+    if (path != NULL && devid_emu_pki_pem_append(cert, &pem, &len)
+        && !devid_emu_write_file(path, pem, len, 0644)) {
+        devid_emu_log("cannot save %s", path);
+    }
+    free(pem);
+    free(path);
 }

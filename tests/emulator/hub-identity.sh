@@ -12,6 +12,9 @@
 #   connection: a QoS 1 publish is never acknowledged, nothing is dropped
 #   silently; the service reads telemetry and sends cloud-to-device
 #   messages only the addressed device receives; twin GET/PATCH are answered;
+# - a self-signed thumbprint device that got no certificate from DPS
+#   connects with the one it enrolled with; a certificate it signs is no
+#   CA-signed device;
 # - a renewed thumbprint device can still use its previous certificate;
 # - the hub presents root B after the emulator's root switch.
 # Exit codes of mosquitto_pub and mqtt-client.py are asserted, never text.
@@ -30,14 +33,17 @@ hub_cleanup() {
 }
 trap hub_cleanup EXIT
 
-# dev-07: an individual enrollment whose hub device id is line-7
+# dev-07: an individual enrollment whose hub device id is line-7; solo-01:
+# one with a self-signed certificate that registers without a CSR
 selfsigned dev-07-onb dev-07
+selfsigned solo-01 solo-01
 cat > "$T/config.json" <<JSON
 {"id_scope": "$SCOPE", "assigning_polls": 0, "retry_after": 0,
  "individual_enrollments": [
    {"registration_id": "dev-07", "certificate": "dev-07-onb.pem",
     "device_id": "line-7",
-    "initial_twin": {"properties": {"desired": {"interval": 5}}}}],
+    "initial_twin": {"properties": {"desired": {"interval": 5}}}},
+   {"registration_id": "solo-01", "certificate": "solo-01.pem"}],
  "enrollment_groups": [{"id": "factory", "ca": "factory"}]}
 JSON
 "$EMULATORS" start --state "$STATE" --config "$T/config.json" > "$T/env" 2> "$T/start.err" \
@@ -197,6 +203,19 @@ check "  the patch is answered 204 with the new \$version" \
     grep -qx 'msg $iothub/twin/res/204/?$rid=2&$version=2 ' "$T/mq"
 check "  the reported property is in the twin" \
     eq "$(j 'd["reported"]["fw"]' "$T/twin3.json")/$(j 'd["reported"]["$version"]' "$T/twin3.json")" 1.0/2
+
+say "a self-signed thumbprint device (no CSR) connects with its own certificate"
+code=$(register solo-01 solo-01 "$GA" '{"registrationId":"solo-01"}')
+check "solo-01 assigned without a CSR" eq "$code/$(j 'd["status"]')" 200/assigned
+check "it delivers with the self-signed certificate it enrolled with" \
+    deliver solo-01 solo-01 devices/solo-01/messages/events/ hello-solo
+devkey mint
+openssl req -new -key "$T/mint.key" -subj /CN=dev-a -out "$T/mint.csr"
+openssl x509 -req -in "$T/mint.csr" -CA "$T/solo-01.pem" -CAkey "$T/solo-01.key" \
+    -CAcreateserial -days 1 -out "$T/mint-leaf.pem" 2>/dev/null
+cat "$T/mint-leaf.pem" "$T/solo-01.pem" > "$T/mint.pem"
+check "a certificate it signed with CN dev-a is not dev-a (CONNACK 5)" \
+    rc_is 5 pubas mint dev-a "$(user dev-a)" devices/dev-a/messages/events/ forged-7
 
 say "renewal: the new certificate and the previous one both connect (primary and secondary thumbprint)"
 provision dev-07b dev-07 dev-07-onb
