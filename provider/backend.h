@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
+#include <openssl/types.h>
 
 struct devid_prov;
 struct devid_backend_ops;
@@ -256,6 +257,13 @@ struct devid_backend_ops {
      * store_ca_cert add nothing when the same certificate is there. */
     int (*store_ca_cert)(struct devid_key *key, const unsigned char *der,
                          size_t der_len, const char *label);
+
+    /* Writes what the hardware says about key, as text for "openssl pkey
+     * -text": where the key lives and the attributes that limit its use
+     * (TPM object attributes, PKCS#11 CKA_* flags). One item per line, each
+     * indented by indent spaces. Never prints an auth value or PIN. May be
+     * NULL; the provider prints the public half and the name itself. */
+    int (*describe)(struct devid_key *key, BIO *out, int indent);
 
     /* Releases key->be (the common part is freed by devid_key_free). */
     void (*key_free)(struct devid_key *key);
