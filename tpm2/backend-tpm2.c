@@ -222,6 +222,7 @@ const struct devid_backend_ops devid_tpm2_backend = {
     .derive = devid_tpm2_op_derive,
     .generate = devid_tpm2_key_generate,
     /* no store_cert: a TPM holds no certificates; they go to files */
+    .describe = devid_tpm2_key_describe,
     .key_free = devid_tpm2_key_free,
     .encode_ref = devid_tpm2_be_encode_ref,
     .decode_ref = devid_tpm2_be_decode_ref,

@@ -207,6 +207,13 @@ int devid_tpm2_srk_get(struct devid_prov *prov, struct devid_tpm2 *st,
 /** Swaps a transient SRK out again after use to free its slot (lock held). */
 void devid_tpm2_srk_done(struct devid_tpm2 *st);
 
+/* describe.c */
+
+/** Prints where key lives, its TPM Name, object attributes and scheme, one
+ *  line each at indent (the backend's describe). Touches no TPM. Returns 1,
+ *  or 0 when out fails. */
+int devid_tpm2_key_describe(struct devid_key *key, BIO *out, int indent);
+
 /* key-load.c */
 
 /** Opens a key by name ("handle:0x81...", "file:PATH", PATH), reading its
