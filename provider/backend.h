@@ -28,6 +28,9 @@ enum devid_key_type {
 #define DEVID_CAP_DECRYPT_PKCS1 0x0010u /* RSAES-PKCS1-v1_5 */
 #define DEVID_CAP_DECRYPT_OAEP 0x0020u  /* RSAES-OAEP */
 #define DEVID_CAP_DERIVE_ECDH 0x0040u   /* ECDH, raw shared x coordinate */
+/* PSS where the hardware picks the salt itself, of the digest's length
+ * (a TPM's RSASSA-PSS scheme): other lengths cannot be made. */
+#define DEVID_CAP_PSS_SALT_DIGEST 0x0080u
 
 /* The public half of a key, in the form OSSL_PARAMs want it. */
 struct devid_pubkey {
@@ -326,6 +329,11 @@ void devid_key_free(struct devid_key *key);
 
 /** Size in bytes of the largest signature the key makes (DER for ECDSA). */
 size_t devid_key_max_sig_len(const struct devid_key *key);
+
+/** OpenSSL's name for the key's type: "EC", "RSA", or "RSA-PSS" for an RSA
+ *  key that can only make PSS signatures (no PKCS#1 v1.5, no decryption),
+ *  so OpenSSL picks PSS for it as it does for its own RSA-PSS keys. */
+const char *devid_key_type_name(const struct devid_key *key);
 
 /** Security bits of the key (NIST SP 800-57 table, as OpenSSL computes). */
 int devid_key_security_bits(const struct devid_key *key);

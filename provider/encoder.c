@@ -123,8 +123,7 @@ static int devid_enc_pub_cb(const OSSL_PARAM params[], void *arg)
     int ret;
 
     pctx = EVP_PKEY_CTX_new_from_name(key->prov->libctx,
-                                      key->pub.type == DEVID_KEY_EC ? "EC"
-                                                                    : "RSA",
+                                      devid_key_type_name(key),
                                       "provider!=devid");
     ret = pctx != NULL && EVP_PKEY_fromdata_init(pctx) == 1
           && EVP_PKEY_fromdata(pctx, pk, EVP_PKEY_PUBLIC_KEY,
@@ -227,5 +226,14 @@ const OSSL_ALGORITHM devid_encoders[] = {
     { "RSA", DEVID_PROPS ",output=der,structure=devid-ref",
       devid_enc_der_functions, NULL },
     { "RSA", DEVID_PROPS ",output=text", devid_enc_text_functions, NULL },
+    { "RSA-PSS", DEVID_PROPS ",output=pem,structure=PrivateKeyInfo",
+      devid_enc_pem_functions, NULL },
+    { "RSA-PSS", DEVID_PROPS ",output=pem,structure=devid-ref",
+      devid_enc_pem_functions, NULL },
+    { "RSA-PSS", DEVID_PROPS ",output=der,structure=type-specific",
+      devid_enc_der_functions, NULL },
+    { "RSA-PSS", DEVID_PROPS ",output=der,structure=devid-ref",
+      devid_enc_der_functions, NULL },
+    { "RSA-PSS", DEVID_PROPS ",output=text", devid_enc_text_functions, NULL },
     { NULL, NULL, NULL, NULL }
 };

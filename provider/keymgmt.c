@@ -35,6 +35,8 @@ static OSSL_FUNC_keymgmt_gettable_params_fn devid_km_ec_gettable_params;
 static OSSL_FUNC_keymgmt_gettable_params_fn devid_km_rsa_gettable_params;
 static OSSL_FUNC_keymgmt_query_operation_name_fn devid_km_ec_query_operation_name;
 static OSSL_FUNC_keymgmt_query_operation_name_fn devid_km_rsa_query_operation_name;
+static OSSL_FUNC_keymgmt_query_operation_name_fn
+    devid_km_rsa_pss_query_operation_name;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_ec_gen_init;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_rsa_gen_init;
 static OSSL_FUNC_keymgmt_gen_set_params_fn devid_km_gen_set_params;
@@ -405,6 +407,12 @@ static const char *devid_km_rsa_query_operation_name(int operation_id)
     }
 }
 
+/* An RSA-PSS key only signs (RFC 4055 §1.2): no encryption operation. */
+static const char *devid_km_rsa_pss_query_operation_name(int operation_id)
+{
+    return operation_id == OSSL_OP_SIGNATURE ? DEVID_NAME_RSA_SIG : NULL;
+}
+
 static void *devid_km_gen_init_type(void *provctx, int selection,
                                     const OSSL_PARAM params[],
                                     enum devid_key_type type)
@@ -620,5 +628,25 @@ const OSSL_DISPATCH devid_keymgmt_rsa_functions[] = {
     DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME, rsa_query_operation_name),
     DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, rsa_gen_init),
     DEVID_DISPATCH(KEYMGMT, km, GEN_SETTABLE_PARAMS, rsa_gen_settable_params),
+    OSSL_DISPATCH_END
+};
+
+/* Keys loaded as RSA-PSS (devid_key_type_name). Not generated under this
+ * name: a PSS-only key is made by asking the backend for one. */
+const OSSL_DISPATCH devid_keymgmt_rsa_pss_functions[] = {
+    DEVID_DISPATCH(KEYMGMT, km, NEW, new),
+    DEVID_DISPATCH(KEYMGMT, km, FREE, free),
+    DEVID_DISPATCH(KEYMGMT, km, DUP, dup),
+    DEVID_DISPATCH(KEYMGMT, km, LOAD, load),
+    DEVID_DISPATCH(KEYMGMT, km, HAS, has),
+    DEVID_DISPATCH(KEYMGMT, km, MATCH, match),
+    DEVID_DISPATCH(KEYMGMT, km, IMPORT, import),
+    DEVID_DISPATCH(KEYMGMT, km, IMPORT_TYPES, import_types),
+    DEVID_DISPATCH(KEYMGMT, km, EXPORT, export),
+    DEVID_DISPATCH(KEYMGMT, km, EXPORT_TYPES, export_types),
+    DEVID_DISPATCH(KEYMGMT, km, GET_PARAMS, get_params),
+    DEVID_DISPATCH(KEYMGMT, km, GETTABLE_PARAMS, rsa_gettable_params),
+    DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME,
+                   rsa_pss_query_operation_name),
     OSSL_DISPATCH_END
 };

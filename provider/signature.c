@@ -5,6 +5,7 @@
  * No verification: that stays in the default provider. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -44,6 +45,7 @@ struct devid_sig_ctx {
     int pad;                        /* RSA_PKCS1_PADDING / RSA_PKCS1_PSS_PADDING */
     EVP_MD *mgf1;                   /* PSS; NULL means the signing digest */
     int saltlen;                    /* RSA_PSS_SALTLEN_* or a length */
+    int pad_set;                    /* the caller chose pad */
 };
 
 static void *devid_sig_newctx_type(void *provctx, const char *propq,
@@ -144,6 +146,12 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
         }
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
+        /* a PSS-only key signs PSS unless told otherwise, as OpenSSL's own
+         * RSA-PSS keys do */
+        if (ctx->type == DEVID_KEY_RSA && !ctx->pad_set
+            && strcmp(devid_key_type_name(key), "RSA-PSS") == 0) {
+            ctx->pad = RSA_PKCS1_PSS_PADDING;
+        }
     }
     if (ctx->key == NULL) {
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "no key");
@@ -184,11 +192,19 @@ static int devid_sig_md_nid(const struct devid_sig_ctx *ctx, size_t tbslen)
     }
 }
 
-/* PSS salt length in bytes from the RSA_PSS_SALTLEN_* convention. */
+/* PSS salt length in bytes from the RSA_PSS_SALTLEN_* convention. When the
+ * hardware picks the salt (DEVID_CAP_PSS_SALT_DIGEST), OpenSSL's defaults
+ * "auto" and "max" (nobody pinned a length) mean the length it makes: the
+ * digest's. */
 static int devid_sig_pss_saltlen(const struct devid_sig_ctx *ctx, int mdsize)
 {
     int max = ((ctx->key->pub.bits - 1 + 7) / 8) - mdsize - 2;
 
+    if ((ctx->key->caps & DEVID_CAP_PSS_SALT_DIGEST) != 0
+        && (ctx->saltlen == RSA_PSS_SALTLEN_AUTO
+            || ctx->saltlen == RSA_PSS_SALTLEN_MAX)) {
+        return mdsize;
+    }
     switch (ctx->saltlen) {
     case RSA_PSS_SALTLEN_DIGEST:
         return mdsize;
@@ -229,7 +245,29 @@ static int devid_sig_params(const struct devid_sig_ctx *ctx, size_t tbslen,
                     "PSS salt length %d too long for the key", ctx->saltlen);
         return 0;
     }
+    if ((ctx->key->caps & DEVID_CAP_PSS_SALT_DIGEST) != 0
+        && p->saltlen != mdsize) {
+        DEVID_RAISE(ctx->prov, DEVID_R_MECHANISM,
+                    "%s: the hardware makes PSS salts of the digest length "
+                    "(%d bytes), not %d",
+                    ctx->key->uri != NULL ? ctx->key->uri : "key file", mdsize,
+                    p->saltlen);
+        return 0;
+    }
     return 1;
+}
+
+/* The salt length a signature with the current settings gets, for
+ * reporting; the setting itself while no digest is known. */
+static int devid_sig_saltlen_now(const struct devid_sig_ctx *ctx)
+{
+    int len;
+
+    if (ctx->md == NULL || ctx->key == NULL) {
+        return ctx->saltlen;
+    }
+    len = devid_sig_pss_saltlen(ctx, EVP_MD_get_size(ctx->md));
+    return len < 0 ? ctx->saltlen : len;
 }
 
 /* ECDSA: the backend gives r||s; X9.62 wants a DER SEQUENCE. */
@@ -351,6 +389,29 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
     return devid_sig_sign(ctx, sig, siglen, sigsize, digest, dlen);
 }
 
+/* Reports the salt length as a number once it is known (the hardware's
+ * choice included), else as OpenSSL names the setting. */
+static int devid_sig_get_saltlen(const struct devid_sig_ctx *ctx, OSSL_PARAM *p)
+{
+    int len = devid_sig_saltlen_now(ctx);
+    char buf[16];
+
+    if (p->data_type != OSSL_PARAM_UTF8_STRING) {
+        return OSSL_PARAM_set_int(p, len);
+    }
+    switch (len) {
+    case RSA_PSS_SALTLEN_DIGEST:
+        return OSSL_PARAM_set_utf8_string(p, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST);
+    case RSA_PSS_SALTLEN_MAX:
+        return OSSL_PARAM_set_utf8_string(p, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX);
+    case RSA_PSS_SALTLEN_AUTO:
+        return OSSL_PARAM_set_utf8_string(p, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO);
+    default:
+        snprintf(buf, sizeof(buf), "%d", len);
+        return OSSL_PARAM_set_utf8_string(p, buf);
+    }
+}
+
 static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
 {
     struct devid_sig_ctx *ctx = vctx;
@@ -363,8 +424,8 @@ static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
         if (ctx->md == NULL
             || !devid_sig_algid(ctx->type, ctx->pad, ctx->md, ctx->mgf1,
                                 ctx->key != NULL ? ctx->key->pub.bits : 0,
-                                ctx->saltlen, algid, sizeof(algid),
-                                &algid_len)
+                                devid_sig_saltlen_now(ctx), algid,
+                                sizeof(algid), &algid_len)
             || !OSSL_PARAM_set_octet_string(p, algid, algid_len)) {
             return 0;
         }
@@ -379,6 +440,11 @@ static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
         && !OSSL_PARAM_set_int(p, ctx->pad)) {
         return 0;
     }
+    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
+    if (p != NULL && ctx->type == DEVID_KEY_RSA
+        && !devid_sig_get_saltlen(ctx, p)) {
+        return 0;
+    }
     return 1;
 }
 
@@ -389,6 +455,7 @@ static const OSSL_PARAM *devid_sig_gettable_ctx_params(void *vctx,
         OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
         OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL),
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
         OSSL_PARAM_END
     };
 
@@ -417,6 +484,7 @@ static int devid_sig_set_pad(struct devid_sig_ctx *ctx, const OSSL_PARAM *p)
         return 0;
     }
     ctx->pad = pad;
+    ctx->pad_set = 1;
     return 1;
 }
 
