@@ -384,6 +384,12 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
         && (st->algs & DEVID_TPM2_ALG_OAEP) != 0) {
         caps |= DEVID_CAP_DECRYPT_OAEP;
     }
+    if ((caps & DEVID_CAP_SIGN_PSS) != 0
+        && (caps & DEVID_CAP_SIGN_RAW_PKCS1) == 0) {
+        /* PSS only through TPM2_Sign, whose salt the TPM picks: the digest
+         * length on TPMs of library 1.38 and later (Part 1 Annex B.7) */
+        caps |= DEVID_CAP_PSS_SALT_DIGEST;
+    }
     return caps;
 }
 

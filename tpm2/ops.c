@@ -90,8 +90,20 @@ static int devid_tpm2_sign_cmd(struct devid_key *key, TPM2_ALG_ID scheme,
               ? k->pub.parameters.eccDetail.scheme.scheme
               : k->pub.parameters.rsaDetail.scheme.scheme;
     if (own != TPM2_ALG_NULL) {
-        /* a key with its own scheme takes inScheme NULL (Part 3 §20.2.1) */
+        /* a key with its own scheme takes inScheme NULL (Part 3 §20.2.1),
+         * and signs digests of its scheme's hash only */
         s.scheme = TPM2_ALG_NULL;
+        if (k->pub.parameters.asymDetail.scheme.details.anySig.hashAlg
+            != halg) {
+            DEVID_RAISE(key->prov, DEVID_R_MECHANISM,
+                        "%s: the key's scheme fixes the hash to TPM "
+                        "algorithm 0x%04x, not 0x%04x",
+                        key->uri != NULL ? key->uri : "TPM key",
+                        (unsigned int)k->pub.parameters.asymDetail.scheme
+                            .details.anySig.hashAlg,
+                        (unsigned int)halg);
+            return 0;
+        }
     }
     if (!devid_tpm2_esys_acquire(key->prov, &st)
         || !devid_tpm2_key_use(key, st, &tr)) {
