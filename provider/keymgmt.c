@@ -31,6 +31,8 @@ static OSSL_FUNC_keymgmt_import_types_fn devid_km_import_types;
 static OSSL_FUNC_keymgmt_export_fn devid_km_export;
 static OSSL_FUNC_keymgmt_export_types_fn devid_km_export_types;
 static OSSL_FUNC_keymgmt_get_params_fn devid_km_get_params;
+static OSSL_FUNC_keymgmt_set_params_fn devid_km_set_params;
+static OSSL_FUNC_keymgmt_settable_params_fn devid_km_ec_settable_params;
 static OSSL_FUNC_keymgmt_gettable_params_fn devid_km_ec_gettable_params;
 static OSSL_FUNC_keymgmt_gettable_params_fn devid_km_rsa_gettable_params;
 static OSSL_FUNC_keymgmt_query_operation_name_fn devid_km_ec_query_operation_name;
@@ -105,10 +107,50 @@ static void devid_km_free(void *keydata)
     devid_key_free(keydata);
 }
 
+/* A public-only copy of the parts of src that selection names. */
+static struct devid_key *devid_km_dup_public(const struct devid_key *src,
+                                             int selection)
+{
+    struct devid_key *key = devid_key_new(NULL, src->prov);
+    int pub = (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0;
+
+    if (key == NULL) {
+        return NULL;
+    }
+    key->pub.type = src->pub.type;
+    key->pub.bits = src->pub.bits;
+    memcpy(key->pub.group, src->pub.group, sizeof(key->pub.group));
+    if (pub && src->pub.point != NULL) {
+        key->pub.point = OPENSSL_memdup(src->pub.point, src->pub.point_len);
+        key->pub.point_len = src->pub.point_len;
+    }
+    if (src->pub.n != NULL) {
+        key->pub.n = OPENSSL_memdup(src->pub.n, src->pub.n_len);
+        key->pub.n_len = src->pub.n_len;
+        key->pub.e = OPENSSL_memdup(src->pub.e, src->pub.e_len);
+        key->pub.e_len = src->pub.e_len;
+    }
+    if ((pub && src->pub.point != NULL && key->pub.point == NULL)
+        || (src->pub.n != NULL && (key->pub.n == NULL || key->pub.e == NULL))) {
+        devid_key_free(key);
+        return NULL;
+    }
+    return key;
+}
+
 static void *devid_km_dup(const void *keydata, int selection)
 {
-    /* keys are immutable after creation: sharing is a copy */
-    return devid_key_up_ref((struct devid_key *)keydata);
+    const struct devid_key *src = keydata;
+
+    /* a resident key is immutable after creation: sharing is a copy. A
+     * copy without the private half is a new public key, which callers
+     * may change (EVP_PKEY_copy_parameters, then a new public point: how
+     * CMS builds the originator's key from ours) */
+    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0
+        || src->ops == NULL) {
+        return devid_key_up_ref((struct devid_key *)src);
+    }
+    return devid_km_dup_public(src, selection);
 }
 
 /* The store hands us a pointer to a key it holds a reference to; the
@@ -225,6 +267,29 @@ end:
     return ret;
 }
 
+/* An encoded EC point (SEC 1 §2.3.3, any form) as 04||X||Y on group. */
+static int devid_ec_point_uncompressed(const char *group, const OSSL_PARAM *p,
+                                       unsigned char **out, size_t *len)
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(OBJ_sn2nid(group));
+    EC_POINT *pt = g != NULL ? EC_POINT_new(g) : NULL;
+    const void *in = NULL;
+    size_t inlen = 0;
+    int ret = 0;
+
+    *out = NULL;
+    if (pt == NULL || !OSSL_PARAM_get_octet_string_ptr(p, &in, &inlen)
+        || !EC_POINT_oct2point(g, pt, in, inlen, NULL)) {
+        goto end;
+    }
+    *len = EC_POINT_point2buf(g, pt, POINT_CONVERSION_UNCOMPRESSED, out, NULL);
+    ret = *len > 0;
+end:
+    EC_POINT_free(pt);
+    EC_GROUP_free(g);
+    return ret;
+}
+
 static int devid_km_import(void *keydata, int selection,
                            const OSSL_PARAM params[])
 {
@@ -337,6 +402,45 @@ static int devid_km_export(void *keydata, int selection, OSSL_CALLBACK *cb,
         return 0;
     }
     return devid_key_export_public(key, cb, cbarg);
+}
+
+/* Only a public EC key made by import or dup may get a new point; a
+ * resident key's public half is the hardware's. */
+static int devid_km_set_params(void *keydata, const OSSL_PARAM params[])
+{
+    struct devid_key *key = keydata;
+    const OSSL_PARAM *p;
+    unsigned char *point = NULL;
+    size_t len = 0;
+
+    p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
+    if (p == NULL) {
+        return 1;
+    }
+    if (key == NULL || key->ops != NULL || key->pub.type != DEVID_KEY_EC) {
+        DEVID_RAISE(key != NULL ? key->prov : NULL, DEVID_R_INVALID_PARAM,
+                    "the public key of a resident key cannot be set");
+        return 0;
+    }
+    if (!devid_ec_point_uncompressed(key->pub.group, p, &point, &len)) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM, "not a point on %s",
+                    key->pub.group);
+        return 0;
+    }
+    OPENSSL_free(key->pub.point);
+    key->pub.point = point;
+    key->pub.point_len = len;
+    return 1;
+}
+
+static const OSSL_PARAM *devid_km_ec_settable_params(void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
+        OSSL_PARAM_END
+    };
+
+    return params;
 }
 
 static int devid_km_get_params(void *keydata, OSSL_PARAM params[])
@@ -616,6 +720,8 @@ static void devid_km_gen_cleanup(void *genctx)
 const OSSL_DISPATCH devid_keymgmt_ec_functions[] = {
     DEVID_KM_COMMON,
     DEVID_DISPATCH(KEYMGMT, km, GETTABLE_PARAMS, ec_gettable_params),
+    DEVID_DISPATCH(KEYMGMT, km, SET_PARAMS, set_params),
+    DEVID_DISPATCH(KEYMGMT, km, SETTABLE_PARAMS, ec_settable_params),
     DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME, ec_query_operation_name),
     DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, ec_gen_init),
     DEVID_DISPATCH(KEYMGMT, km, GEN_SETTABLE_PARAMS, ec_gen_settable_params),
