@@ -23,6 +23,9 @@ static void devid_tpm2_obj_init(struct devid_tpm2_obj *obj)
 
 const struct devid_backend_setting devid_tpm2_settings[] = {
     { "tcti", "TPM 2.0 TCTI, e.g. device:/dev/tpmrm0 or swtpm:port=2321" },
+    { "tpm2-parent-auth",
+      "auth value of key files' persistent parents: a value, file:PATH, or "
+      "ask (the passphrase callback)" },
     { NULL, NULL }
 };
 
@@ -32,7 +35,7 @@ int devid_tpm2_cfg_set(struct devid_prov *prov, void **vcfg, const char *name,
     struct devid_tpm2_cfg *cfg = *vcfg;
     char *copy;
 
-    if (strcmp(name, "tcti") != 0) {
+    if (strcmp(name, "tcti") != 0 && strcmp(name, "tpm2-parent-auth") != 0) {
         DEVID_RAISE(prov, DEVID_R_BAD_CONFIG, "unknown setting '%s'", name);
         return 0;
     }
@@ -43,6 +46,9 @@ int devid_tpm2_cfg_set(struct devid_prov *prov, void **vcfg, const char *name,
             return 0;
         }
         *vcfg = cfg;
+    }
+    if (strcmp(name, "tpm2-parent-auth") == 0) {
+        return devid_tpm2_parent_auth_cfg(prov, cfg, value);
     }
     copy = OPENSSL_strdup(value);
     if (copy == NULL) {
@@ -60,7 +66,9 @@ void devid_tpm2_cfg_free(void *vcfg)
 
     if (cfg != NULL) {
         OPENSSL_free(cfg->tcti);
-        OPENSSL_free(cfg);
+        OPENSSL_secure_clear_free(cfg->parent_auth, cfg->parent_auth_len + 1);
+        OPENSSL_free(cfg->parent_auth_file);
+        OPENSSL_clear_free(cfg, sizeof(*cfg));
     }
 }
 

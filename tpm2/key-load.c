@@ -93,6 +93,7 @@ void devid_tpm2_key_free(struct devid_key *key)
         CRYPTO_THREAD_unlock(st->lock);
     }
     OPENSSL_secure_clear_free(k->auth, k->auth_len + 1);
+    OPENSSL_secure_clear_free(k->parent_auth, DEVID_TPM2_PARENT_AUTH_SIZE);
     devid_tpm2_keyfile_free(k->kf);
     OPENSSL_clear_free(k, sizeof(*k));
     key->be = NULL;
@@ -166,9 +167,46 @@ static TSS2_RC devid_tpm2_load_f(struct devid_tpm2 *st, void *arg)
 {
     struct devid_tpm2_load *a = arg;
 
-    /* TPM 2.0 Part 3 §12.2 TPM2_Load; the parent's auth is empty */
+    /* TPM 2.0 Part 3 §12.2 TPM2_Load; the parent's auth was set on it */
     return Esys_Load(st->esys, a->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                      ESYS_TR_NONE, &a->kf->priv, &a->kf->pub, &a->tr);
+}
+
+/* A persistent parent with its auth value set, unless the TPM refused that
+ * value before: then nothing is sent (DEVID_R_PIN_REFUSED_BEFORE). */
+static int devid_tpm2_key_parent(struct devid_key *key, struct devid_tpm2 *st,
+                                 ESYS_TR *ptr)
+{
+    struct devid_tpm2_key *k = key->be;
+    TPM2B_AUTH auth = { 0 };
+    TSS2_RC rc;
+
+    if (devid_tpm2_parent_auth_refused(st, k->kf->parent, k->parent_auth,
+                                       k->parent_auth_len)) {
+        DEVID_RAISE(key->prov, DEVID_R_PIN_REFUSED_BEFORE,
+                    "the TPM refused this auth value for parent 0x%08x "
+                    "before",
+                    (unsigned int)k->kf->parent);
+        return 0;
+    }
+    DEVID_TPM2_RETRY(st, NULL, rc,
+                     Esys_TR_FromTPMPublic(st->esys, k->kf->parent,
+                                           ESYS_TR_NONE, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, ptr));
+    if (rc != TSS2_RC_SUCCESS) {
+        return devid_tpm2_rc_raise(key->prov, "parent Esys_TR_FromTPMPublic",
+                                   rc);
+    }
+    if (k->parent_auth != NULL) {
+        auth.size = (UINT16)k->parent_auth_len;
+        memcpy(auth.buffer, k->parent_auth, k->parent_auth_len);
+    }
+    rc = Esys_TR_SetAuth(st->esys, *ptr, &auth);
+    OPENSSL_cleanse(&auth, sizeof(auth));
+    if (rc != TSS2_RC_SUCCESS) {
+        return devid_tpm2_rc_raise(key->prov, "Esys_TR_SetAuth", rc);
+    }
+    return 1;
 }
 
 /* Loads a key file's object under its parent and frees the parent's slot. */
@@ -176,7 +214,6 @@ static int devid_tpm2_key_load(struct devid_key *key, struct devid_tpm2 *st)
 {
     struct devid_tpm2_key *k = key->be;
     struct devid_tpm2_load a = { ESYS_TR_NONE, k->kf, ESYS_TR_NONE };
-    ESYS_TR ptr = ESYS_TR_NONE;
     TSS2_RC rc;
     int ret = 0;
 
@@ -184,18 +221,22 @@ static int devid_tpm2_key_load(struct devid_key *key, struct devid_tpm2 *st)
         if (!devid_tpm2_srk_get(key->prov, st, &a.parent)) {
             goto end;
         }
-    } else {
-        DEVID_TPM2_RETRY(st, NULL, rc,
-                         Esys_TR_FromTPMPublic(st->esys, k->kf->parent,
-                                               ESYS_TR_NONE, ESYS_TR_NONE,
-                                               ESYS_TR_NONE, &ptr));
-        if (rc != TSS2_RC_SUCCESS) {
-            devid_tpm2_rc_raise(key->prov, "parent Esys_TR_FromTPMPublic", rc);
-            goto end;
-        }
-        a.parent = ptr;
+    } else if (!devid_tpm2_key_parent(key, st, &a.parent)) {
+        goto end;
     }
     rc = devid_tpm2_obj_with_room(st, devid_tpm2_load_f, &a, NULL);
+    if (rc != TSS2_RC_SUCCESS && k->kf->parent != TPM2_RH_OWNER
+        && devid_tpm2_rc_is_auth_fail(rc)) {
+        /* never resent, by this key or any other under this parent */
+        devid_tpm2_parent_auth_remember(st, k->kf->parent, k->parent_auth,
+                                        k->parent_auth_len);
+        DEVID_RAISE(key->prov, DEVID_R_PIN_INCORRECT,
+                    "Esys_Load: %s (0x%x): parent 0x%08x refused the auth "
+                    "value (tpm2-parent-auth), not retried",
+                    Tss2_RC_Decode(rc), (unsigned int)rc,
+                    (unsigned int)k->kf->parent);
+        goto end;
+    }
     if (rc != TSS2_RC_SUCCESS) {
         devid_tpm2_rc_raise(key->prov, "Esys_Load", rc);
         goto end;
@@ -512,6 +553,12 @@ int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
     }
     if (!k->kf->empty_auth
         && !devid_tpm2_key_ask_auth(key, uri != NULL ? uri : "TPM key", pin)) {
+        goto end;
+    }
+    if (k->kf->parent != TPM2_RH_OWNER
+        && !devid_tpm2_parent_auth_get(prov, k->kf->parent,
+                                       uri != NULL ? uri : "TPM key", pin,
+                                       &k->parent_auth, &k->parent_auth_len)) {
         goto end;
     }
     /* load now, so a key file for another TPM fails here and not in the

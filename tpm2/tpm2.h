@@ -22,7 +22,15 @@ extern const struct devid_backend_ops devid_tpm2_backend;
 /* The backend's provider settings (esys.c). */
 struct devid_tpm2_cfg {
     char *tcti; /* tcti: TCTI configuration string */
+    /* tpm2-parent-auth: a value (secure heap), a file, or ask */
+    char *parent_auth;
+    size_t parent_auth_len;
+    char *parent_auth_file;
+    int parent_auth_ask;
 };
+
+/* Parent auth values the TPM refused, remembered per provider instance. */
+#define DEVID_TPM2_REFUSED_MAX 8
 
 /* Algorithms and curves this TPM reports (TPM2_GetCapability, read once). */
 #define DEVID_TPM2_ALG_RSASSA 0x01u
@@ -67,6 +75,11 @@ struct devid_tpm2 {
     struct devid_tpm2_obj srk;    /* transient SRK created from the template */
     struct devid_tpm2_obj *objs;  /* loaded keys, for eviction */
     unsigned long long clock;
+    /* refused parent auth values: salted SHA-256 (parent-auth.c) */
+    unsigned char refused[DEVID_TPM2_REFUSED_MAX][32];
+    size_t nrefused;
+    unsigned char refused_salt[16];
+    int refused_salted;
 };
 
 /* Backend-private part of a devid_key (key->be). */
@@ -81,7 +94,13 @@ struct devid_tpm2_key {
     size_t auth_len;
     int ask_auth;                 /* ask the passphrase callback */
     int auth_failed;              /* the TPM refused auth: never resend */
+    char *parent_auth;            /* key files: parent's auth (secure heap,
+                                   * DEVID_TPM2_PARENT_AUTH_SIZE), or NULL */
+    size_t parent_auth_len;
 };
+
+/* Size of the secure-heap buffer of a parent auth value. */
+#define DEVID_TPM2_PARENT_AUTH_SIZE (sizeof(((TPM2B_AUTH *)NULL)->buffer) + 2)
 
 /* esys.c */
 
@@ -206,6 +225,31 @@ int devid_tpm2_srk_get(struct devid_prov *prov, struct devid_tpm2 *st,
 
 /** Swaps a transient SRK out again after use to free its slot (lock held). */
 void devid_tpm2_srk_done(struct devid_tpm2 *st);
+
+/* parent-auth.c */
+
+/** Parses the tpm2-parent-auth setting into cfg: "ask" (the passphrase
+ *  callback), "file:PATH" (read at use), "pass:VALUE" or a value. Returns
+ *  1, or 0 with DEVID_R_BAD_CONFIG raised. */
+int devid_tpm2_parent_auth_cfg(struct devid_prov *prov,
+                               struct devid_tpm2_cfg *cfg, const char *value);
+
+/** The auth value for parent of the key named name: from the setting, else
+ *  $TPM2OPENSSL_PARENT_AUTH, else empty. *out is a secure-heap buffer of
+ *  DEVID_TPM2_PARENT_AUTH_SIZE bytes (OPENSSL_secure_clear_free) holding
+ *  *out_len bytes. Returns 1, or 0 with DEVID_R_PIN_SOURCE or
+ *  DEVID_R_PIN_REQUIRED raised. */
+int devid_tpm2_parent_auth_get(struct devid_prov *prov, TPM2_HANDLE parent,
+                               const char *name, const struct devid_pin_cb *pin,
+                               char **out, size_t *out_len);
+
+/** 1 when the TPM refused this auth value for parent before (st locked). */
+int devid_tpm2_parent_auth_refused(struct devid_tpm2 *st, TPM2_HANDLE parent,
+                                   const char *auth, size_t len);
+
+/** Remembers that the TPM refused auth for parent (st locked). */
+void devid_tpm2_parent_auth_remember(struct devid_tpm2 *st, TPM2_HANDLE parent,
+                                     const char *auth, size_t len);
 
 /* describe.c */
 
