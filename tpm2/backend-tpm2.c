@@ -33,7 +33,7 @@ static int devid_tpm2_be_handles(const char *name)
     if (name == NULL) {
         return 0;
     }
-    if (strncmp(name, "handle:", 7) == 0) {
+    if (strncmp(name, "handle:", 7) == 0 || strncmp(name, "object:", 7) == 0) {
         return 1;
     }
     if (strncmp(name, "file://", 7) == 0) {
@@ -91,8 +91,8 @@ end:
     return pk;
 }
 
-/* One private key per name (and its public half when asked); a TPM holds
- * no certificates for us. */
+/* One private key per name (and its public half when asked); an NV index
+ * gives a public key and the certificate it holds. */
 static int devid_tpm2_be_search(struct devid_prov *prov, const char *name,
                                 unsigned int want,
                                 const struct devid_pin_cb *pin,
@@ -100,8 +100,15 @@ static int devid_tpm2_be_search(struct devid_prov *prov, const char *name,
 {
     struct devid_key *key = NULL, *pub = NULL;
     struct devid_object obj;
+    TPM2_HANDLE nv = 0;
     int all = want == DEVID_OBJ_ANY, ret = 0;
 
+    if (devid_tpm2_name_nv(name, &nv)) {
+        if (!all && (want & (DEVID_OBJ_PUBKEY | DEVID_OBJ_CERT)) == 0) {
+            return 1; /* an NV index holds no private key */
+        }
+        return devid_tpm2_nv_search(prov, name, nv, want, cb, cbarg);
+    }
     if (!all && (want & (DEVID_OBJ_PRIVKEY | DEVID_OBJ_PUBKEY)) == 0) {
         return 1;
     }
@@ -196,7 +203,7 @@ static int devid_tpm2_be_renew_name(const char *base, const char *stamp,
     return 1;
 }
 
-static const char *const devid_tpm2_be_schemes[] = { "handle", NULL };
+static const char *const devid_tpm2_be_schemes[] = { "handle", "object", NULL };
 static const char *const devid_tpm2_be_ref_labels[] = {
     DEVID_TPM2_KEYFILE_PEM_NAME, NULL
 };
@@ -206,7 +213,7 @@ const struct devid_backend_ops devid_tpm2_backend = {
     .description = "keys in a TPM 2.0: persistent handles and TSS2 key files",
     .flags = 0, /* a TPM holds no certificates for us */
     .schemes = devid_tpm2_be_schemes,
-    .name_help = "handle:0x81... or uri:/path/key.tss2.pem",
+    .name_help = "handle:0x81..., object:/path or uri:/path/key.tss2.pem",
     .handles = devid_tpm2_be_handles,
     .renew_name = devid_tpm2_be_renew_name,
     .ref_labels = devid_tpm2_be_ref_labels,

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <tss2/tss2_mu.h>
 
 #include "tpm2/keyfile.h"
 #include "tpm2/tpm2.h"
@@ -76,30 +74,20 @@ static int devid_tpm2_print_alg(BIO *out, int indent, const char *what,
            > 0;
 }
 
-/* The object's Name: nameAlg || H_nameAlg(TPMT_PUBLIC) (Part 1 §16). */
+/* The object's Name, as tpm2_load -n and tpm2_readpublic show it. */
 static int devid_tpm2_print_name(BIO *out, int indent, const TPMT_PUBLIC *pub)
 {
-    uint8_t buf[sizeof(TPMT_PUBLIC)];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    const char *mdname = devid_tpm2_alg_name(pub->nameAlg);
-    size_t off = 0;
+    TPM2B_NAME name;
     unsigned int i;
 
-    if (mdname == NULL
-        || Tss2_MU_TPMT_PUBLIC_Marshal(pub, buf, sizeof(buf), &off)
-               != TSS2_RC_SUCCESS
-        || !EVP_Digest(buf, off, md, &mdlen, EVP_get_digestbyname(mdname),
-                       NULL)) {
+    if (!devid_tpm2_pub_name(pub, &name)) {
         return BIO_printf(out, "%*sTPM name: (not computed)\n", indent, "") > 0;
     }
-    if (BIO_printf(out, "%*sTPM name: %04x", indent, "",
-                   (unsigned int)pub->nameAlg)
-        <= 0) {
+    if (BIO_printf(out, "%*sTPM name: ", indent, "") <= 0) {
         return 0;
     }
-    for (i = 0; i < mdlen; i++) {
-        if (BIO_printf(out, "%02x", md[i]) <= 0) {
+    for (i = 0; i < name.size; i++) {
+        if (BIO_printf(out, "%02x", name.name[i]) <= 0) {
             return 0;
         }
     }

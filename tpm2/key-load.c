@@ -626,14 +626,30 @@ int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
     struct devid_tpm2_keyfile *kf = NULL;
     struct devid_key *key = NULL;
     struct devid_tpm2_key *k;
+    TPM2B_NAME oname;
     TPM2_HANDLE h = 0;
-    int ask = 0, r, ret = 0;
+    int object = strncmp(name, "object:", 7) == 0;
+    int ask = 0, r = 1, ret = 0;
 
     *out = NULL;
-    r = devid_tpm2_name_handle(name, &h, &ask);
+    if (devid_tpm2_name_nv(name, &h)) {
+        DEVID_RAISE(prov, DEVID_R_NO_OBJECT,
+                    "%s is an NV index: a public key or certificate, no "
+                    "private key",
+                    name);
+        return 0;
+    }
+    if (object && !devid_tpm2_object_handle(prov, name + 7, &h, &oname)) {
+        return 0;
+    }
+    if (!object) {
+        r = devid_tpm2_name_handle(name, &h, &ask);
+    }
     if (r < 0) {
         DEVID_RAISE(prov, DEVID_R_BAD_URI,
-                    "%s: expected handle:0x81xxxxxx[?pass]", name);
+                    "%s: expected handle:0x81xxxxxx[?pass], "
+                    "handle:0x01xxxxxx (NV) or object:PATH",
+                    name);
         return 0;
     }
     if (r == 0) {
@@ -649,12 +665,13 @@ int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
     k = key->be;
     k->handle = h;
     k->ask_auth = ask;
-    key->uri = OPENSSL_strdup(name);
+    key->uri = object ? devid_tpm2_object_uri(name + 7) : OPENSSL_strdup(name);
     if (key->uri == NULL) {
         DEVID_RAISE(prov, DEVID_R_MALLOC, "uri");
         goto end;
     }
-    if (!devid_tpm2_key_open_handle(key, name, pin)) {
+    if (!devid_tpm2_key_open_handle(key, name, pin)
+        || (object && !devid_tpm2_object_check(key, &oname))) {
         goto end;
     }
     *out = key;

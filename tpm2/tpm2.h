@@ -251,6 +251,40 @@ int devid_tpm2_parent_auth_refused(struct devid_tpm2 *st, TPM2_HANDLE parent,
 void devid_tpm2_parent_auth_remember(struct devid_tpm2 *st, TPM2_HANDLE parent,
                                      const char *auth, size_t len);
 
+/* nv.c */
+
+/** 1 when name is "handle:0x01xxxxxx" (an NV index), with *handle set. */
+int devid_tpm2_name_nv(const char *name, TPM2_HANDLE *handle);
+
+/** The search of an NV index: its public key (PUBKEY) and, when it holds a
+ *  certificate, the certificate (CERT). Reads with the empty auth of the
+ *  owner (ownerread indices) or of the index. Returns 1, or 0 with
+ *  DEVID_R_NO_OBJECT or a TPM reason raised. */
+int devid_tpm2_nv_search(struct devid_prov *prov, const char *name,
+                         TPM2_HANDLE h, unsigned int want, devid_object_cb *cb,
+                         void *cbarg);
+
+/* object.c */
+
+/** The TPM Name of a public area (nameAlg || H(TPMT_PUBLIC)). Returns 1,
+ *  or 0 for a name algorithm it does not know. */
+int devid_tpm2_pub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name);
+
+/** Reads an "object:" file (a serialized ESYS_TR): the persistent handle
+ *  and the Name it had. No TPM command. Returns 1, or 0 with
+ *  DEVID_R_BAD_KEY_FILE or DEVID_R_UNSUPPORTED_KEY raised. */
+int devid_tpm2_object_handle(struct devid_prov *prov, const char *path,
+                             TPM2_HANDLE *handle, TPM2B_NAME *name);
+
+/** "object:" and the absolute path of path (so a reference file written
+ *  for the key opens it from any directory), or NULL on allocation
+ *  failure. OPENSSL_free it. */
+char *devid_tpm2_object_uri(const char *path);
+
+/** 1 when the opened key has the Name the object file recorded; else 0
+ *  with DEVID_R_NO_OBJECT raised (the handle was reused). */
+int devid_tpm2_object_check(struct devid_key *key, const TPM2B_NAME *name);
+
 /* describe.c */
 
 /** Prints where key lives, its TPM Name, object attributes and scheme, one
