@@ -86,12 +86,32 @@ struct devid_dec_params {
     size_t label_len;
 };
 
+/* Most extra generation parameters one key generation carries. */
+#define DEVID_GEN_EXTRA_MAX 8
+
+/* An extra generation parameter a backend declared (gen_params): its name
+ * and the value as text (an unsigned integer arrives as "0x%x"). The value
+ * may be a secret (an auth value): it lives in the secure heap and is
+ * wiped by the provider. */
+struct devid_gen_extra {
+    const char *name; /* the backend's gen_params entry */
+    char *value;      /* NUL-terminated */
+    size_t len;
+};
+
 struct devid_gen_params {
     enum devid_key_type type;
     int bits;                 /* RSA */
     unsigned long exponent;   /* RSA, 0 means 65537 */
+    int pss;                  /* RSA: makes only PSS signatures (RSA-PSS) */
     char group[32];           /* EC group name */
+    struct devid_gen_extra extra[DEVID_GEN_EXTRA_MAX];
+    size_t n_extra;
 };
+
+/** The value of the extra generation parameter name, or NULL. */
+const struct devid_gen_extra *
+devid_gen_extra_get(const struct devid_gen_params *p, const char *name);
 
 enum devid_obj_class {
     DEVID_OBJ_ANY = 0,
@@ -127,6 +147,10 @@ struct devid_backend_setting {
 };
 
 /* Backend flags (devid_backend_ops.flags). */
+/* generate() takes name NULL: the new key then lives in its reference file
+ * alone, which the encoder writes ("openssl genpkey -out key.pem" with no
+ * name). The first backend in the registry with this flag gets such keys. */
+#define DEVID_BACKEND_GEN_UNNAMED 0x0002u
 #define DEVID_BACKEND_CERT_BESIDE_KEY                                          \
     0x0001u /* the key's store holds
                                                * certificates too: install
@@ -157,6 +181,10 @@ struct devid_backend_ops {
     /* An extra key-generation parameter that carries the key's name, for
      * programs written for another provider (NULL: only "uri"). */
     const char *gen_name_param;
+
+    /* Names of further key-generation parameters this backend reads
+     * (devid_gen_params.extra), NULL-terminated. May be NULL. */
+    const char *const *gen_params;
 
     /* 1 when name is this backend's kind of name. Must not touch any
      * hardware. */
@@ -246,7 +274,8 @@ struct devid_backend_ops {
     int (*derive)(struct devid_key *key, const unsigned char *peer,
                   size_t peer_len, unsigned char *secret, size_t *secretlen);
 
-    /* Creates a non-exportable key pair at name; returns a new reference. */
+    /* Creates a non-exportable key pair at name (NULL: see
+     * DEVID_BACKEND_GEN_UNNAMED); returns a new reference. */
     int (*generate)(struct devid_prov *prov, const char *name,
                     const struct devid_gen_params *p,
                     const struct devid_pin_cb *pin, struct devid_key **out);
