@@ -18,10 +18,10 @@
 /* Enough of a file to see a PEM header after a few comment lines. */
 #define DEVID_TPM2_SNIFF_LEN 4096
 
-/* "handle:..." is ours by its prefix; a path (optionally "file:PATH") is
- * ours when the file starts like a TSS2 PRIVATE KEY, or when it does not
- * exist yet (a place to generate a key file: "file:PATH" or a name with a
- * '/'). No TPM access. */
+/* "handle:..." and "object:..." are ours by their prefix; a path
+ * (optionally "file:PATH") is ours when the file starts like a TSS2 PRIVATE
+ * KEY, is empty, or does not exist yet (a place to generate a key file:
+ * "file:PATH" or a name with a '/'). No TPM access. */
 static int devid_tpm2_be_handles(const char *name)
 {
     unsigned char buf[DEVID_TPM2_SNIFF_LEN];
@@ -51,7 +51,9 @@ static int devid_tpm2_be_handles(const char *name)
     }
     n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    return devid_tpm2_keyfile_sniff(buf, n);
+    /* an empty file is a place to write too: "openssl genpkey -pkeyopt
+     * uri:X -out X" creates X before the key exists */
+    return n == 0 || devid_tpm2_keyfile_sniff(buf, n);
 }
 
 /* A public-only twin of key for a PUBKEY result (its TPM state stays with
@@ -203,6 +205,11 @@ static int devid_tpm2_be_renew_name(const char *base, const char *stamp,
     return 1;
 }
 
+/* tpm2-openssl's key-generation parameters (its docs/keys.md) */
+static const char *const devid_tpm2_be_gen_params[] = { "user-auth", "parent",
+                                                        "parent-auth", "digest",
+                                                        NULL };
+
 static const char *const devid_tpm2_be_schemes[] = { "handle", "object", NULL };
 static const char *const devid_tpm2_be_ref_labels[] = {
     DEVID_TPM2_KEYFILE_PEM_NAME, NULL
@@ -211,9 +218,12 @@ static const char *const devid_tpm2_be_ref_labels[] = {
 const struct devid_backend_ops devid_tpm2_backend = {
     .name = "tpm2",
     .description = "keys in a TPM 2.0: persistent handles and TSS2 key files",
-    .flags = 0, /* a TPM holds no certificates for us */
+    /* a TPM holds no certificates for us; a key without a name lives in
+     * its TSS2 key file */
+    .flags = DEVID_BACKEND_GEN_UNNAMED,
     .schemes = devid_tpm2_be_schemes,
     .name_help = "handle:0x81..., object:/path or uri:/path/key.tss2.pem",
+    .gen_params = devid_tpm2_be_gen_params,
     .handles = devid_tpm2_be_handles,
     .renew_name = devid_tpm2_be_renew_name,
     .ref_labels = devid_tpm2_be_ref_labels,

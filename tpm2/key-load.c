@@ -314,21 +314,19 @@ static void devid_tpm2_pad(unsigned char *out, size_t n, const BYTE *x,
 static int devid_tpm2_pub_ecc(struct devid_key *key, const TPMT_PUBLIC *pub)
 {
     const TPMS_ECC_POINT *q = &pub->unique.ecc;
+    const struct devid_tpm2_curve *c = devid_tpm2_curve_by_id(
+        pub->parameters.eccDetail.curveID);
     struct devid_pubkey *pk = &key->pub;
     size_t n;
 
-    if (pub->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256) {
-        snprintf(pk->group, sizeof(pk->group), "%s", "prime256v1");
-        pk->bits = 256;
-    } else if (pub->parameters.eccDetail.curveID == TPM2_ECC_NIST_P384) {
-        snprintf(pk->group, sizeof(pk->group), "%s", "secp384r1");
-        pk->bits = 384;
-    } else {
+    if (c == NULL) {
         DEVID_RAISE(key->prov, DEVID_R_UNSUPPORTED_KEY, "TPM curve 0x%x",
                     pub->parameters.eccDetail.curveID);
         return 0;
     }
-    n = (size_t)pk->bits / 8;
+    snprintf(pk->group, sizeof(pk->group), "%s", c->name);
+    pk->bits = c->bits;
+    n = ((size_t)pk->bits + 7) / 8;
     if (q->x.size > n || q->y.size > n) {
         DEVID_RAISE(key->prov, DEVID_R_UNSUPPORTED_KEY, "bad EC point");
         return 0;
@@ -525,9 +523,40 @@ static int devid_tpm2_keyfile_usable(struct devid_prov *prov,
     return 1;
 }
 
+int devid_tpm2_key_set_auth_value(struct devid_key *key, int parent,
+                                  const char *value, size_t len)
+{
+    struct devid_tpm2_key *k = key->be;
+    size_t size = parent ? DEVID_TPM2_PARENT_AUTH_SIZE : len + 1;
+    char *buf;
+
+    if (len > sizeof(((TPM2B_AUTH *)NULL)->buffer)) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM, "auth value of %zu bytes",
+                    len);
+        return 0;
+    }
+    buf = OPENSSL_secure_zalloc(size);
+    if (buf == NULL) {
+        DEVID_RAISE(key->prov, DEVID_R_MALLOC, "auth");
+        return 0;
+    }
+    memcpy(buf, value, len);
+    if (parent) {
+        OPENSSL_secure_clear_free(k->parent_auth, DEVID_TPM2_PARENT_AUTH_SIZE);
+        k->parent_auth = buf;
+        k->parent_auth_len = len;
+    } else {
+        OPENSSL_secure_clear_free(k->auth, k->auth_len + 1);
+        k->auth = buf;
+        k->auth_len = len;
+    }
+    return 1;
+}
+
 int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
                                 struct devid_tpm2_keyfile *kf, const char *uri,
                                 const struct devid_pin_cb *pin,
+                                const struct devid_tpm2_auths *given,
                                 struct devid_key **out)
 {
     struct devid_key *key = NULL;
@@ -551,14 +580,27 @@ int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
         DEVID_RAISE(prov, DEVID_R_MALLOC, "uri");
         goto end;
     }
-    if (!k->kf->empty_auth
-        && !devid_tpm2_key_ask_auth(key, uri != NULL ? uri : "TPM key", pin)) {
+    if (given != NULL && given->user != NULL) {
+        if (!devid_tpm2_key_set_auth_value(key, 0, given->user,
+                                           given->user_len)) {
+            goto end;
+        }
+    } else if (!k->kf->empty_auth
+               && !devid_tpm2_key_ask_auth(key, uri != NULL ? uri : "TPM key",
+                                           pin)) {
         goto end;
     }
-    if (k->kf->parent != TPM2_RH_OWNER
-        && !devid_tpm2_parent_auth_get(prov, k->kf->parent,
-                                       uri != NULL ? uri : "TPM key", pin,
-                                       &k->parent_auth, &k->parent_auth_len)) {
+    if (k->kf->parent != TPM2_RH_OWNER && given != NULL
+        && given->parent != NULL) {
+        if (!devid_tpm2_key_set_auth_value(key, 1, given->parent,
+                                           given->parent_len)) {
+            goto end;
+        }
+    } else if (k->kf->parent != TPM2_RH_OWNER
+               && !devid_tpm2_parent_auth_get(prov, k->kf->parent,
+                                              uri != NULL ? uri : "TPM key",
+                                              pin, &k->parent_auth,
+                                              &k->parent_auth_len)) {
         goto end;
     }
     /* load now, so a key file for another TPM fails here and not in the
@@ -590,7 +632,7 @@ int devid_tpm2_key_from_keyfile_der(struct devid_prov *prov,
     if (!devid_tpm2_keyfile_decode(prov, der, len, &kf)) {
         return 0;
     }
-    return devid_tpm2_key_from_keyfile(prov, kf, NULL, pin, out);
+    return devid_tpm2_key_from_keyfile(prov, kf, NULL, pin, NULL, out);
 }
 
 int devid_tpm2_key_get_keyfile_der(struct devid_key *key, unsigned char **der,
@@ -656,7 +698,7 @@ int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
         if (!devid_tpm2_keyfile_read(prov, devid_tpm2_name_path(name), &kf)) {
             return 0;
         }
-        return devid_tpm2_key_from_keyfile(prov, kf, name, pin, out);
+        return devid_tpm2_key_from_keyfile(prov, kf, name, pin, NULL, out);
     }
     key = devid_tpm2_key_alloc(prov);
     if (key == NULL) {

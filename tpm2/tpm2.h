@@ -41,6 +41,22 @@ struct devid_tpm2_cfg {
 #define DEVID_TPM2_ALG_ECDH 0x20u
 #define DEVID_TPM2_CURVE_P256 0x01u
 #define DEVID_TPM2_CURVE_P384 0x02u
+#define DEVID_TPM2_CURVE_P192 0x04u
+#define DEVID_TPM2_CURVE_P224 0x08u
+#define DEVID_TPM2_CURVE_P521 0x10u
+
+/* The NIST curves devid serves: the TPM's ID, OpenSSL's short name, the
+ * field size and the DEVID_TPM2_CURVE_* bit (esys.c). */
+struct devid_tpm2_curve {
+    TPMI_ECC_CURVE id;
+    const char *name;
+    int bits;
+    unsigned int bit;
+};
+
+/** The curve with this TPM ID or OpenSSL short name, or NULL. */
+const struct devid_tpm2_curve *devid_tpm2_curve_by_id(TPMI_ECC_CURVE id);
+const struct devid_tpm2_curve *devid_tpm2_curve_by_name(const char *name);
 
 /* The TCG storage root key lives here when it is provisioned (TCG TPM v2.0
  * Provisioning Guidance, reserved handles). */
@@ -301,12 +317,29 @@ int devid_tpm2_key_describe(struct devid_key *key, BIO *out, int indent);
 int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
                         const struct devid_pin_cb *pin, struct devid_key **out);
 
+/* Auth values already known when a key is opened (a key just generated
+ * with user-auth and parent-auth): used instead of asking. */
+struct devid_tpm2_auths {
+    const char *user; /* the key's own, or NULL */
+    size_t user_len;
+    const char *parent; /* the parent's, or NULL */
+    size_t parent_len;
+};
+
 /** Makes a key from a parsed key file (takes ownership of kf even on
- *  failure). uri may be NULL. Same return and reasons as key_open. */
+ *  failure). uri and given may be NULL. Same return and reasons as
+ *  key_open. */
 int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
                                 struct devid_tpm2_keyfile *kf, const char *uri,
                                 const struct devid_pin_cb *pin,
+                                const struct devid_tpm2_auths *given,
                                 struct devid_key **out);
+
+/** Sets key's own auth value (parent 0) or its parent's (parent 1) to a
+ *  copy of value in the secure heap. Returns 1, or 0 with
+ *  DEVID_R_INVALID_PARAM (too long) or DEVID_R_MALLOC raised. */
+int devid_tpm2_key_set_auth_value(struct devid_key *key, int parent,
+                                  const char *value, size_t len);
 
 /** Makes sure key's object is usable in this context and sets its auth
  *  (lock held). Returns 1 with *tr, or 0 with an error raised. */
