@@ -31,6 +31,7 @@ enum devid_key_type {
 /* PSS where the hardware picks the salt itself, of the digest's length
  * (a TPM's RSASSA-PSS scheme): other lengths cannot be made. */
 #define DEVID_CAP_PSS_SALT_DIGEST 0x0080u
+#define DEVID_CAP_DECRYPT_RAW 0x0100u /* raw RSA: c^d mod n, no padding */
 
 /* The public half of a key, in the form OSSL_PARAMs want it. */
 struct devid_pubkey {
@@ -75,7 +76,9 @@ struct devid_sign_params {
 
 enum devid_dec_pad {
     DEVID_PAD_PKCS1 = 1,
-    DEVID_PAD_OAEP
+    DEVID_PAD_OAEP,
+    DEVID_PAD_NONE /* only for keys with DEVID_CAP_DECRYPT_RAW;
+                               * input and output are modulus-sized */
 };
 
 struct devid_dec_params {
