@@ -413,7 +413,8 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
     if (dec && s == TPM2_ALG_NULL) {
         /* raw RSA through TPM2_RSA_Decrypt with scheme NULL: our own
          * PKCS#1 type 1 or PSS encoding (see ops.c) */
-        caps |= DEVID_CAP_SIGN_RAW_PKCS1 | DEVID_CAP_SIGN_PSS;
+        caps |= DEVID_CAP_SIGN_RAW_PKCS1 | DEVID_CAP_SIGN_PSS
+                | DEVID_CAP_DECRYPT_RAW;
     }
     if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSAES)
         && (st->algs & DEVID_TPM2_ALG_RSAES) != 0) {

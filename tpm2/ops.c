@@ -550,6 +550,11 @@ int devid_tpm2_op_decrypt(struct devid_key *key,
     } else if (p->pad == DEVID_PAD_PKCS1
                && (key->caps & DEVID_CAP_DECRYPT_PKCS1) != 0) {
         scheme = TPM2_ALG_RSAES;
+    } else if (p->pad == DEVID_PAD_NONE
+               && (key->caps & DEVID_CAP_DECRYPT_RAW) != 0
+               && inlen == devid_tpm2_key_bytes(key)) {
+        /* TPM2_RSA_Decrypt with scheme NULL: c^d mod n, left-padded */
+        return devid_tpm2_rsa_raw(key, in, out, outlen);
     } else {
         DEVID_RAISE(key->prov, DEVID_R_MECHANISM, "%s cannot decrypt (pad %d)",
                     key->uri != NULL ? key->uri : "TPM key", (int)p->pad);
