@@ -32,6 +32,10 @@ enum devid_key_type {
  * (a TPM's RSASSA-PSS scheme): other lengths cannot be made. */
 #define DEVID_CAP_PSS_SALT_DIGEST 0x0080u
 #define DEVID_CAP_DECRYPT_RAW 0x0100u /* raw RSA: c^d mod n, no padding */
+/* The hardware hashes what it signs (a TPM's restricted signing key):
+ * sign() gets the message itself, to be hashed with md_nid, never a digest
+ * made elsewhere; the provider refuses digests for such keys. */
+#define DEVID_CAP_SIGN_MESSAGE 0x0200u
 
 /* The public half of a key, in the form OSSL_PARAMs want it. */
 struct devid_pubkey {

@@ -46,7 +46,15 @@ struct devid_sig_ctx {
     EVP_MD *mgf1;                   /* PSS; NULL means the signing digest */
     int saltlen;                    /* RSA_PSS_SALTLEN_* or a length */
     int pad_set;                    /* the caller chose pad */
+    int message;                    /* the key signs messages, not digests
+                                     * (DEVID_CAP_SIGN_MESSAGE) */
+    unsigned char *msg;             /* message mode: what update gave */
+    size_t msg_len;
 };
+
+/* Message mode keeps the whole message for the hardware to hash: bound it
+ * (TLS handshakes and CSRs are a few kilobytes). */
+#define DEVID_SIG_MESSAGE_MAX (1024 * 1024)
 
 static void *devid_sig_newctx_type(void *provctx, const char *propq,
                                    enum devid_key_type type)
@@ -84,6 +92,7 @@ static void devid_sig_freectx(void *vctx)
     EVP_MD_free(ctx->md);
     EVP_MD_free(ctx->mgf1);
     EVP_MD_CTX_free(ctx->mdctx);
+    OPENSSL_clear_free(ctx->msg, ctx->msg_len);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
@@ -97,6 +106,7 @@ static void *devid_sig_dupctx(void *vctx)
     }
     /* every owned pointer is copied or re-referenced, never shared */
     dst->mdctx = NULL;
+    dst->msg = NULL;
     devid_key_up_ref(dst->key);
     if (dst->md != NULL) {
         EVP_MD_up_ref(dst->md);
@@ -107,6 +117,14 @@ static void *devid_sig_dupctx(void *vctx)
     if (src->mdctx != NULL) {
         dst->mdctx = EVP_MD_CTX_new();
         if (dst->mdctx == NULL || !EVP_MD_CTX_copy_ex(dst->mdctx, src->mdctx)) {
+            devid_sig_freectx(dst);
+            return NULL;
+        }
+    }
+    if (src->msg != NULL) {
+        dst->msg = OPENSSL_memdup(src->msg, src->msg_len);
+        if (dst->msg == NULL) {
+            dst->msg_len = 0;
             devid_sig_freectx(dst);
             return NULL;
         }
@@ -146,6 +164,7 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
         }
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
+        ctx->message = (key->caps & DEVID_CAP_SIGN_MESSAGE) != 0;
         /* a PSS-only key signs PSS unless told otherwise, as OpenSSL's own
          * RSA-PSS keys do */
         if (ctx->type == DEVID_KEY_RSA && !ctx->pad_set
@@ -301,11 +320,33 @@ end:
     return ret;
 }
 
+/* sign() proper: tbs is a digest, or the message in message mode (called
+ * from digest_sign_final only). */
+static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
+                              size_t *siglen, size_t sigsize,
+                              const unsigned char *tbs, size_t tbslen);
+
 static int devid_sig_sign(void *vctx, unsigned char *sig, size_t *siglen,
                           size_t sigsize, const unsigned char *tbs,
                           size_t tbslen)
 {
     struct devid_sig_ctx *ctx = vctx;
+
+    if (ctx->message && sig != NULL) {
+        DEVID_RAISE(ctx->prov, DEVID_R_MECHANISM,
+                    "%s signs only what the hardware hashes itself (a "
+                    "restricted key): sign the message (dgst -sign, req, "
+                    "TLS), not a digest",
+                    ctx->key->uri != NULL ? ctx->key->uri : "the key");
+        return 0;
+    }
+    return devid_sig_sign_tbs(ctx, sig, siglen, sigsize, tbs, tbslen);
+}
+
+static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
+                              size_t *siglen, size_t sigsize,
+                              const unsigned char *tbs, size_t tbslen)
+{
     struct devid_sign_params p;
     unsigned char raw[1024];
     size_t rawlen = sizeof(raw);
@@ -353,6 +394,12 @@ static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
     if (!devid_sig_set_md(ctx, &ctx->md, mdname)) {
         return 0;
     }
+    OPENSSL_clear_free(ctx->msg, ctx->msg_len);
+    ctx->msg = NULL;
+    ctx->msg_len = 0;
+    if (ctx->message) {
+        return 1; /* the hardware hashes: keep the message (update) */
+    }
     if (ctx->mdctx == NULL) {
         ctx->mdctx = EVP_MD_CTX_new();
         if (ctx->mdctx == NULL) {
@@ -366,7 +413,25 @@ static int devid_sig_digest_sign_update(void *vctx, const unsigned char *data,
                                         size_t datalen)
 {
     struct devid_sig_ctx *ctx = vctx;
+    unsigned char *grown;
 
+    if (ctx->message) {
+        if (datalen > DEVID_SIG_MESSAGE_MAX - ctx->msg_len) {
+            DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                        "message over %d bytes for a restricted key",
+                        DEVID_SIG_MESSAGE_MAX);
+            return 0;
+        }
+        grown = OPENSSL_clear_realloc(ctx->msg, ctx->msg_len,
+                                      ctx->msg_len + datalen + 1);
+        if (grown == NULL) {
+            return 0;
+        }
+        memcpy(grown + ctx->msg_len, data, datalen);
+        ctx->msg = grown;
+        ctx->msg_len += datalen;
+        return 1;
+    }
     if (ctx->mdctx == NULL) {
         return 0;
     }
@@ -379,14 +444,25 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
     struct devid_sig_ctx *ctx = vctx;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
+    int ret;
 
     if (sig == NULL) {
-        return devid_sig_sign(ctx, NULL, siglen, 0, NULL, 0);
+        return devid_sig_sign_tbs(ctx, NULL, siglen, 0, NULL, 0);
+    }
+    if (ctx->message) {
+        ret = devid_sig_sign_tbs(ctx, sig, siglen, sigsize,
+                                 ctx->msg != NULL ? ctx->msg
+                                                  : (const unsigned char *)"",
+                                 ctx->msg_len);
+        OPENSSL_clear_free(ctx->msg, ctx->msg_len);
+        ctx->msg = NULL;
+        ctx->msg_len = 0;
+        return ret;
     }
     if (ctx->mdctx == NULL || !EVP_DigestFinal_ex(ctx->mdctx, digest, &dlen)) {
         return 0;
     }
-    return devid_sig_sign(ctx, sig, siglen, sigsize, digest, dlen);
+    return devid_sig_sign_tbs(ctx, sig, siglen, sigsize, digest, dlen);
 }
 
 /* Reports the salt length as a number once it is known (the hardware's
