@@ -382,15 +382,25 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
                                     const struct devid_tpm2 *st)
 {
     TPMA_OBJECT a = pub->objectAttributes;
-    int sign = (a & TPMA_OBJECT_SIGN_ENCRYPT) != 0
-               && (a & TPMA_OBJECT_RESTRICTED) == 0;
-    int dec = (a & TPMA_OBJECT_DECRYPT) != 0
-              && (a & TPMA_OBJECT_RESTRICTED) == 0;
-    TPM2_ALG_ID s;
+    int restricted = (a & TPMA_OBJECT_RESTRICTED) != 0;
+    int sign = (a & TPMA_OBJECT_SIGN_ENCRYPT) != 0;
+    int dec = (a & TPMA_OBJECT_DECRYPT) != 0 && !restricted;
+    TPM2_ALG_ID s = pub->type == TPM2_ALG_ECC
+                        ? pub->parameters.eccDetail.scheme.scheme
+                        : pub->parameters.rsaDetail.scheme.scheme;
     unsigned int caps = 0;
 
+    /* a restricted signing key (an attestation key) has its own scheme
+     * and signs only what the TPM hashed (restricted.c); a restricted
+     * decryption key is a storage key: nothing for us */
+    if (restricted && (!sign || s == TPM2_ALG_NULL)) {
+        return 0;
+    }
+    if (restricted) {
+        caps |= DEVID_CAP_SIGN_MESSAGE;
+    }
+
     if (pub->type == TPM2_ALG_ECC) {
-        s = pub->parameters.eccDetail.scheme.scheme;
         if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_ECDSA)
             && (st->algs & DEVID_TPM2_ALG_ECDSA) != 0) {
             caps |= DEVID_CAP_SIGN_ECDSA;
@@ -401,7 +411,6 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
         }
         return caps;
     }
-    s = pub->parameters.rsaDetail.scheme.scheme;
     if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSASSA)
         && (st->algs & DEVID_TPM2_ALG_RSASSA) != 0) {
         caps |= DEVID_CAP_SIGN_PKCS1;

@@ -301,6 +301,18 @@ char *devid_tpm2_object_uri(const char *path);
  *  with DEVID_R_NO_OBJECT raised (the handle was reused). */
 int devid_tpm2_object_check(struct devid_key *key, const TPM2B_NAME *name);
 
+/* restricted.c */
+
+/** Hashes msg in the TPM (TPM2_Hash, or a hash sequence when it is longer
+ *  than one buffer) with the digest md_nid, for a restricted signing key:
+ *  the digest (at most *dlen bytes; *dlen set) and the owner hierarchy's
+ *  hash-check ticket for TPM2_Sign. Returns 1, or 0 with DEVID_R_MECHANISM
+ *  or a TPM reason raised. */
+int devid_tpm2_hash_ticket(struct devid_key *key, int md_nid,
+                           const unsigned char *msg, size_t len,
+                           unsigned char *digest, size_t *dlen,
+                           TPMT_TK_HASHCHECK *tk);
+
 /* describe.c */
 
 /** Prints where key lives, its TPM Name, object attributes and scheme, one
