@@ -77,7 +77,7 @@ static int devid_tpm2_genopts(struct devid_prov *prov,
         v = strtoul(x->value, &end, 16);
         if (end == x->value || *end != '\0'
             || (v != TPM2_RH_OWNER
-                && (v & 0xff000000ul) != TPM2_HR_PERSISTENT)) {
+                && (v & 0xff000000ul) != DEVID_TPM2_HR_PERSISTENT)) {
             DEVID_RAISE(prov, DEVID_R_INVALID_PARAM,
                         "parent %s: 0x40000001 or a persistent handle "
                         "0x81xxxxxx",

@@ -525,7 +525,7 @@ static int devid_tpm2_keyfile_usable(struct devid_prov *prov,
         return 0;
     }
     if (kf->parent != TPM2_RH_OWNER
-        && (kf->parent & 0xff000000u) != TPM2_HR_PERSISTENT) {
+        && (kf->parent & 0xff000000u) != DEVID_TPM2_HR_PERSISTENT) {
         DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY, "parent handle 0x%x",
                     (unsigned int)kf->parent);
         return 0;

@@ -106,7 +106,7 @@ int devid_tpm2_object_handle(struct devid_prov *prov, const char *path,
                     Tss2_RC_Decode(rc), (unsigned int)rc);
         goto end;
     }
-    if ((*handle & 0xff000000u) != TPM2_HR_PERSISTENT) {
+    if ((*handle & 0xff000000u) != DEVID_TPM2_HR_PERSISTENT) {
         DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY,
                     "object:%s: handle 0x%08x is not a persistent object", path,
                     (unsigned int)*handle);

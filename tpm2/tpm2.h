@@ -62,6 +62,11 @@ const struct devid_tpm2_curve *devid_tpm2_curve_by_name(const char *name);
  * Provisioning Guidance, reserved handles). */
 #define DEVID_TPM2_SRK_HANDLE 0x81000001u
 
+/* TPM_HT_PERSISTENT in the top byte (TPM 2.0 Part 2 §7.2). tss2's
+ * TPM2_HR_PERSISTENT shifts a signed 0x81 left by 24, which is undefined
+ * behaviour in C (UBSan says so). */
+#define DEVID_TPM2_HR_PERSISTENT 0x81000000u
+
 /* A transient object we keep in the TPM, or its saved context when the TPM
  * ran out of object slots (TPM 2.0 Part 3 §28.2 ContextSave). */
 struct devid_tpm2_obj {
