@@ -162,9 +162,12 @@ if not settings:
     fail("tools/settings.c: devid_setting_defs[] not found or empty")
 
 prov_settings = []
-for dirpath, _dirs, files in os.walk(top):
-    if "/build" in dirpath or "/." in dirpath or "/debian" in dirpath:
-        continue
+for dirpath, dirs, files in os.walk(top):
+    # not into build trees (a distcheck's sources are inside one), hidden
+    # folders or the packaging
+    dirs[:] = [d for d in dirs if not (d.startswith(("build", ".", "_build"))
+                                       or d in ("debian", "autom4te.cache"))
+               and not os.path.exists(os.path.join(dirpath, d, "config.status"))]
     for f in files:
         if not f.endswith(".c"):
             continue
