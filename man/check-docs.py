@@ -380,6 +380,15 @@ for t, o in tools.items():
             fail("docs/: option %s (%s --help) appears in no docs/*.md"
                  % (x, t))
 
+# every page of docs/ is installed into $(docdir)
+inc = read("man/Makefile.inc")
+m = re.search(r"^dist_doc_DATA\s*=(.*?)(?<!\\)\n", inc, re.S | re.M)
+listed = set(m.group(1).replace("\\", " ").split()) if m else set()
+for f in sorted(os.listdir(os.path.join(top, "docs"))):
+    if f.endswith(".md") and "docs/" + f not in listed:
+        fail("man/Makefile.inc: docs/%s is not in dist_doc_DATA, so make "
+             "install leaves it out" % f)
+
 if problems:
     print("The documentation and the code disagree:")
     for p in problems:
