@@ -16,6 +16,8 @@ What the code has is read from the code itself:
 Each must appear in its man page (man/*.scd, in the section named below)
 and in docs/, and each entry of those sections and of the docs' tables must
 exist in the code. Every failure says what is missing and where to add it.
+Each setting must also have a line in dist/devid.conf.example, and each
+docs/*.md must be installed (dist_doc_DATA in man/Makefile.inc).
 """
 import os
 import re
