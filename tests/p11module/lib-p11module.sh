@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: Apache-2.0
+# Helpers for the devid-pkcs11.so tests: the module from the build, a
+# server that asks for a client certificate, and the certificate the
+# client presented. Sourced after tests/lib.sh and tests/cli/lib-provision.sh.
+# shellcheck shell=sh
+
+P11MOD=$top_builddir/.libs/devid-pkcs11.so
+[ -f "$P11MOD" ] || fail "no $P11MOD"
+
+# p11m_server DIR: openssl s_server on a free port asking for a client
+# certificate (-Verify 1) trusting DIR/client-ca.pem; one connection each
+# start. Sets P11M_PORT, P11M_SPID; its output goes to DIR/server.out. Its
+# stdin stays open (a FIFO held by a sleep, P11M_HOLD) as s_server stops
+# at the end of its input.
+p11m_server() {
+    P11M_PORT=$(devid_freeport)
+    rm -f "$1/server.in"
+    mkfifo "$1/server.in"
+    sleep 60 > "$1/server.in" &
+    P11M_HOLD=$!
+    openssl s_server -accept "127.0.0.1:$P11M_PORT" -naccept 1 \
+        -cert "$1/server.pem" -key "$1/server.key" \
+        -CAfile "$1/client-ca.pem" -partial_chain -Verify 1 -verify_return_error \
+        > "$1/server.out" 2>&1 < "$1/server.in" &
+    P11M_SPID=$!
+    devid_wait_port "$P11M_PORT"
+}
+
+# p11m_gnutls TOKEN: gnutls-cli mutual TLS with the key and certificate of
+# the token by their pkcs11: URIs; extra gnutls-cli arguments follow
+p11m_gnutls() {
+    _tok=$1
+    shift
+    echo hello | timeout 30 gnutls-cli --provider "$P11MOD" -p "$P11M_PORT" \
+        --x509cafile "$TESTDIR/ca.pem" \
+        --x509keyfile "pkcs11:token=$_tok;object=device;type=private" \
+        --x509certfile "pkcs11:token=$_tok;object=device;type=cert" \
+        "$@" localhost > "$TESTDIR/gnutls.out" 2>&1
+}
+
+# p11m_client_fpr: SHA-256 fingerprint of the certificate the last
+# connection presented (s_server prints it as PEM)
+p11m_client_fpr() {
+    wait "$P11M_SPID" 2>/dev/null || true
+    kill "$P11M_HOLD" 2>/dev/null || true
+    sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \
+        "$TESTDIR/server.out" | openssl x509 -noout -fingerprint -sha256
+}
+
+# p11m_leaf_fpr STATEDIR: fingerprint of the current identity's leaf
+p11m_leaf_fpr() {
+    openssl x509 -in "$1/current/chain.pem" -noout -fingerprint -sha256
+}

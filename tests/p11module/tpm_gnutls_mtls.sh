@@ -1,0 +1,69 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# devid-pkcs11.so with a TPM identity (swtpm, provisioned by devid through
+# the emulator): the token and its objects as pkcs11-tool and p11tool see
+# them, pkcs11-tool --test, gnutls-cli mutual TLS by pkcs11: URIs against
+# openssl s_server -Verify 1, then devid renew and the same command again,
+# which now presents the new certificate.
+set -euf
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib-tpm.sh"
+. "$top_srcdir/tests/cli/lib-provision.sh"
+. "$top_srcdir/tests/cli/lib-renew.sh"
+. "$top_srcdir/tests/p11module/lib-p11module.sh"
+devid_tmpdir
+P11M_SPID=
+P11M_HOLD=
+cleanup() {
+    [ -n "$P11M_SPID" ] && kill "$P11M_SPID" 2>/dev/null || true
+    [ -n "$P11M_HOLD" ] && kill "$P11M_HOLD" 2>/dev/null || true
+    prov_emulators_stop
+    devid_tpm_stop
+    [ -n "${KEEP:-}" ] || rm -rf "$TESTDIR"
+}
+trap cleanup EXIT
+cd "$TESTDIR"
+
+devid_tpm_start "$TESTDIR"
+printf '' > pin
+renew_config "$TESTDIR/emu.json"
+prov_emulators "$TESTDIR" "$TESTDIR/emu.json"
+prov_device tpm tpm-01 "$TESTDIR/device.tss2.pem" "$TESTDIR/onboarding.tss2.pem"
+conf="$TESTDIR/tpm.conf"
+printf "tcti = %s\nhub-port = %s\n" "$DEVID_TCTI" "$HUB_PORT" >> "$conf"
+"$DEVID" --config "$conf" provision 2> prov.err || { cat prov.err; fail "provision"; }
+DEVID_PKCS11_CONFIG=$conf
+export DEVID_PKCS11_CONFIG
+
+pkcs11-tool --module "$P11MOD" -L > slots.txt 2>&1 || { cat slots.txt; fail "pkcs11-tool -L"; }
+grep -q 'token label *: *tpm-01$' slots.txt || { cat slots.txt; fail "no token labelled with the registration id"; }
+pkcs11-tool --module "$P11MOD" -O > objects.txt 2>&1 || { cat objects.txt; fail "pkcs11-tool -O"; }
+grep -q 'Private Key Object; EC' objects.txt && grep -q 'Certificate Object' objects.txt \
+    || { cat objects.txt; fail "key and certificate objects"; }
+ok "one token per identity, labelled tpm-01, with the key and its certificate"
+
+pkcs11-tool --module "$P11MOD" --test > test.txt 2>&1 || { cat test.txt; fail "pkcs11-tool --test"; }
+ok "pkcs11-tool --test passes"
+p11tool --provider "$P11MOD" --list-all 'pkcs11:token=tpm-01' > p11tool.txt 2>&1 \
+    || { cat p11tool.txt; fail "p11tool --list-all"; }
+grep -q 'Type: Private key' p11tool.txt && grep -q 'Type: X.509 Certificate' p11tool.txt \
+    || { cat p11tool.txt; fail "p11tool lists no key or certificate"; }
+ok "p11tool --list-all lists the key and the certificates"
+
+devid_mkca "$TESTDIR"
+devid_mkserver "$TESTDIR" server ec
+cp tpm/current/chain.pem client-ca.pem
+p11m_server "$TESTDIR"
+p11m_gnutls tpm-01 || { cat gnutls.out server.out; fail "gnutls-cli mutual TLS"; }
+[ "$(p11m_client_fpr)" = "$(p11m_leaf_fpr tpm)" ] || { cat server.out; fail "the server saw another certificate"; }
+ok "gnutls-cli mutual TLS with the TPM key by pkcs11: URI"
+
+first=$(readlink tpm/current)
+"$DEVID" --config "$conf" renew --force > renew.out 2> renew.err \
+    || { cat renew.err; fail "renew"; }
+[ "$(readlink tpm/current)" != "$first" ] || fail "renew did not switch"
+cat tpm/current/chain.pem >> client-ca.pem
+p11m_server "$TESTDIR"
+p11m_gnutls tpm-01 || { cat gnutls.out server.out; fail "gnutls-cli after renew"; }
+[ "$(p11m_client_fpr)" = "$(p11m_leaf_fpr tpm)" ] || { cat server.out; fail "after renew the server saw the old certificate"; }
+ok "after devid renew the same gnutls-cli command presents the new certificate"
