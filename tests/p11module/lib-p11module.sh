@@ -51,3 +51,27 @@ p11m_client_fpr() {
 p11m_leaf_fpr() {
     openssl x509 -in "$1/current/chain.pem" -noout -fingerprint -sha256
 }
+
+# p11m_sign_check TOKEN STATEDIR [pkcs11-tool args]: signs with the key
+# labelled "device" through the module (ECDSA-SHA256) and verifies the
+# signature with the current leaf's public key
+p11m_sign_check() {
+    _tok=$1
+    _sd=$2
+    shift 2
+    echo "devid p11module $$" > "$TESTDIR/tbs.txt"
+    pkcs11-tool --module "$P11MOD" --token-label "$_tok" "$@" --sign \
+        --mechanism ECDSA-SHA256 --label device --signature-format openssl \
+        -i "$TESTDIR/tbs.txt" -o "$TESTDIR/tbs.sig" > "$TESTDIR/sign.out" 2>&1 \
+        || return 1
+    openssl x509 -in "$_sd/current/chain.pem" -noout -pubkey > "$TESTDIR/leaf-pub.pem"
+    openssl dgst -sha256 -verify "$TESTDIR/leaf-pub.pem" \
+        -signature "$TESTDIR/tbs.sig" "$TESTDIR/tbs.txt" > /dev/null
+}
+
+# p11m_p11tool_cert TOKEN: the certificate labelled "device", as p11tool
+# exports it, to stdout as a fingerprint
+p11m_p11tool_fpr() {
+    p11tool --provider "$P11MOD" --export "pkcs11:token=$1;object=device;type=cert" \
+        | openssl x509 -noout -fingerprint -sha256
+}
