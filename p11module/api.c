@@ -169,8 +169,7 @@ CK_RV devid_p11m_get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info)
 
 /* Looks up the token of slot with its identity loaded; NULL ident when
  * the state directory has none. */
-static CK_RV devid_p11m_slot_ident(CK_SLOT_ID slot,
-                                   struct devid_p11m_token **t,
+static CK_RV devid_p11m_slot_ident(CK_SLOT_ID slot, struct devid_p11m_token **t,
                                    struct devid_p11m_ident **id)
 {
     CK_RV rv;
@@ -285,8 +284,8 @@ static CK_RV devid_p11m_session_add(struct devid_p11m *m,
 {
     if (m->nsessions == m->cap) {
         size_t cap = m->cap == 0 ? 8 : 2 * m->cap;
-        struct devid_p11m_session **grown
-            = OPENSSL_realloc(m->sessions, cap * sizeof(*grown));
+        struct devid_p11m_session **grown =
+            OPENSSL_realloc(m->sessions, cap * sizeof(*grown));
 
         if (grown == NULL) {
             return CKR_HOST_MEMORY;

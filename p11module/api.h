@@ -18,7 +18,8 @@ CK_RV devid_p11m_open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
                               CK_NOTIFY notify, CK_SESSION_HANDLE_PTR out);
 CK_RV devid_p11m_close_session(CK_SESSION_HANDLE h);
 CK_RV devid_p11m_close_all_sessions(CK_SLOT_ID slot);
-CK_RV devid_p11m_get_session_info(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info);
+CK_RV devid_p11m_get_session_info(CK_SESSION_HANDLE h,
+                                  CK_SESSION_INFO_PTR info);
 CK_RV devid_p11m_login_fn(CK_SESSION_HANDLE h, CK_USER_TYPE user,
                           CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
 CK_RV devid_p11m_logout_fn(CK_SESSION_HANDLE h);

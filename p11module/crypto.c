@@ -13,8 +13,8 @@
 
 struct devid_p11m_mech {
     CK_MECHANISM_TYPE type;
-    unsigned int cap;   /* DEVID_CAP_* the key needs */
-    int md_nid;         /* combined mechanisms: the digest hashed here */
+    unsigned int cap; /* DEVID_CAP_* the key needs */
+    int md_nid;       /* combined mechanisms: the digest hashed here */
     CK_FLAGS flags;
 };
 
@@ -45,9 +45,8 @@ static unsigned int devid_p11m_caps(const struct devid_p11m_ident *id)
     if (id->key != NULL) {
         return id->key->caps;
     }
-    return EVP_PKEY_is_a(id->pub, "EC")
-               ? DEVID_CAP_SIGN_ECDSA
-               : DEVID_CAP_SIGN_PKCS1;
+    return EVP_PKEY_is_a(id->pub, "EC") ? DEVID_CAP_SIGN_ECDSA
+                                        : DEVID_CAP_SIGN_PKCS1;
 }
 
 /* CKM_RSA_PKCS signs and, when the key decrypts, decrypts too. */
@@ -204,13 +203,13 @@ CK_RV devid_p11m_sign_init(struct devid_p11m_session *s,
     if (rv != CKR_OK) {
         return rv;
     }
-    if (m == NULL || (devid_p11m_mech_flags(m, s->ident->key->caps) & CKF_SIGN)
-                         == 0) {
+    if (m == NULL
+        || (devid_p11m_mech_flags(m, s->ident->key->caps) & CKF_SIGN) == 0) {
         return CKR_MECHANISM_INVALID;
     }
     op->mech = m->type;
     op->sp.md_nid = m->md_nid;
-    op->sp.scheme = m->cap == DEVID_CAP_SIGN_ECDSA  ? DEVID_SIG_ECDSA
+    op->sp.scheme = m->cap == DEVID_CAP_SIGN_ECDSA ? DEVID_SIG_ECDSA
                     : m->cap == DEVID_CAP_SIGN_PSS ? DEVID_SIG_PSS
                                                    : DEVID_SIG_PKCS1;
     if (op->sp.scheme == DEVID_SIG_PSS) {
@@ -477,9 +476,8 @@ CK_RV devid_p11m_derive(struct devid_p11m_session *s,
         || (key->caps & DEVID_CAP_DERIVE_ECDH) == 0) {
         return CKR_MECHANISM_INVALID;
     }
-    if (pp == NULL || mech->ulParameterLen != sizeof(*pp)
-        || pp->kdf != CKD_NULL || pp->pPublicData == NULL
-        || pp->ulPublicDataLen < 3) {
+    if (pp == NULL || mech->ulParameterLen != sizeof(*pp) || pp->kdf != CKD_NULL
+        || pp->pPublicData == NULL || pp->ulPublicDataLen < 3) {
         return CKR_MECHANISM_PARAM_INVALID;
     }
     peer = pp->pPublicData;

@@ -206,103 +206,102 @@ static CK_RV devid_p11m_get_info(CK_INFO_PTR info)
         return CKR_FUNCTION_NOT_SUPPORTED;                                     \
     }
 
-DEVID_P11M_UNSUPPORTED(init_token, (CK_SLOT_ID a, CK_UTF8CHAR_PTR b,
-                                    CK_ULONG c, CK_UTF8CHAR_PTR d))
-DEVID_P11M_UNSUPPORTED(init_pin, (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b,
-                                  CK_ULONG c))
+DEVID_P11M_UNSUPPORTED(init_token, (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c,
+                                    CK_UTF8CHAR_PTR d))
+DEVID_P11M_UNSUPPORTED(init_pin,
+                       (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b, CK_ULONG c))
 DEVID_P11M_UNSUPPORTED(set_pin, (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b,
                                  CK_ULONG c, CK_UTF8CHAR_PTR d, CK_ULONG e))
-DEVID_P11M_UNSUPPORTED(get_op_state, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                      CK_ULONG_PTR c))
-DEVID_P11M_UNSUPPORTED(set_op_state, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                      CK_ULONG c, CK_OBJECT_HANDLE d,
-                                      CK_OBJECT_HANDLE e))
+DEVID_P11M_UNSUPPORTED(get_op_state,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c))
+DEVID_P11M_UNSUPPORTED(set_op_state,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_OBJECT_HANDLE d, CK_OBJECT_HANDLE e))
 DEVID_P11M_UNSUPPORTED(create_object, (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b,
                                        CK_ULONG c, CK_OBJECT_HANDLE_PTR d))
-DEVID_P11M_UNSUPPORTED(copy_object, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b,
-                                     CK_ATTRIBUTE_PTR c, CK_ULONG d,
-                                     CK_OBJECT_HANDLE_PTR e))
-DEVID_P11M_UNSUPPORTED(destroy_object, (CK_SESSION_HANDLE a,
-                                        CK_OBJECT_HANDLE b))
-DEVID_P11M_UNSUPPORTED(set_attribute_value, (CK_SESSION_HANDLE a,
-                                             CK_OBJECT_HANDLE b,
-                                             CK_ATTRIBUTE_PTR c, CK_ULONG d))
+DEVID_P11M_UNSUPPORTED(copy_object,
+                       (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b,
+                        CK_ATTRIBUTE_PTR c, CK_ULONG d, CK_OBJECT_HANDLE_PTR e))
+DEVID_P11M_UNSUPPORTED(destroy_object,
+                       (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b))
+DEVID_P11M_UNSUPPORTED(set_attribute_value,
+                       (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b,
+                        CK_ATTRIBUTE_PTR c, CK_ULONG d))
 DEVID_P11M_UNSUPPORTED(encrypt_init, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
                                       CK_OBJECT_HANDLE c))
-DEVID_P11M_UNSUPPORTED(encrypt, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                 CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(encrypt_update, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                        CK_ULONG c, CK_BYTE_PTR d,
-                                        CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(encrypt_final, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                       CK_ULONG_PTR c))
-DEVID_P11M_UNSUPPORTED(decrypt_update, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                        CK_ULONG c, CK_BYTE_PTR d,
-                                        CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(decrypt_final, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                       CK_ULONG_PTR c))
+DEVID_P11M_UNSUPPORTED(encrypt, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                                 CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(encrypt_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(encrypt_final,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c))
+DEVID_P11M_UNSUPPORTED(decrypt_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(decrypt_final,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c))
 DEVID_P11M_UNSUPPORTED(digest_init, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b))
 DEVID_P11M_UNSUPPORTED(digest, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
                                 CK_BYTE_PTR d, CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(digest_update, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                       CK_ULONG c))
+DEVID_P11M_UNSUPPORTED(digest_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c))
 DEVID_P11M_UNSUPPORTED(digest_key, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b))
-DEVID_P11M_UNSUPPORTED(digest_final, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                      CK_ULONG_PTR c))
-DEVID_P11M_UNSUPPORTED(sign_recover_init, (CK_SESSION_HANDLE a,
-                                           CK_MECHANISM_PTR b,
-                                           CK_OBJECT_HANDLE c))
-DEVID_P11M_UNSUPPORTED(sign_recover, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                      CK_ULONG c, CK_BYTE_PTR d,
-                                      CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(digest_final,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c))
+DEVID_P11M_UNSUPPORTED(sign_recover_init,
+                       (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
+                        CK_OBJECT_HANDLE c))
+DEVID_P11M_UNSUPPORTED(sign_recover,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
 DEVID_P11M_UNSUPPORTED(verify_init, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
                                      CK_OBJECT_HANDLE c))
 DEVID_P11M_UNSUPPORTED(verify, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
                                 CK_BYTE_PTR d, CK_ULONG e))
-DEVID_P11M_UNSUPPORTED(verify_update, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                       CK_ULONG c))
-DEVID_P11M_UNSUPPORTED(verify_final, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                      CK_ULONG c))
-DEVID_P11M_UNSUPPORTED(verify_recover_init, (CK_SESSION_HANDLE a,
-                                             CK_MECHANISM_PTR b,
-                                             CK_OBJECT_HANDLE c))
-DEVID_P11M_UNSUPPORTED(verify_recover, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                        CK_ULONG c, CK_BYTE_PTR d,
-                                        CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(digest_encrypt_update, (CK_SESSION_HANDLE a,
-                                               CK_BYTE_PTR b, CK_ULONG c,
-                                               CK_BYTE_PTR d, CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(decrypt_digest_update, (CK_SESSION_HANDLE a,
-                                               CK_BYTE_PTR b, CK_ULONG c,
-                                               CK_BYTE_PTR d, CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(sign_encrypt_update, (CK_SESSION_HANDLE a,
-                                             CK_BYTE_PTR b, CK_ULONG c,
-                                             CK_BYTE_PTR d, CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(decrypt_verify_update, (CK_SESSION_HANDLE a,
-                                               CK_BYTE_PTR b, CK_ULONG c,
-                                               CK_BYTE_PTR d, CK_ULONG_PTR e))
-DEVID_P11M_UNSUPPORTED(generate_key, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
-                                      CK_ATTRIBUTE_PTR c, CK_ULONG d,
-                                      CK_OBJECT_HANDLE_PTR e))
-DEVID_P11M_UNSUPPORTED(generate_key_pair, (CK_SESSION_HANDLE a,
-                                           CK_MECHANISM_PTR b,
-                                           CK_ATTRIBUTE_PTR c, CK_ULONG d,
-                                           CK_ATTRIBUTE_PTR e, CK_ULONG f,
-                                           CK_OBJECT_HANDLE_PTR g,
-                                           CK_OBJECT_HANDLE_PTR h))
+DEVID_P11M_UNSUPPORTED(verify_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c))
+DEVID_P11M_UNSUPPORTED(verify_final,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c))
+DEVID_P11M_UNSUPPORTED(verify_recover_init,
+                       (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
+                        CK_OBJECT_HANDLE c))
+DEVID_P11M_UNSUPPORTED(verify_recover,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(digest_encrypt_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(decrypt_digest_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(sign_encrypt_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(decrypt_verify_update,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,
+                        CK_BYTE_PTR d, CK_ULONG_PTR e))
+DEVID_P11M_UNSUPPORTED(generate_key,
+                       (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
+                        CK_ATTRIBUTE_PTR c, CK_ULONG d, CK_OBJECT_HANDLE_PTR e))
+DEVID_P11M_UNSUPPORTED(generate_key_pair,
+                       (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
+                        CK_ATTRIBUTE_PTR c, CK_ULONG d, CK_ATTRIBUTE_PTR e,
+                        CK_ULONG f, CK_OBJECT_HANDLE_PTR g,
+                        CK_OBJECT_HANDLE_PTR h))
 DEVID_P11M_UNSUPPORTED(wrap_key, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
                                   CK_OBJECT_HANDLE c, CK_OBJECT_HANDLE d,
                                   CK_BYTE_PTR e, CK_ULONG_PTR f))
-DEVID_P11M_UNSUPPORTED(unwrap_key, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
-                                    CK_OBJECT_HANDLE c, CK_BYTE_PTR d,
-                                    CK_ULONG e, CK_ATTRIBUTE_PTR f, CK_ULONG g,
-                                    CK_OBJECT_HANDLE_PTR h))
-DEVID_P11M_UNSUPPORTED(seed_random, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                     CK_ULONG c))
-DEVID_P11M_UNSUPPORTED(generate_random, (CK_SESSION_HANDLE a, CK_BYTE_PTR b,
-                                         CK_ULONG c))
-DEVID_P11M_UNSUPPORTED(wait_for_slot_event, (CK_FLAGS a, CK_SLOT_ID_PTR b,
-                                             CK_VOID_PTR c))
+DEVID_P11M_UNSUPPORTED(unwrap_key,
+                       (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b,
+                        CK_OBJECT_HANDLE c, CK_BYTE_PTR d, CK_ULONG e,
+                        CK_ATTRIBUTE_PTR f, CK_ULONG g, CK_OBJECT_HANDLE_PTR h))
+DEVID_P11M_UNSUPPORTED(seed_random,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c))
+DEVID_P11M_UNSUPPORTED(generate_random,
+                       (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c))
+DEVID_P11M_UNSUPPORTED(wait_for_slot_event,
+                       (CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c))
 
 /* v2.40 §5.15: legacy functions that always say "not parallel" */
 static CK_RV devid_p11m_get_function_status(CK_SESSION_HANDLE h)

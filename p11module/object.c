@@ -254,14 +254,16 @@ static int devid_p11m_attr_priv(struct devid_p11m_val *v,
         devid_p11m_bool(v, 0);
         return 1;
     case CKA_SIGN:
-        devid_p11m_bool(v, (caps & (DEVID_CAP_SIGN_ECDSA | DEVID_CAP_SIGN_PKCS1
-                                    | DEVID_CAP_SIGN_PSS))
+        devid_p11m_bool(v, (caps
+                            & (DEVID_CAP_SIGN_ECDSA | DEVID_CAP_SIGN_PKCS1
+                               | DEVID_CAP_SIGN_PSS))
                                != 0);
         return 1;
     case CKA_DECRYPT:
-        devid_p11m_bool(v, (caps & (DEVID_CAP_DECRYPT_PKCS1
-                                    | DEVID_CAP_DECRYPT_OAEP))
-                               != 0);
+        devid_p11m_bool(v,
+                        (caps
+                         & (DEVID_CAP_DECRYPT_PKCS1 | DEVID_CAP_DECRYPT_OAEP))
+                            != 0);
         return 1;
     case CKA_DERIVE:
         devid_p11m_bool(v, (caps & DEVID_CAP_DERIVE_ECDH) != 0);
@@ -304,8 +306,8 @@ static int devid_p11m_attr_pub(struct devid_p11m_val *v,
     }
 }
 
-static struct devid_p11m_secret *devid_p11m_secret_find(
-    struct devid_p11m_session *s, CK_OBJECT_HANDLE h)
+static struct devid_p11m_secret *
+devid_p11m_secret_find(struct devid_p11m_session *s, CK_OBJECT_HANDLE h)
 {
     struct devid_p11m_secret *k;
 
@@ -463,7 +465,8 @@ CK_RV devid_p11m_find(struct devid_p11m_session *s, struct devid_p11m_token *t,
          idx++) {
         CK_OBJECT_HANDLE h = (id->gen << 8) | idx;
 
-        if (devid_p11m_object_valid(s, t, h) && devid_p11m_match(s, h, tmpl, n)) {
+        if (devid_p11m_object_valid(s, t, h)
+            && devid_p11m_match(s, h, tmpl, n)) {
             s->found[s->nfound++] = h;
         }
     }

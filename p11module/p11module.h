@@ -58,8 +58,8 @@ struct devid_p11m_ident {
 struct devid_p11m_token {
     char *state_dir;
     char *tcti, *module_path, *pin_source;
-    char label[33];  /* blank padded, CK_TOKEN_INFO.label */
-    char serial[17]; /* blank padded */
+    char label[33];                 /* blank padded, CK_TOKEN_INFO.label */
+    char serial[17];                /* blank padded */
     struct devid_prov *prov;        /* made on the first key open */
     struct devid_p11m_ident *ident; /* newest one loaded */
     unsigned long gen;
@@ -78,8 +78,11 @@ struct devid_p11m_secret {
     size_t len;
 };
 
-enum devid_p11m_opkind { DEVID_P11M_OP_NONE = 0, DEVID_P11M_OP_SIGN,
-                         DEVID_P11M_OP_DECRYPT };
+enum devid_p11m_opkind {
+    DEVID_P11M_OP_NONE = 0,
+    DEVID_P11M_OP_SIGN,
+    DEVID_P11M_OP_DECRYPT
+};
 
 struct devid_p11m_op {
     enum devid_p11m_opkind kind;

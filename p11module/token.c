@@ -36,8 +36,9 @@
 
 static char *devid_p11m_strdup_trim(const char *s, size_t n)
 {
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'
-                     || s[n - 1] == '\n')) {
+    while (n > 0
+           && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'
+               || s[n - 1] == '\n')) {
         n--;
     }
     while (n > 0 && (*s == ' ' || *s == '\t')) {
@@ -103,16 +104,14 @@ static CK_RV devid_p11m_token_prov(struct devid_p11m_token *t)
     }
     ok = (t->tcti == NULL || devid_config_set(t->prov, "tcti", t->tcti))
          && (t->module_path == NULL
-             || devid_config_set(t->prov, "pkcs11-module-path",
-                                 t->module_path))
+             || devid_config_set(t->prov, "pkcs11-module-path", t->module_path))
          && (t->pin_source == NULL
              || devid_config_set(t->prov, "pkcs11-module-token-pin",
                                  t->pin_source));
     return ok ? CKR_OK : devid_p11m_backend_rv(CKR_GENERAL_ERROR);
 }
 
-static void devid_p11m_token_label(struct devid_p11m_token *t,
-                                   const char *name)
+static void devid_p11m_token_label(struct devid_p11m_token *t, const char *name)
 {
     unsigned char md[32];
     size_t i;
@@ -153,7 +152,7 @@ static CK_RV devid_p11m_token_add(struct devid_p11m *m, const char *entry)
     m->ntokens++;
     base = strrchr(t->state_dir, '/');
     devid_p11m_token_label(t, base != NULL && base[1] != '\0' ? base + 1
-                                                               : t->state_dir);
+                                                              : t->state_dir);
     rv = devid_p11m_token_prov(t);
     DEVID_DEBUG("p11module", "token %zu: state directory %s", m->ntokens - 1,
                 t->state_dir);
@@ -308,7 +307,8 @@ static int devid_p11m_cert_add(struct devid_p11m_ident *id, X509 *x)
                  id->ncerts);
     }
     if (c->der == NULL || c->subject == NULL || c->issuer == NULL
-        || c->serial == NULL || !X509_pubkey_digest(x, EVP_sha1(), c->id, &idlen)) {
+        || c->serial == NULL
+        || !X509_pubkey_digest(x, EVP_sha1(), c->id, &idlen)) {
         return 0;
     }
     id->ncerts++;
@@ -348,8 +348,8 @@ static int devid_p11m_path(char *buf, size_t size, const char *dir,
 }
 
 /* Reads state-dir/<target>: state.json and chain.pem. */
-static struct devid_p11m_ident *devid_p11m_ident_load(struct devid_p11m_token *t,
-                                                      const char *target)
+static struct devid_p11m_ident *
+devid_p11m_ident_load(struct devid_p11m_token *t, const char *target)
 {
     struct devid_p11m_ident *id = OPENSSL_zalloc(sizeof(*id));
     char path[PATH_MAX];
@@ -362,7 +362,8 @@ static struct devid_p11m_ident *devid_p11m_ident_load(struct devid_p11m_token *t
     pthread_mutex_init(&id->lock, NULL);
     id->refs = 1;
     id->dir = OPENSSL_strdup(target);
-    if (devid_p11m_path(path, sizeof(path), t->state_dir, target, "state.json")) {
+    if (devid_p11m_path(path, sizeof(path), t->state_dir, target,
+                        "state.json")) {
         root = json_object_from_file(path);
     }
     if (id->dir == NULL || root == NULL
@@ -540,7 +541,8 @@ CK_FLAGS devid_p11m_token_flags(struct devid_p11m_token *t)
 static int devid_p11m_try_sign(struct devid_key *key)
 {
     static const unsigned char digest[32] = { 0 };
-    struct devid_sign_params p = { DEVID_SIG_ECDSA, NID_sha256, NID_sha256, 32 };
+    struct devid_sign_params p = { DEVID_SIG_ECDSA, NID_sha256, NID_sha256,
+                                   32 };
     unsigned char sig[1024];
     size_t siglen = sizeof(sig);
     int ok;

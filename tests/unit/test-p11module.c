@@ -85,7 +85,8 @@ static int ecdsa_ok(EVP_PKEY *pk, const unsigned char *msg, size_t len,
 
     if (s == NULL || md == NULL || pk == NULL
         || !ECDSA_SIG_set0(s, BN_bin2bn(sig, (int)siglen / 2, NULL),
-                           BN_bin2bn(sig + siglen / 2, (int)siglen / 2, NULL))) {
+                           BN_bin2bn(sig + siglen / 2, (int)siglen / 2,
+                                     NULL))) {
         goto end;
     }
     derlen = i2d_ECDSA_SIG(s, &der);
@@ -420,8 +421,8 @@ int main(int argc, char **argv)
     module_path = argv[1];
     state_dir = argv[2];
     dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL);
-    get = dl != NULL ? (CK_RV(*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(
-                           dl, "C_GetFunctionList")
+    get = dl != NULL ? (
+              CK_RV(*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(dl, "C_GetFunctionList")
                      : NULL;
     if (get == NULL || get(&f) != CKR_OK) {
         fprintf(stderr, "cannot load %s: %s\n", module_path, dlerror());
