@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "common/err.h"
@@ -18,6 +19,7 @@
 static struct devid_p11m devid_p11m_state;
 static pthread_mutex_t devid_p11m_mutex = PTHREAD_MUTEX_INITIALIZER;
 static __thread int devid_p11m_in_backend;
+static int devid_p11m_exit_registered; /* under the module lock */
 
 struct devid_p11m *devid_p11m_get(void)
 {
@@ -115,6 +117,21 @@ static CK_RV devid_p11m_check_args(const CK_C_INITIALIZE_ARGS *a)
     return CKR_OK;
 }
 
+/* Programs that never call C_Finalize (SunPKCS11, many p11-kit users)
+ * still release the backends at exit: a TPM reached without a resource
+ * manager (swtpm, /dev/tpm0) keeps a key's context loaded until someone
+ * flushes it. Registered after OpenSSL's own exit handler, so it runs
+ * first, while libcrypto still works. */
+static void devid_p11m_at_exit(void)
+{
+    devid_p11m_lock();
+    if (devid_p11m_state.initialized && devid_p11m_state.pid == getpid()) {
+        devid_p11m_tokens_free(&devid_p11m_state, 0);
+        memset(&devid_p11m_state, 0, sizeof(devid_p11m_state));
+    }
+    devid_p11m_unlock();
+}
+
 static CK_RV devid_p11m_initialize(CK_VOID_PTR init_args)
 {
     CK_C_INITIALIZE_ARGS *a = init_args;
@@ -131,6 +148,8 @@ static CK_RV devid_p11m_initialize(CK_VOID_PTR init_args)
         }
         reserved = a->pReserved;
     }
+    /* OpenSSL's exit handler first, so that ours (below) runs before it */
+    OPENSSL_init_crypto(0, NULL);
     devid_p11m_lock();
     if (devid_p11m_state.initialized && devid_p11m_state.pid == getpid()) {
         devid_p11m_unlock();
@@ -146,6 +165,9 @@ static CK_RV devid_p11m_initialize(CK_VOID_PTR init_args)
         devid_p11m_state.pid = getpid();
         devid_p11m_state.next_session = 1;
         devid_p11m_state.initialized = 1;
+        if (!devid_p11m_exit_registered) {
+            devid_p11m_exit_registered = atexit(devid_p11m_at_exit) == 0;
+        }
     }
     devid_p11m_unlock();
     return rv;

@@ -75,3 +75,10 @@ p11m_p11tool_fpr() {
     p11tool --provider "$P11MOD" --export "pkcs11:token=$1;object=device;type=cert" \
         | openssl x509 -noout -fingerprint -sha256
 }
+
+# p11m_java: the Java client (SunPKCS11) in mutual TLS to the server
+p11m_java() {
+    printf 'name = devid\nlibrary = %s\nslotListIndex = 0\n' "$P11MOD" > "$TESTDIR/sunpkcs11.cfg"
+    timeout 120 java "$top_srcdir/tests/p11module/P11Client.java" \
+        "$TESTDIR/sunpkcs11.cfg" "$TESTDIR/ca.pem" "$P11M_PORT" > "$TESTDIR/java.out" 2>&1
+}

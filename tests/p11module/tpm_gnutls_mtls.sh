@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # devid-pkcs11.so with a TPM identity (swtpm, provisioned by devid through
 # the emulator): the token and its objects as pkcs11-tool and p11tool see
-# them, pkcs11-tool --test, gnutls-cli mutual TLS by pkcs11: URIs against
-# openssl s_server -Verify 1, then devid renew and the same command again,
-# which now presents the new certificate.
+# them, pkcs11-tool --test, gnutls-cli and a Java (SunPKCS11) client in
+# mutual TLS against openssl s_server -Verify 1, then devid renew and the
+# same commands again, which now present the new certificate.
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/lib-tpm.sh"
@@ -53,6 +53,12 @@ p11m_server "$TESTDIR"
 p11m_gnutls tpm-01 || { cat gnutls.out server.out; fail "gnutls-cli mutual TLS"; }
 [ "$(p11m_client_fpr)" = "$(p11m_leaf_fpr tpm)" ] || { cat server.out; fail "the server saw another certificate"; }
 ok "gnutls-cli mutual TLS with the TPM key by pkcs11: URI"
+if command -v java > /dev/null; then
+    p11m_server "$TESTDIR"
+    p11m_java || { cat java.out server.out; fail "Java (SunPKCS11) mutual TLS"; }
+    [ "$(p11m_client_fpr)" = "$(p11m_leaf_fpr tpm)" ] || { cat server.out; fail "Java: the server saw another certificate"; }
+    ok "Java SunPKCS11 mutual TLS with the TPM key"
+fi
 
 first=$(readlink tpm/current)
 "$DEVID" --config "$conf" renew --force > renew.out 2> renew.err \
@@ -63,3 +69,9 @@ p11m_server "$TESTDIR"
 p11m_gnutls tpm-01 || { cat gnutls.out server.out; fail "gnutls-cli after renew"; }
 [ "$(p11m_client_fpr)" = "$(p11m_leaf_fpr tpm)" ] || { cat server.out; fail "after renew the server saw the old certificate"; }
 ok "after devid renew the same gnutls-cli command presents the new certificate"
+if command -v java > /dev/null; then
+    p11m_server "$TESTDIR"
+    p11m_java || { cat java.out server.out; fail "Java after renew"; }
+    [ "$(p11m_client_fpr)" = "$(p11m_leaf_fpr tpm)" ] || { cat server.out; fail "Java after renew: the server saw the old certificate"; }
+    ok "after devid renew the same Java command presents the new certificate"
+fi
