@@ -408,14 +408,63 @@ static void test_finalize(void)
     CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
 }
 
+/* ---- a key with an auth value (argv[3] "auth", argv[4] the value) ----- */
+
+static const char *auth_value;
+
+static void test_auth_login(void)
+{
+    CK_TOKEN_INFO ti;
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE key;
+    unsigned char sig[256];
+    CK_ULONG siglen = sizeof(sig);
+    EVP_PKEY *pk = leaf_key("current");
+
+    CU_ASSERT_EQUAL(f->C_Initialize(NULL), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_GetTokenInfo(0, &ti), CKR_OK);
+    CU_ASSERT((ti.flags & CKF_LOGIN_REQUIRED) != 0);
+    h = open_ro();
+    /* a private object: not there before login */
+    CU_ASSERT_EQUAL(find_one(h, CKO_PRIVATE_KEY), CK_INVALID_HANDLE);
+    CU_ASSERT_NOT_EQUAL(find_one(h, CKO_CERTIFICATE), CK_INVALID_HANDLE);
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR) "x", 1),
+                    CKR_SESSION_READ_ONLY_EXISTS);
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_USER, NULL, 3), CKR_ARGUMENTS_BAD);
+    /* the wrong value reaches the TPM once; the second time the module
+     * refuses it itself (the shell test reads the lockout counter) */
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR) "wrong", 5),
+                    CKR_PIN_INCORRECT);
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR) "wrong", 5),
+                    CKR_PIN_INCORRECT);
+    CU_ASSERT_EQUAL(find_one(h, CKO_PRIVATE_KEY), CK_INVALID_HANDLE);
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)auth_value,
+                               strlen(auth_value)),
+                    CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)auth_value,
+                               strlen(auth_value)),
+                    CKR_USER_ALREADY_LOGGED_IN);
+    key = find_one(h, CKO_PRIVATE_KEY);
+    CU_ASSERT_NOT_EQUAL(key, CK_INVALID_HANDLE);
+    CU_ASSERT_EQUAL(sign_msg(h, key, sig, &siglen), CKR_OK);
+    CU_ASSERT(ecdsa_ok(pk, (const unsigned char *)"hello", 5, sig, siglen));
+    CU_ASSERT_EQUAL(f->C_Logout(h), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Logout(h), CKR_USER_NOT_LOGGED_IN);
+    siglen = sizeof(sig);
+    CU_ASSERT_EQUAL(sign_msg(h, key, sig, &siglen), CKR_USER_NOT_LOGGED_IN);
+    EVP_PKEY_free(pk);
+    CU_ASSERT_EQUAL(f->C_CloseSession(h), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
+}
+
 int main(int argc, char **argv)
 {
     CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
     CU_pSuite s;
     unsigned int failed;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s MODULE STATE_DIR\n", argv[0]);
+    if (argc != 3 && !(argc == 5 && strcmp(argv[3], "auth") == 0)) {
+        fprintf(stderr, "usage: %s MODULE STATE_DIR [auth VALUE]\n", argv[0]);
         return 2;
     }
     module_path = argv[1];
@@ -431,17 +480,23 @@ int main(int argc, char **argv)
     if (CU_initialize_registry() != CUE_SUCCESS) {
         return 1;
     }
-    s = CU_add_suite("p11module", NULL, NULL);
-    CU_add_test(s, "test_C_Initialize_args", test_initialize_args);
-    CU_add_test(s, "test_slots_tokens", test_slots_tokens);
-    CU_add_test(s, "test_sessions_bad_handles", test_sessions);
-    CU_add_test(s, "test_unsupported_functions", test_unsupported);
-    CU_add_test(s, "test_attributes", test_attributes);
-    CU_add_test(s, "test_sign_length_query", test_sign);
-    CU_add_test(s, "test_switch_current", test_switch_current);
-    CU_add_test(s, "test_threads_sign", test_threads);
-    CU_add_test(s, "test_fork_child_reinitialises", test_fork);
-    CU_add_test(s, "test_C_Finalize", test_finalize);
+    if (argc == 5) {
+        auth_value = argv[4];
+        s = CU_add_suite("p11module_auth", NULL, NULL);
+        CU_add_test(s, "test_auth_login", test_auth_login);
+    } else {
+        s = CU_add_suite("p11module", NULL, NULL);
+        CU_add_test(s, "test_C_Initialize_args", test_initialize_args);
+        CU_add_test(s, "test_slots_tokens", test_slots_tokens);
+        CU_add_test(s, "test_sessions_bad_handles", test_sessions);
+        CU_add_test(s, "test_unsupported_functions", test_unsupported);
+        CU_add_test(s, "test_attributes", test_attributes);
+        CU_add_test(s, "test_sign_length_query", test_sign);
+        CU_add_test(s, "test_switch_current", test_switch_current);
+        CU_add_test(s, "test_threads_sign", test_threads);
+        CU_add_test(s, "test_fork_child_reinitialises", test_fork);
+        CU_add_test(s, "test_C_Finalize", test_finalize);
+    }
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
