@@ -11,6 +11,7 @@ set -euf
 . "$top_srcdir/tests/cli/lib-provision.sh"
 . "$top_srcdir/tests/cli/lib-renew.sh"
 . "$top_srcdir/tests/p11module/lib-p11module.sh"
+p11m_needs_plain
 devid_tmpdir
 P11M_SPID=
 P11M_HOLD=

@@ -11,6 +11,7 @@ set -euf
 . "$top_srcdir/tests/cli/lib-provision.sh"
 . "$top_srcdir/tests/cli/lib-renew.sh"
 . "$top_srcdir/tests/p11module/lib-p11module.sh"
+p11m_needs_plain
 devid_tmpdir
 P11M_SPID=
 P11M_HOLD=
@@ -41,7 +42,7 @@ ok "token tpm-01: its key signs with no login, the leaf's public key verifies"
 
 pkcs11-tool --module "$P11MOD" --test > test.txt 2>&1 || { cat test.txt; fail "pkcs11-tool --test"; }
 ok "pkcs11-tool --test passes"
-p11tool --provider "$P11MOD" --list-all 'pkcs11:token=tpm-01' > p11tool.txt 2>&1 \
+p11m_plain p11tool --provider "$P11MOD_PLAIN" --list-all 'pkcs11:token=tpm-01' > p11tool.txt 2>&1 \
     || { cat p11tool.txt; fail "p11tool --list-all"; }
 [ "$(p11m_p11tool_fpr tpm-01)" = "$(p11m_leaf_fpr tpm)" ] || fail "p11tool exports another certificate"
 ok "p11tool --list-all; p11tool exports the leaf by its pkcs11: URI"

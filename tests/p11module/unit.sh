@@ -37,4 +37,11 @@ done
 ln -s identities/a state/current
 DEVID_PKCS11_CONFIG=$TESTDIR/devid.conf
 export DEVID_PKCS11_CONFIG
-"$top_builddir/tests/unit/test-p11module" "$P11MOD" "$TESTDIR/state"
+# the program is itself instrumented in an ASan build: it runs with leak
+# checking, which tests/lib.sh turns off for uninstrumented programs
+if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
+    env -u LD_PRELOAD ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        "$top_builddir/tests/unit/test-p11module" "$P11MOD" "$TESTDIR/state"
+else
+    "$top_builddir/tests/unit/test-p11module" "$P11MOD" "$TESTDIR/state"
+fi
