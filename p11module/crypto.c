@@ -462,7 +462,7 @@ CK_RV devid_p11m_derive(struct devid_p11m_session *s,
 {
     const CK_ECDH1_DERIVE_PARAMS *pp = mech->pParameter;
     const unsigned char *peer;
-    size_t peer_len, len = 132;
+    size_t peer_len, point_len, len = DEVID_P11M_SECRET_MAX;
     struct devid_p11m_secret *k;
     struct devid_key *key;
     int ok;
@@ -482,9 +482,16 @@ CK_RV devid_p11m_derive(struct devid_p11m_session *s,
     }
     peer = pp->pPublicData;
     peer_len = pp->ulPublicDataLen;
-    if (peer[0] == 0x04 && peer[1] == peer_len - 2 && peer_len < 130) {
-        peer += 2; /* a DER OCTET STRING around the point */
+    /* a DER OCTET STRING around the uncompressed point (2n + 1 bytes):
+     * told apart by its length, not by its first bytes */
+    point_len = 2 * (((size_t)key->pub.bits + 7) / 8) + 1;
+    if (peer_len == point_len + 2 && peer[0] == 0x04 && peer[1] == point_len) {
+        peer += 2;
         peer_len -= 2;
+    } else if (peer_len == point_len + 3 && peer[0] == 0x04 && peer[1] == 0x81
+               && peer[2] == point_len) {
+        peer += 3;
+        peer_len -= 3;
     }
     k = OPENSSL_zalloc(sizeof(*k));
     if (k == NULL || (k->value = OPENSSL_malloc(len)) == NULL) {
@@ -495,11 +502,12 @@ CK_RV devid_p11m_derive(struct devid_p11m_session *s,
     ok = key->ops->derive(key, peer, peer_len, k->value, &len);
     devid_p11m_set_nested(0);
     if (!ok) {
-        OPENSSL_clear_free(k->value, 132);
+        OPENSSL_clear_free(k->value, DEVID_P11M_SECRET_MAX);
         OPENSSL_free(k);
         return devid_p11m_backend_rv(CKR_FUNCTION_FAILED);
     }
     k->len = devid_p11m_value_len(tmpl, n, len);
+    OPENSSL_cleanse(k->value + k->len, DEVID_P11M_SECRET_MAX - k->len);
     k->handle = DEVID_P11M_OBJ_SECRET | (s->handle << 12) | ++s->next_secret;
     k->next = s->secrets;
     s->secrets = k;

@@ -26,6 +26,7 @@
 #define DEVID_P11M_MAX_CERTS 16
 #define DEVID_P11M_PIN_MAX 256
 #define DEVID_P11M_KEY_LABEL "device"
+#define DEVID_P11M_SECRET_MAX 132 /* an ECDH x coordinate, P-521 */
 
 /* One certificate of an identity's chain, leaf first. */
 struct devid_p11m_cert {

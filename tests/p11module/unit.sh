@@ -35,13 +35,31 @@ for i in a b; do
         "$key" > "state/identities/$i/state.json"
 done
 ln -s identities/a state/current
+# an RSA identity in a state directory of its own
+key="pkcs11:token=unit-tok;object=key-r"
+"$top_builddir/devid" --config devid.conf keygen --type rsa-2048 "$key" > /dev/null \
+    || fail "keygen rsa"
+"$top_builddir/devid" --config devid.conf csr --key "$key" --cn unit-rsa \
+    --out r.csr || fail "csr rsa"
+devid_sign_csr "$TESTDIR" r.csr r.pem
+mkdir -p rsa/identities/r
+cat r.pem ca.pem > rsa/identities/r/chain.pem
+printf '{ "registration_id": "unit-rsa", "key": "%s" }\n' "$key" \
+    > rsa/identities/r/state.json
+ln -s identities/r rsa/current
+sed "s|^state-dir = .*|state-dir = $TESTDIR/rsa|" devid.conf > rsa.conf
 DEVID_PKCS11_CONFIG=$TESTDIR/devid.conf
 export DEVID_PKCS11_CONFIG
 # the program is itself instrumented in an ASan build: it runs with leak
 # checking, which tests/lib.sh turns off for uninstrumented programs
-if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
-    env -u LD_PRELOAD ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-        "$top_builddir/tests/unit/test-p11module" "$P11MOD" "$TESTDIR/state"
-else
-    "$top_builddir/tests/unit/test-p11module" "$P11MOD" "$TESTDIR/state"
-fi
+run_unit() {
+    if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
+        env -u LD_PRELOAD ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            "$top_builddir/tests/unit/test-p11module" "$@"
+    else
+        "$top_builddir/tests/unit/test-p11module" "$@"
+    fi
+}
+run_unit "$P11MOD" "$TESTDIR/state" || fail "the EC identity"
+DEVID_PKCS11_CONFIG=$TESTDIR/rsa.conf run_unit "$P11MOD" "$TESTDIR/rsa" rsa \
+    || fail "the RSA identity"

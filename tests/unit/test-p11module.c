@@ -3,8 +3,10 @@
  * would (dlopen + C_GetFunctionList), on a SoftHSM identity that
  * tests/p11module/unit.sh makes: argument checks (PKCS #11 v2.40 §5),
  * length queries, unsupported functions, the objects' attributes, signing
- * checked by OpenSSL, a switch of "current" under an open session, threads
- * and fork. argv: module path, state directory. */
+ * checked by OpenSSL, ECDH, a switch of "current" under an open session,
+ * threads and fork; an RSA identity (sign, PSS, decrypt, OAEP) and a key
+ * with an auth value in their own suites.
+ * argv: module path, state directory [rsa | auth VALUE]. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -20,6 +22,8 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 static const char *module_path, *state_dir;
@@ -457,13 +461,176 @@ static void test_auth_login(void)
     CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
 }
 
+/* CKM_ECDH1_DERIVE: the shared secret equals OpenSSL's with the leaf's
+ * public key, the peer's point given raw or as a DER OCTET STRING. */
+static void test_ecdh_derive(void)
+{
+    CK_SESSION_HANDLE h = open_ro();
+    CK_OBJECT_HANDLE key = find_one(h, CKO_PRIVATE_KEY), secret = 0;
+    EVP_PKEY *leaf = leaf_key("current"), *peer = EVP_EC_gen("P-256");
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(peer, NULL);
+    unsigned char point[65], der[67], want[32], got[32];
+    size_t point_len = 0, want_len = sizeof(want);
+    CK_ECDH1_DERIVE_PARAMS pp = { CKD_NULL, 0, NULL, 0, point };
+    CK_MECHANISM m = { CKM_ECDH1_DERIVE, &pp, sizeof(pp) };
+    CK_ATTRIBUTE v[] = { { CKA_VALUE, got, sizeof(got) } };
+
+    CU_ASSERT_FATAL(ctx != NULL && EVP_PKEY_derive_init(ctx) == 1
+                    && EVP_PKEY_derive_set_peer(ctx, leaf) == 1
+                    && EVP_PKEY_derive(ctx, want, &want_len) == 1);
+    CU_ASSERT_FATAL(EVP_PKEY_get_octet_string_param(peer, "pub", point,
+                                                    sizeof(point), &point_len)
+                    == 1);
+    pp.ulPublicDataLen = point_len;
+    CU_ASSERT_EQUAL(f->C_DeriveKey(h, &m, key, NULL, 0, &secret), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_GetAttributeValue(h, secret, v, 1), CKR_OK);
+    CU_ASSERT(v[0].ulValueLen == want_len && memcmp(got, want, want_len) == 0);
+    der[0] = 0x04;
+    der[1] = (unsigned char)point_len;
+    memcpy(der + 2, point, point_len);
+    pp.pPublicData = der;
+    pp.ulPublicDataLen = point_len + 2;
+    memset(got, 0, sizeof(got));
+    v[0].ulValueLen = sizeof(got);
+    CU_ASSERT_EQUAL(f->C_DeriveKey(h, &m, key, NULL, 0, &secret), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_GetAttributeValue(h, secret, v, 1), CKR_OK);
+    CU_ASSERT(v[0].ulValueLen == want_len && memcmp(got, want, want_len) == 0);
+    pp.kdf = CKD_SHA1_KDF;
+    CU_ASSERT_EQUAL(f->C_DeriveKey(h, &m, key, NULL, 0, &secret),
+                    CKR_MECHANISM_PARAM_INVALID);
+    CU_ASSERT_EQUAL(f->C_DeriveKey(h, NULL, key, NULL, 0, &secret),
+                    CKR_ARGUMENTS_BAD);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(leaf);
+    CU_ASSERT_EQUAL(f->C_CloseSession(h), CKR_OK);
+}
+
+/* ---- an RSA identity (argv[3] "rsa") --------------------------------- */
+
+static int rsa_verify(EVP_PKEY *pk, int pss, const unsigned char *sig,
+                      size_t siglen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok =
+        md != NULL
+        && EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, pk) == 1
+        && (!pss
+            || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
+                && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1))
+        && EVP_DigestVerify(md, sig, siglen, (const unsigned char *)"hello", 5)
+               == 1;
+
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+static void test_rsa_sign(void)
+{
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE key;
+    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
+    CK_MECHANISM m1 = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+    CK_MECHANISM m2 = { CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss) };
+    CK_MECHANISM m3 = { CKM_RSA_PKCS, NULL, 0 };
+    CK_MECHANISM bad = { CKM_SHA256_RSA_PKCS_PSS, NULL, 0 };
+    CK_MECHANISM_INFO mi;
+    /* DigestInfo of SHA-256("hello"), RFC 8017 §9.2 note 1 */
+    unsigned char di[51] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                             0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                             0x01, 0x05, 0x00, 0x04, 0x20 };
+    unsigned char s1[512], s3[512];
+    CK_ULONG l1 = sizeof(s1), l2 = sizeof(s1), l3 = sizeof(s3);
+    EVP_PKEY *pk = leaf_key("current");
+
+    CU_ASSERT_EQUAL(f->C_Initialize(NULL), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_GetMechanismInfo(0, CKM_RSA_PKCS, &mi), CKR_OK);
+    CU_ASSERT((mi.flags & (CKF_SIGN | CKF_DECRYPT))
+              == (CKF_SIGN | CKF_DECRYPT));
+    CU_ASSERT_EQUAL(mi.ulMinKeySize, 2048);
+    CU_ASSERT_EQUAL(f->C_GetMechanismInfo(0, CKM_ECDSA, &mi),
+                    CKR_MECHANISM_INVALID);
+    h = open_ro();
+    key = find_one(h, CKO_PRIVATE_KEY);
+    CU_ASSERT_EQUAL(f->C_SignInit(h, &m1, key), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Sign(h, (CK_BYTE_PTR) "hello", 5, s1, &l1), CKR_OK);
+    CU_ASSERT(rsa_verify(pk, 0, s1, l1));
+    CU_ASSERT_EQUAL(f->C_SignInit(h, &bad, key), CKR_MECHANISM_PARAM_INVALID);
+    CU_ASSERT_EQUAL(f->C_SignInit(h, &m2, key), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Sign(h, (CK_BYTE_PTR) "hello", 5, s3, &l2), CKR_OK);
+    CU_ASSERT(rsa_verify(pk, 1, s3, l2));
+    /* CKM_RSA_PKCS over a DigestInfo: PKCS#1 v1.5 is deterministic */
+    SHA256((const unsigned char *)"hello", 5, di + 19);
+    CU_ASSERT_EQUAL(f->C_SignInit(h, &m3, key), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Sign(h, di, sizeof(di), s3, &l3), CKR_OK);
+    CU_ASSERT(l3 == l1 && memcmp(s1, s3, l1) == 0);
+    EVP_PKEY_free(pk);
+    CU_ASSERT_EQUAL(f->C_CloseSession(h), CKR_OK);
+}
+
+static size_t rsa_encrypt(EVP_PKEY *pk, int oaep, unsigned char *out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
+    size_t len = 512;
+    int ok = ctx != NULL && EVP_PKEY_encrypt_init(ctx) == 1
+             && EVP_PKEY_CTX_set_rsa_padding(ctx, oaep ? RSA_PKCS1_OAEP_PADDING
+                                                       : RSA_PKCS1_PADDING)
+                    == 1
+             && (!oaep || EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha1()) == 1)
+             && (!oaep || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha1()) == 1)
+             && EVP_PKEY_encrypt(ctx, out, &len,
+                                 (const unsigned char *)"secret", 6)
+                    == 1;
+
+    EVP_PKEY_CTX_free(ctx);
+    return ok ? len : 0;
+}
+
+static void test_rsa_decrypt(void)
+{
+    CK_SESSION_HANDLE h = open_ro();
+    CK_OBJECT_HANDLE key = find_one(h, CKO_PRIVATE_KEY);
+    /* SoftHSM 2.6 does OAEP with SHA-1 only (tests/unit/test-p11-backend.c) */
+    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA_1, CKG_MGF1_SHA1,
+                                     CKZ_DATA_SPECIFIED, NULL, 0 };
+    CK_MECHANISM m1 = { CKM_RSA_PKCS, NULL, 0 };
+    CK_MECHANISM m2 = { CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep) };
+    unsigned char ct[512], pt[512];
+    CK_ULONG ptlen = 0;
+    EVP_PKEY *pk = leaf_key("current");
+    size_t ctlen = rsa_encrypt(pk, 0, ct);
+
+    CU_ASSERT_EQUAL(f->C_DecryptInit(h, &m1, key), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Decrypt(h, ct, ctlen, NULL, &ptlen), CKR_OK);
+    CU_ASSERT_EQUAL(ptlen, 256);
+    ptlen = 2;
+    CU_ASSERT_EQUAL(f->C_Decrypt(h, ct, ctlen, pt, &ptlen),
+                    CKR_BUFFER_TOO_SMALL);
+    CU_ASSERT_EQUAL(ptlen, 6);
+    ptlen = sizeof(pt);
+    CU_ASSERT_EQUAL(f->C_Decrypt(h, ct, ctlen, pt, &ptlen), CKR_OK);
+    CU_ASSERT(ptlen == 6 && memcmp(pt, "secret", 6) == 0);
+    CU_ASSERT_EQUAL(f->C_Decrypt(h, ct, ctlen, pt, &ptlen),
+                    CKR_OPERATION_NOT_INITIALIZED);
+    ctlen = rsa_encrypt(pk, 1, ct);
+    CU_ASSERT_EQUAL(f->C_DecryptInit(h, &m2, key), CKR_OK);
+    ptlen = sizeof(pt);
+    CU_ASSERT_EQUAL(f->C_Decrypt(h, ct, ctlen, pt, &ptlen), CKR_OK);
+    CU_ASSERT(ptlen == 6 && memcmp(pt, "secret", 6) == 0);
+    EVP_PKEY_free(pk);
+    CU_ASSERT_EQUAL(f->C_CloseSession(h), CKR_OK);
+    CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
+}
+
 int main(int argc, char **argv)
 {
     CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
     CU_pSuite s;
     unsigned int failed;
 
-    if (argc != 3 && !(argc == 5 && strcmp(argv[3], "auth") == 0)) {
+    if (argc != 3 && !(argc == 5 && strcmp(argv[3], "auth") == 0)
+        && !(argc == 4 && strcmp(argv[3], "rsa") == 0)) {
         fprintf(stderr, "usage: %s MODULE STATE_DIR [auth VALUE]\n", argv[0]);
         return 2;
     }
@@ -480,7 +647,11 @@ int main(int argc, char **argv)
     if (CU_initialize_registry() != CUE_SUCCESS) {
         return 1;
     }
-    if (argc == 5) {
+    if (argc == 4) {
+        s = CU_add_suite("p11module_rsa", NULL, NULL);
+        CU_add_test(s, "test_rsa_sign", test_rsa_sign);
+        CU_add_test(s, "test_rsa_decrypt", test_rsa_decrypt);
+    } else if (argc == 5) {
         auth_value = argv[4];
         s = CU_add_suite("p11module_auth", NULL, NULL);
         CU_add_test(s, "test_auth_login", test_auth_login);
@@ -492,6 +663,7 @@ int main(int argc, char **argv)
         CU_add_test(s, "test_unsupported_functions", test_unsupported);
         CU_add_test(s, "test_attributes", test_attributes);
         CU_add_test(s, "test_sign_length_query", test_sign);
+        CU_add_test(s, "test_ecdh_derive", test_ecdh_derive);
         CU_add_test(s, "test_switch_current", test_switch_current);
         CU_add_test(s, "test_threads_sign", test_threads);
         CU_add_test(s, "test_fork_child_reinitialises", test_fork);
