@@ -36,9 +36,10 @@ void devid_p11m_unlock(void)
     pthread_mutex_unlock(&devid_p11m_mutex);
 }
 
+/* A depth, as backend calls may nest (a key freed inside a teardown). */
 void devid_p11m_set_nested(int on)
 {
-    devid_p11m_in_backend = on;
+    devid_p11m_in_backend += on ? 1 : -1;
 }
 
 int devid_p11m_nested(void)

@@ -133,8 +133,9 @@ void devid_p11m_lock(void);
 void devid_p11m_unlock(void);
 /** CKR_OK when the module is initialised in this process. */
 CK_RV devid_p11m_check_init(void);
-/** Marks this thread as inside a backend call (1) or out of it (0): a
- *  backend that loads p11-kit's proxy may load this module again. */
+/** Marks this thread as entering (1) or leaving (0) a backend call, which
+ *  may nest: a backend that loads p11-kit's proxy may load this module
+ *  again, and then the module shows nothing and takes no lock. */
 void devid_p11m_set_nested(int on);
 int devid_p11m_nested(void);
 /** Turns the error a backend raised into a CK_RV and clears it. */

@@ -200,6 +200,22 @@ CK_RV devid_p11m_tokens_load(struct devid_p11m *m, const char *reserved)
 
 /* ---- identities ---------------------------------------------------------- */
 
+/* Releasing a key or a provider instance may reach a backend that loaded
+ * p11-kit's proxy, and through it this module: mark the thread. */
+static void devid_p11m_key_free(struct devid_key *key)
+{
+    devid_p11m_set_nested(1);
+    devid_key_free(key);
+    devid_p11m_set_nested(0);
+}
+
+static void devid_p11m_prov_free(struct devid_prov *prov)
+{
+    devid_p11m_set_nested(1);
+    devid_prov_free(prov);
+    devid_p11m_set_nested(0);
+}
+
 static void devid_p11m_ident_free(struct devid_p11m_ident *id)
 {
     size_t i;
@@ -211,7 +227,7 @@ static void devid_p11m_ident_free(struct devid_p11m_ident *id)
         OPENSSL_free(id->certs[i].serial);
     }
     EVP_PKEY_free(id->pub);
-    devid_key_free(id->key);
+    devid_p11m_key_free(id->key);
     OPENSSL_free(id->dir);
     OPENSSL_free(id->key_name);
     pthread_mutex_destroy(&id->lock);
@@ -257,7 +273,7 @@ void devid_p11m_tokens_free(struct devid_p11m *m, int in_child)
             if (t->ident != NULL && --t->ident->refs == 0) {
                 devid_p11m_ident_free(t->ident);
             }
-            devid_prov_free(t->prov);
+            devid_p11m_prov_free(t->prov);
         }
         OPENSSL_free(t->state_dir);
         OPENSSL_free(t->tcti);
@@ -568,26 +584,24 @@ static CK_RV devid_p11m_login_key(struct devid_p11m_token *t,
         goto end; /* a key without auth: nothing to check */
     }
     if (id->key != NULL) {
-        /* open again with this PIN; the open key stays for open sessions */
-        struct devid_key *old = id->key;
+        /* a login after a logout: check this PIN on a second key object.
+         * The open key stays as it is (sessions may be signing with it):
+         * it was opened with the one value the key or token accepts. */
+        struct devid_key *open = id->key;
 
         id->key = NULL;
         rv = devid_p11m_key_open(t, id, pin, pin_len);
         if (rv == CKR_OK && !devid_p11m_try_sign(id->key)) {
             rv = devid_p11m_backend_rv(CKR_PIN_INCORRECT);
         }
-        if (rv != CKR_OK) {
-            devid_key_free(id->key);
-            id->key = old;
-        } else {
-            devid_key_free(old);
-        }
+        devid_p11m_key_free(id->key);
+        id->key = open;
         goto end;
     }
     rv = devid_p11m_key_open(t, id, pin, pin_len);
     if (rv == CKR_OK && id->login_needed && !devid_p11m_try_sign(id->key)) {
         rv = devid_p11m_backend_rv(CKR_PIN_INCORRECT);
-        devid_key_free(id->key);
+        devid_p11m_key_free(id->key);
         id->key = NULL;
     }
 end:

@@ -456,6 +456,16 @@ static void test_auth_login(void)
     CU_ASSERT_EQUAL(f->C_Logout(h), CKR_USER_NOT_LOGGED_IN);
     siglen = sizeof(sig);
     CU_ASSERT_EQUAL(sign_msg(h, key, sig, &siglen), CKR_USER_NOT_LOGGED_IN);
+    /* a login again, on a key that is already open: the value is checked,
+     * the wrong one is still not sent */
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR) "wrong", 5),
+                    CKR_PIN_INCORRECT);
+    CU_ASSERT_EQUAL(f->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)auth_value,
+                               strlen(auth_value)),
+                    CKR_OK);
+    siglen = sizeof(sig);
+    CU_ASSERT_EQUAL(sign_msg(h, key, sig, &siglen), CKR_OK);
+    CU_ASSERT(ecdsa_ok(pk, (const unsigned char *)"hello", 5, sig, siglen));
     EVP_PKEY_free(pk);
     CU_ASSERT_EQUAL(f->C_CloseSession(h), CKR_OK);
     CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
