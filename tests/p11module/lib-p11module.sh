@@ -3,6 +3,8 @@
 # server that asks for a client certificate, and the certificate the
 # client presented. Sourced after tests/lib.sh and tests/cli/lib-provision.sh.
 # shellcheck shell=sh
+# top_srcdir, top_builddir: set by make check (AM_TESTS_ENVIRONMENT)
+: "${top_srcdir:?}" "${top_builddir:?}"
 
 P11MOD=$top_builddir/.libs/devid-pkcs11.so
 [ -f "$P11MOD" ] || fail "no $P11MOD"
@@ -27,6 +29,7 @@ p11m_needs_plain() {
         echo "SKIP: gnutls-cli cannot run with the ASan runtime preloaded; set DEVID_PLAIN_BUILDDIR to an uninstrumented build of this tree (scripts/test.sh does)"
         exit 77
     fi
+    # shellcheck disable=SC2317 # redefined here, called by the helpers below
     p11m_plain() {
         env -u LD_PRELOAD "$@"
     }

@@ -16,8 +16,8 @@ devid_tmpdir
 P11M_SPID=
 P11M_HOLD=
 cleanup() {
-    [ -n "$P11M_SPID" ] && kill "$P11M_SPID" 2>/dev/null || true
-    [ -n "$P11M_HOLD" ] && kill "$P11M_HOLD" 2>/dev/null || true
+    if [ -n "$P11M_SPID" ]; then kill "$P11M_SPID" 2>/dev/null || :; fi
+    if [ -n "$P11M_HOLD" ]; then kill "$P11M_HOLD" 2>/dev/null || :; fi
     prov_emulators_stop
     devid_tpm_stop
     [ -n "${KEEP:-}" ] || rm -rf "$TESTDIR"
