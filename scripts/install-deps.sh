@@ -11,7 +11,7 @@ PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
   mosquitto mosquitto-clients libmosquitto-dev
   nginx python3 strace ltrace valgrind ca-certificates
-  clang-format git"
+  clang-format git scdoc"
 
 missing=""
 for p in $PKGS; do
