@@ -62,6 +62,9 @@ def strip_comments(text):
 
 
 problems = []
+for folder in FOLDERS:
+    if not list(sources(folder)):
+        problems.append(f"{folder}/: no C sources under {top} (wrong tree?)")
 edges = {f: set() for f in FOLDERS}
 for folder in FOLDERS:
     for rel in sources(folder):
