@@ -18,13 +18,15 @@
 # run's folder is removed.
 #
 # In the root it:
-#  1. installs the tools the test itself uses (softhsm2, openssl, man-db)
+#  1. installs the tools the test itself uses (softhsm2, openssl, man-db,
+#     p11-kit)
 #     and what the packages depend on, then lists every file;
 #  2. installs the three packages with dpkg;
 #  3. runs devid --version and man devid (and the provider and config
 #     pages), makes a key in a SoftHSM token with devid keygen, signs with
 #     it through an openssl.cnf that activates devid, and checks the
-#     signature with OpenSSL's default provider alone;
+#     signature with OpenSSL's default provider alone, and checks that
+#     p11-kit lists the devid PKCS#11 module without any setup;
 #  4. purges the packages and lists every file again: any file that was
 #     not there in 1. is an error.
 set -eu
@@ -104,7 +106,7 @@ files() {
 
 step "the test's tools and the packages' dependencies"
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends softhsm2 openssl man-db >/dev/null
+apt-get install -y -qq --no-install-recommends softhsm2 openssl man-db p11-kit >/dev/null
 deps=$(for d in /debs/*.deb; do dpkg-deb -f "$d" Depends; done | paste -sd, -)
 apt-get satisfy -y -qq --no-install-recommends "$deps" >/dev/null
 files >/tmp/files.before
@@ -175,6 +177,9 @@ OPENSSL_CONF=/tmp/openssl.cnf openssl pkey -in /tmp/device-key.pem -pubout -out 
 # verified by OpenSSL alone: the signature is real
 OPENSSL_CONF=/dev/null openssl dgst -sha256 -verify /tmp/pub.pem \
     -signature /tmp/msg.sig /tmp/msg
+step "p11-kit finds the PKCS#11 module with no setup"
+p11-kit list-modules 2>/dev/null | grep -q 'devid' \
+    || fail "p11-kit does not list the devid module"
 step "the ENGINE"
 OPENSSL_CONF=/dev/null openssl engine -t devid | grep -q available \
     || fail "the devid engine does not load"
