@@ -13,9 +13,12 @@ devid_tpm_start() {
     while :; do
         DEVID_TPM_PORT=$(devid_freeport_pair)
         _ctrl=$((DEVID_TPM_PORT + 1))
-        # swtpm never loads our modules: no ASan runtime for it (the ASan
-        # pass preloads it into every program, see tests/lib.sh)
-        env -u LD_PRELOAD swtpm socket --tpm2 --tpmstate dir="$1/tpm" \
+        # swtpm never uses our modules: no ASan runtime (the ASan pass
+        # preloads it into every program, see tests/lib.sh) and no
+        # openssl.cnf of the test's, which would load our ASan-built
+        # provider into it
+        env -u LD_PRELOAD OPENSSL_CONF=/dev/null swtpm socket --tpm2 \
+            --tpmstate dir="$1/tpm" \
             --server type=tcp,bindaddr=127.0.0.1,port="$DEVID_TPM_PORT" \
             --ctrl type=tcp,bindaddr=127.0.0.1,port="$_ctrl" \
             --flags not-need-init --pid file="$1/tpm/swtpm.pid" \
