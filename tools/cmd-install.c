@@ -69,27 +69,6 @@ static void devid_time_iso(const ASN1_TIME *at, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int devid_checked_chain(struct devid_tool *t, STACK_OF(X509) *chain,
-                               EVP_PKEY *pkey)
-{
-    X509 *leaf = sk_X509_value(chain, 0);
-
-    if (leaf == NULL) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT, "empty certificate chain");
-    }
-    if (X509_check_private_key(leaf, pkey) != 1) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT,
-                               "the certificate does not belong to the key: "
-                               "nothing installed");
-    }
-    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT,
-                               "the certificate has expired: nothing installed");
-    }
-    ERR_clear_error();
-    return DEVID_EXIT_OK;
-}
-
 /* One hashed-name file per anchor (as "openssl rehash" names them). */
 int devid_trust_add(struct devid_tool *t, const char *dir, X509 *ca)
 {
@@ -472,7 +451,7 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
         return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open key %s",
                                in->key);
     }
-    rc = devid_checked_chain(t, chain, pkey);
+    rc = devid_leaf_check(t, chain, pkey, in->registration_id);
     if (rc == DEVID_EXIT_OK && in->to_token) {
         rc = devid_install_in_token(t, in->key, chain);
     }
@@ -495,18 +474,24 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
 static void devid_install_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: devid install --cert CHAIN.pem --key NAME [--to token|files]\n"
+            "Usage: devid install --cert CHAIN.pem --key NAME [--to "
+            "token|files]\n"
             "                     [--trust-bundle FILE] [--state-dir DIR]\n"
             "Installs an issued chain (leaf first) for the key NAME: with\n"
             "--to token the chain also becomes certificate objects beside a\n"
-            "PKCS#11 key (leaf with the key's id and label, CAs as LABEL-caN).\n"
-            "Writes a new identity directory DIR/identities/<time>-<n> (chain,\n"
+            "PKCS#11 key (leaf with the key's id and label, CAs as "
+            "LABEL-caN).\n"
+            "Writes a new identity directory DIR/identities/<time>-<n> "
+            "(chain,\n"
             "reference key file with no secret, state) and then switches\n"
             "DIR/current to it in one rename; DIR/device-chain.pem,\n"
             "DIR/device-key.pem and DIR/state.json point through current.\n"
-            "A chain whose leaf does not match the key is refused.\n"
+            "A chain is refused (exit 9, nothing written) unless its leaf\n"
+            "matches the key, is valid now, has CN = registration-id (when\n"
+            "set), and each certificate is signed by the next.\n"
             "  --trust-bundle  CA certificates to add to trust-dir\n"
-            "  --state-dir     default: state-dir setting, else " DEVID_DEFAULT_STATE_DIR "\n");
+            "  --state-dir     default: state-dir setting, "
+            "else " DEVID_DEFAULT_STATE_DIR "\n");
 }
 
 int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
@@ -566,6 +551,8 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
     /* devid install's default is files: --to token asks for the token */
     in.to_token = t->set.install_to == DEVID_INSTALL_TO_TOKEN;
     in.trust_dir = t->set.trust_dir;
+    /* the leaf's CN is checked against registration-id when it is set */
+    in.registration_id = t->set.registration_id;
     if (!devid_tool_crypto_init(t)) {
         return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
     }
