@@ -16,17 +16,22 @@
 #include "common/mem.h"
 #include "provider/prov.h"
 #include "provider/provider.h"
+#include "tools/escape.h"
 #include "tools/tool.h"
 
+/* Progress, errors and results often carry text from outside (a DPS
+ * answer, a state file): it is printed escaped, so that it can neither
+ * forge a line nor send ESC sequences to the terminal (escape.c). */
 void devid_tool_progress(struct devid_tool *t, const char *fmt, ...)
 {
+    char msg[4096];
+    char out[4 * sizeof(msg)];
     va_list ap;
 
     va_start(ap, fmt);
-    fputs("devid: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    fprintf(stderr, "devid: %s\n", devid_text_escape(msg, out, sizeof(out)));
 }
 
 /* Appends the OpenSSL error queue (reason and detail of each entry) to buf,
@@ -38,6 +43,7 @@ static void devid_tool_drain_errors(char *buf, size_t size)
     int flags = 0;
     size_t n = strlen(buf);
     char reason[256];
+    char detail[1024];
 
     while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
         const char *r = ERR_reason_error_string(e);
@@ -49,10 +55,11 @@ static void devid_tool_drain_errors(char *buf, size_t size)
         if (n + 4 >= size) {
             break;
         }
+        /* the detail may quote a name or a server string: escaped */
+        devid_text_escape((flags & ERR_TXT_STRING) != 0 ? data : "", detail,
+                          sizeof(detail));
         n += (size_t)snprintf(buf + n, size - n, "\n  %s%s%s", r,
-                              (flags & ERR_TXT_STRING) != 0 && *data != '\0'
-                                  ? ": " : "",
-                              (flags & ERR_TXT_STRING) != 0 ? data : "");
+                              detail[0] != '\0' ? ": " : "", detail);
         if (n >= size) {
             n = size - 1;
         }
@@ -61,12 +68,14 @@ static void devid_tool_drain_errors(char *buf, size_t size)
 
 int devid_tool_fail(struct devid_tool *t, int code, const char *fmt, ...)
 {
-    char msg[4096];
+    char raw[4096];
+    char msg[4 * sizeof(raw)];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    devid_text_escape(raw, msg, sizeof(msg));
     devid_tool_drain_errors(msg, sizeof(msg));
     fprintf(stderr, "devid: error: %s\n", msg);
     if (t->json && t->out != NULL) {
@@ -82,10 +91,13 @@ void devid_tool_result(struct devid_tool *t, const char *name,
     if (value == NULL) {
         return;
     }
+    char out[16384];
+
     if (t->json) {
+        /* json-c writes control characters as \u00XX */
         json_object_object_add(t->out, name, json_object_new_string(value));
     } else {
-        printf("%s: %s\n", name, value);
+        printf("%s: %s\n", name, devid_text_escape(value, out, sizeof(out)));
     }
 }
 
