@@ -25,6 +25,7 @@
 #include "tools/dps-client.h"
 #include "tools/install.h"
 #include "tools/tool.h"
+#include "tools/trust.h"
 
 #define DEVID_DEFAULT_STATE_DIR "/var/lib/devid"
 
@@ -67,55 +68,6 @@ static void devid_time_iso(const ASN1_TIME *at, char *buf, size_t size)
         return;
     }
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* One hashed-name file per anchor (as "openssl rehash" names them). */
-int devid_trust_add(struct devid_tool *t, const char *dir, X509 *ca)
-{
-    char name[32];
-    char *path = NULL;
-    char *pem = NULL;
-    BIO *mem = BIO_new(BIO_s_mem());
-    BUF_MEM *bm = NULL;
-    unsigned long h = X509_subject_name_hash(ca);
-    int n;
-    int rc = DEVID_EXIT_INSTALL;
-
-    if (mem == NULL || !PEM_write_bio_X509(mem, ca)
-        || !devid_mkdirs(dir, 0755)) {
-        goto end;
-    }
-    BIO_get_mem_ptr(mem, &bm);
-    for (n = 0; n < 100; n++) {
-        size_t len = 0;
-
-        snprintf(name, sizeof(name), "%08lx.%d", h, n);
-        free(path);
-        free(pem);
-        path = devid_path(dir, name);
-        if (path == NULL) {
-            goto end;
-        }
-        pem = devid_read_file(path, &len);
-        if (pem == NULL) {
-            break;                      /* free slot */
-        }
-        if (len == bm->length && memcmp(pem, bm->data, len) == 0) {
-            rc = DEVID_EXIT_OK;         /* already there */
-            goto end;
-        }
-    }
-    if (n == 100 || !devid_atomic_write(path, bm->data, bm->length, 0644)) {
-        devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write trust anchor in %s",
-                        dir);
-        goto end;
-    }
-    rc = DEVID_EXIT_OK;
-end:
-    free(path);
-    free(pem);
-    BIO_free(mem);
-    return rc;
 }
 
 struct devid_found_key {
@@ -445,7 +397,6 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
 {
     EVP_PKEY *pkey = devid_tool_load_key(t, in->key);
     int rc;
-    int i;
 
     if (pkey == NULL) {
         return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open key %s",
@@ -455,14 +406,14 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
     if (rc == DEVID_EXIT_OK && in->to_token) {
         rc = devid_install_in_token(t, in->key, chain);
     }
-    for (i = 0; rc == DEVID_EXIT_OK && bundle != NULL
-                && i < sk_X509_num(bundle); i++) {
-        if (in->trust_dir == NULL) {
-            rc = devid_tool_fail(t, DEVID_EXIT_CONFIG,
-                                 "a trust bundle needs trust-dir");
-            break;
-        }
-        rc = devid_trust_add(t, in->trust_dir, sk_X509_value(bundle, i));
+    /* the trust bundle's lifecycle is trust.c's, as for DPS bundles: CA
+     * certificates only, tracked in the manifest (no etag: a later bundle
+     * replaces this one) */
+    if (rc == DEVID_EXIT_OK && bundle != NULL) {
+        rc = in->trust_dir == NULL
+                 ? devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                                   "a trust bundle needs trust-dir")
+                 : devid_trust_sync(t, bundle, NULL);
     }
     if (rc == DEVID_EXIT_OK) {
         rc = devid_install_files(t, in, chain, pkey);

@@ -19,6 +19,7 @@
 #include "tools/dps-client.h"
 #include "tools/install.h"
 #include "tools/tool.h"
+#include "tools/trust.h"
 
 struct devid_timer {
     struct timespec start;
@@ -141,18 +142,24 @@ static int devid_provision_register(struct devid_tool *t,
     return rc;
 }
 
-/* The issued chain becomes the identity in use at once; a legacy trust
- * bundle's anchors are added to trust-dir. */
+/* The issued chain becomes the identity in use at once. A legacy trust
+ * bundle goes through the lifecycle renew uses (trust.c): CA certificates
+ * only, tracked in the manifest with the bundle's etag, so that a later
+ * bundle removes what it no longer holds. It is applied first, as renew
+ * applies it before its switch. */
 static int devid_provision_install(struct devid_tool *t,
                                    struct devid_dps_result *res)
 {
     struct devid_install in;
     int rc = devid_install_from_dps(t, t->set.key, NULL, res, &in);
 
+    if (rc == DEVID_EXIT_OK && res->trust_bundle != NULL) {
+        rc = devid_trust_sync(t, res->trust_bundle, res->trust_bundle_etag);
+    }
     if (rc != DEVID_EXIT_OK) {
         return rc;
     }
-    return devid_install_chain(t, &in, res->issued_chain, res->trust_bundle);
+    return devid_install_chain(t, &in, res->issued_chain, NULL);
 }
 
 static void devid_provision_usage(FILE *out)

@@ -60,11 +60,6 @@ int devid_leaf_check(struct devid_tool *t, STACK_OF(X509) *chain,
  *  a devid_exit code (OK, or INSTALL with an error printed). */
 int devid_identity_switch(struct devid_tool *t, const char *name);
 
-/** Adds one CA certificate to a hashed trust directory, under the name
- *  "openssl rehash" would give it, unless it is there already. Returns a
- *  devid_exit code (INSTALL, reported, when it cannot be written). */
-int devid_trust_add(struct devid_tool *t, const char *dir, X509 *ca);
-
 /** The state directory in force (setting or the default). */
 const char *devid_state_dir(const struct devid_tool *t);
 
