@@ -39,6 +39,7 @@ struct devid_p11_cfg {
     size_t pin_len;
     int load_early; /* pkcs11-module-load-behavior = early */
     int cache_pins; /* pkcs11-module-cache-pins = cache */
+    int pin_file_group; /* pkcs11-pin-file-group-readable = yes */
 };
 
 /* A PKCS#11 module loaded through p11-kit. */

@@ -330,6 +330,11 @@ static int devid_print_openssl_cnf(struct devid_tool *t)
     rc = devid_print_cnf_value(t, "pkcs11-module-path", "pkcs11-module-path",
                                t->set.pkcs11_module);
     if (rc == DEVID_EXIT_OK) {
+        rc = devid_print_cnf_value(t, "pin-file-group-readable",
+                                   "pkcs11-pin-file-group-readable",
+                                   t->set.pin_file_group);
+    }
+    if (rc == DEVID_EXIT_OK) {
         rc = devid_print_cnf_value(t, "pin-source", "pkcs11-module-token-pin",
                                    t->set.pin_source);
     }

@@ -24,6 +24,30 @@ static size_t devid_control_len(const unsigned char *p)
     return 0;
 }
 
+char *devid_text_redact_pins(const char *in, char *out, size_t size)
+{
+    static const char key[] = "pin-value=";
+    size_t n = 0;
+
+    if (size == 0) {
+        return out;
+    }
+    while (*in != '\0' && n + 1 < size) {
+        if (strncmp(in, key, sizeof(key) - 1) == 0
+            && n + sizeof(key) - 1 + 3 < size) {
+            memcpy(out + n, key, sizeof(key) - 1);
+            memcpy(out + n + sizeof(key) - 1, "***", 3);
+            n += sizeof(key) - 1 + 3;
+            in += sizeof(key) - 1;
+            in += strcspn(in, ";&? \t\r\n"); /* the value: skipped */
+        } else {
+            out[n++] = *in++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
 char *devid_text_escape(const char *in, char *out, size_t size)
 {
     const unsigned char *p = (const unsigned char *)in;

@@ -13,6 +13,12 @@
  *  text cannot pass for another. Returns out. */
 char *devid_text_escape(const char *in, char *out, size_t size);
 
+/** Copies in to out (size bytes, always NUL-terminated) with the value of
+ *  every "pin-value=" attribute (up to the next ; & ? or blank) replaced by
+ *  "***": a key name quoted in a message must never carry its PIN out.
+ *  Returns out. */
+char *devid_text_redact_pins(const char *in, char *out, size_t size);
+
 /** 1 when s holds a byte devid_text_escape would escape other than the
  *  backslash (a control character), else 0. */
 int devid_text_has_control(const char *s);

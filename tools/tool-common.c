@@ -24,13 +24,16 @@
  * forge a line nor send ESC sequences to the terminal (escape.c). */
 void devid_tool_progress(struct devid_tool *t, const char *fmt, ...)
 {
-    char msg[4096];
+    char raw[4096];
+    char msg[sizeof(raw)];
     char out[4 * sizeof(msg)];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    devid_text_redact_pins(raw, msg, sizeof(msg));
+    devid_memzero(raw, sizeof(raw));
     fprintf(stderr, "devid: %s\n", devid_text_escape(msg, out, sizeof(out)));
 }
 
@@ -69,13 +72,16 @@ static void devid_tool_drain_errors(char *buf, size_t size)
 int devid_tool_fail(struct devid_tool *t, int code, const char *fmt, ...)
 {
     char raw[4096];
+    char redacted[sizeof(raw)];
     char msg[4 * sizeof(raw)];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
-    devid_text_escape(raw, msg, sizeof(msg));
+    devid_text_redact_pins(raw, redacted, sizeof(redacted));
+    devid_memzero(raw, sizeof(raw));
+    devid_text_escape(redacted, msg, sizeof(msg));
     devid_tool_drain_errors(msg, sizeof(msg));
     fprintf(stderr, "devid: error: %s\n", msg);
     if (t->json && t->out != NULL) {
@@ -91,13 +97,15 @@ void devid_tool_result(struct devid_tool *t, const char *name,
     if (value == NULL) {
         return;
     }
-    char out[16384];
+    char redacted[4096];
+    char out[4 * sizeof(redacted)];
 
+    devid_text_redact_pins(value, redacted, sizeof(redacted));
     if (t->json) {
         /* json-c writes control characters as \u00XX */
-        json_object_object_add(t->out, name, json_object_new_string(value));
+        json_object_object_add(t->out, name, json_object_new_string(redacted));
     } else {
-        printf("%s: %s\n", name, devid_text_escape(value, out, sizeof(out)));
+        printf("%s: %s\n", name, devid_text_escape(redacted, out, sizeof(out)));
     }
 }
 
@@ -109,6 +117,12 @@ static int devid_tool_configure(struct devid_tool *t)
 
     if (s->pkcs11_module != NULL
         && !devid_config_set(t->prov, "pkcs11-module-path", s->pkcs11_module)) {
+        return 0;
+    }
+    /* before the PIN file is read: it decides whether group may read it */
+    if (s->pin_file_group != NULL
+        && !devid_config_set(t->prov, "pkcs11-pin-file-group-readable",
+                             s->pin_file_group)) {
         return 0;
     }
     if (s->pin_source != NULL

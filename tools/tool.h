@@ -82,6 +82,7 @@ struct devid_settings {
     char *trust_dir;            /* trust-dir: managed trust anchors */
     char *pkcs11_module;        /* pkcs11-module-path */
     char *pin_source;           /* pin-source: file:/path (never the PIN) */
+    char *pin_file_group;       /* pin-file-group-readable: yes | no */
     char *tcti;                 /* tcti */
     long timeout_s;             /* dps-timeout: 1-86400 s (DPS client: 60) */
     struct devid_renew_before renew_before; /* renew-before (20%) */
