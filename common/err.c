@@ -11,6 +11,9 @@
 
 #include "common/err.h"
 
+/* One entry per line: tests/reason-coverage.sh reads the table line by
+ * line, and clang-format would break the long ones. */
+/* clang-format off */
 static const OSSL_ITEM devid_reasons[] = {
     { DEVID_R_BAD_URI, (void *)"invalid key name or URI" },
     { DEVID_R_NO_TOKEN, (void *)"no matching token" },
@@ -19,21 +22,18 @@ static const OSSL_ITEM devid_reasons[] = {
     { DEVID_R_PIN_REQUIRED, (void *)"PIN or auth value required" },
     { DEVID_R_PIN_INCORRECT, (void *)"PIN or auth value incorrect" },
     { DEVID_R_PIN_LOCKED, (void *)"PIN locked or TPM in lockout" },
-    { DEVID_R_PIN_REFUSED_BEFORE,
-      (void *)"PIN already refused; not sent again" },
+    { DEVID_R_PIN_REFUSED_BEFORE, (void *)"PIN already refused; not sent again" },
     { DEVID_R_PIN_SOURCE, (void *)"cannot read PIN source" },
     { DEVID_R_MODULE_LOAD, (void *)"cannot load PKCS#11 module" },
     { DEVID_R_TOKEN_ERROR, (void *)"PKCS#11 error" },
-    { DEVID_R_MECHANISM,
-      (void *)"mechanism not supported by the key or token" },
+    { DEVID_R_MECHANISM, (void *)"mechanism not supported by the key or token" },
     { DEVID_R_BUFFER_TOO_SMALL, (void *)"output buffer too small" },
     { DEVID_R_TPM_UNREACHABLE, (void *)"TPM unreachable" },
     { DEVID_R_TPM_ERROR, (void *)"TPM error" },
     { DEVID_R_BAD_KEY_FILE, (void *)"invalid key reference file" },
     { DEVID_R_UNSUPPORTED_KEY, (void *)"unsupported key type or size" },
     { DEVID_R_INVALID_PARAM, (void *)"invalid parameter" },
-    { DEVID_R_PRIVATE_EXPORT,
-      (void *)"private key material cannot be exported" },
+    { DEVID_R_PRIVATE_EXPORT, (void *)"private key material cannot be exported" },
     { DEVID_R_NOT_SUPPORTED, (void *)"operation not supported" },
     { DEVID_R_BAD_CONFIG, (void *)"invalid provider configuration" },
     { DEVID_R_NO_BACKEND, (void *)"no backend handles this key name" },
@@ -42,6 +42,7 @@ static const OSSL_ITEM devid_reasons[] = {
     { DEVID_R_BAD_PIN, (void *)"unusable PIN: empty or too long" },
     { 0, NULL }
 };
+/* clang-format on */
 
 static OSSL_FUNC_core_new_error_fn *core_new_error;
 static OSSL_FUNC_core_set_error_debug_fn *core_set_error_debug;
