@@ -221,6 +221,8 @@ static void devid_install_state(struct devid_state *st,
     devid_state_set(&st->previous, in->previous != NULL ? in->previous
                                                         : st->identity);
     devid_state_set(&st->identity, identity);
+    /* only a key devid made may ever be deleted with its identity */
+    devid_state_set(&st->key_created, in->key_created ? "yes" : "no");
 }
 
 /* The stable names programs use point through "current" into the identity

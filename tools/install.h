@@ -20,6 +20,7 @@ struct devid_install {
     const char *id_scope;
     int no_switch;                  /* renew: install beside, keep current */
     const char *previous;           /* identity replaced (NULL: current) */
+    int key_created;                /* devid made the key in this run */
     char *name_out;                 /* optional: receives the identity name */
     size_t name_size;
 };

@@ -250,6 +250,8 @@ struct devid_state {
     char *provisioned_at;       /* ISO 8601 UTC */
     char *identity;             /* identities/<name> this state belongs to */
     char *previous;             /* the identity this one replaced (renew) */
+    char *key_created;          /* "yes": devid made key (pruning may
+                                 * delete it), else never deleted */
 };
 
 /** Loads STATE_DIR/state.json into st (zeroed first; free it with
