@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -13,6 +14,7 @@
 #include <openssl/store.h>
 #include <openssl/ui.h>
 
+#include "common/err.h"
 #include "common/mem.h"
 #include "provider/prov.h"
 #include "provider/provider.h"
@@ -182,6 +184,26 @@ void devid_tool_crypto_done(struct devid_tool *t)
 
 /* A PIN prompt is not possible for an unattended tool: the PIN comes from
  * pin-source or the key name, and a missing one is an error. */
+/* The provider's decoder reads no more of a key file than this
+ * (DEVID_REF_MAX in provider/decoder.c): no reference or key file is as
+ * big. */
+#define DEVID_TOOL_REF_MAX 65536
+
+/* A key file too big to be one gets a devid reason of its own, where
+ * OpenSSL's file store would only say "unsupported" (issue 14, item 6). */
+static void devid_tool_key_file_size(const char *name)
+{
+    struct stat st;
+
+    if (stat(name, &st) == 0 && S_ISREG(st.st_mode)
+        && st.st_size >= DEVID_TOOL_REF_MAX) {
+        DEVID_RAISE(NULL, DEVID_R_BAD_KEY_FILE,
+                    "%s: %lld bytes: a key "
+                    "reference or key file is under %d KB",
+                    name, (long long)st.st_size, DEVID_TOOL_REF_MAX / 1024);
+    }
+}
+
 EVP_PKEY *devid_tool_load_key(struct devid_tool *t, const char *name)
 {
     OSSL_STORE_CTX *store = NULL;
@@ -206,6 +228,9 @@ EVP_PKEY *devid_tool_load_key(struct devid_tool *t, const char *name)
     }
 end:
     OSSL_STORE_close(store);
+    if (pkey == NULL) {
+        devid_tool_key_file_size(name);
+    }
     return pkey;
 }
 
