@@ -10,6 +10,7 @@
 #   state        members merged into registrationState (assignedHub,
 #                deviceId, errorMessage...)
 #   status       the operation status (default "assigned")
+#   http         an HTTP status to answer instead, with body "body" (JSON)
 # Usage: hostile-dps.py DIR; DIR/ca and DIR/impostor hold ca.pem/ca.key,
 # DIR/ca/server.pem/.key the server's certificate. Writes the port to
 # DIR/fake.port and the last chain it issued to DIR/last-chain.pem.
@@ -73,6 +74,9 @@ class H(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         req = json.loads(self.rfile.read(n).decode() or "{}")
         mode = json.load(open(d + "/mode.json"))
+        if "http" in mode:
+            self.send_json(mode["http"], json.dumps(mode.get("body", {})).encode())
+            return
         regid = req.get("registrationId", "")
         state = {"registrationId": regid, "assignedHub": "hub.example",
                  "deviceId": regid, "status": mode.get("status", "assigned"),
@@ -83,7 +87,10 @@ class H(http.server.BaseHTTPRequestHandler):
         body = json.dumps({"operationId": "op-1",
                            "status": mode.get("status", "assigned"),
                            "registrationState": state}).encode()
-        self.send_response(200)
+        self.send_json(200, body)
+
+    def send_json(self, status, body):
+        self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

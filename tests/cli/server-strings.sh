@@ -68,6 +68,23 @@ hasnt "$T/err" "$ESC" "status: ESC on stderr"
 ok "a status with an ESC sequence: exit 4 naming status"
 [ ! -e "$T/pwned" ] && [ ! -e pwned ] || fail "something ran a command"
 
+# a refusal (HTTP 401) quotes DPS's message and trackingId: only clean ones
+hostile_mode '{"http": 401, "body": {"errorCode": 401002, "trackingId": "t-1", "message": "Unauthorized\ndevid: provisioned OK"}}'
+dev provision --force
+expect_rc 4 "a refusal whose message forges a line"
+has "$T/err" "malformed DPS answer: message holds control characters" "refusal message: field"
+grep -q '^devid: provisioned OK' "$T/err" && fail "refusal: a forged line"
+hostile_mode '{"http": 401, "body": {"errorCode": 401002, "trackingId": "t-1\u001b[2J", "message": "Unauthorized"}}'
+dev provision --force
+expect_rc 4 "a refusal with ESC in trackingId"
+has "$T/err" "malformed DPS answer: trackingId holds control characters" "refusal trackingId: field"
+hasnt "$T/err" "$ESC" "refusal trackingId: ESC on stderr"
+hostile_mode '{"http": 401, "body": {"errorCode": 401002, "trackingId": "t-1", "message": "Unauthorized"}}'
+dev provision --force
+expect_rc 5 "a clean refusal"
+has "$T/err" "401002 Unauthorized" "clean refusal: message"
+ok "a 401 whose message or trackingId holds control characters: exit 4 naming it; a clean one: exit 5"
+
 # a state file as an older devid wrote it from a hostile answer
 python3 - "$T/dev/current/state.json" <<'PY'
 import json, sys
