@@ -16,7 +16,7 @@ sh "$top/scripts/install-deps.sh" --fuzz
 sh "$top/scripts/build.sh" "$builddir" --enable-fuzz
 make -C "$builddir" fuzz >/dev/null
 status=0
-for name in dps-json name-ref tss2-keyfile p11-uri settings; do
+for name in dps-json name-ref tss2-keyfile p11-uri settings emu-request; do
     work=$(mktemp -d)
     mkdir "$work/corpus" "$work/crash"
     cp "$top/fuzz/corpus/$name/"* "$work/corpus/"

@@ -7,7 +7,7 @@
 set -euf
 . "$top_srcdir/tests/lib.sh"
 n=0
-for name in dps-json name-ref tss2-keyfile p11-uri settings; do
+for name in dps-json name-ref tss2-keyfile p11-uri settings emu-request; do
     prog=$top_builddir/fuzz/regress-$name
     [ -x "$prog" ] || continue        # not built here (no TPM, no tools)
     files=$(find "$top_srcdir/fuzz/corpus/$name" "$top_srcdir/fuzz/regress/$name" \
