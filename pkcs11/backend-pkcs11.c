@@ -596,6 +596,7 @@ const struct devid_backend_ops devid_pkcs11_backend = {
     .generate = devid_p11be_generate,
     .store_cert = devid_p11be_store_cert,
     .store_ca_cert = devid_p11be_store_ca_cert,
+    .describe = devid_p11_key_describe,
     .key_free = devid_p11be_key_free,
     .delete_key = devid_p11_key_delete,
 };

@@ -313,6 +313,13 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
                                 CK_ATTRIBUTE_TYPE type, unsigned char **out,
                                 size_t *len);
 
+/* ---- describe.c ------------------------------------------------------- */
+
+/** Prints the key's token, module, CKA_ID and boolean attributes, one line
+ *  each at indent (the backend's describe). Returns 1, or 0 with a token
+ *  error raised. */
+int devid_p11_key_describe(struct devid_key *key, BIO *out, int indent);
+
 /* ---- ops.c ------------------------------------------------------------ */
 
 /** The private-key operations of the ops table (see backend.h). */

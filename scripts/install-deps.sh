@@ -7,12 +7,12 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
   libssl-dev openssl libp11-kit-dev p11-kit libcunit1-dev
-  softhsm2 opensc
+  softhsm2 opensc gnutls-bin libnss3-tools
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
   mosquitto mosquitto-clients libmosquitto-dev
   nginx python3 strace ltrace valgrind ca-certificates
-  clang-format git"
+  clang-format git scdoc"
 
 # --fuzz: also clang and its libFuzzer runtime, for scripts/fuzz.sh only
 if [ "${1:-}" = --fuzz ]; then
