@@ -306,6 +306,14 @@ struct devid_backend_ops {
 
     /* Releases key->be (the common part is freed by devid_key_free). */
     void (*key_free)(struct devid_key *key);
+
+    /* Deletes the key name designates and what belongs to it: PKCS#11
+     * destroys the key pair and the certificates with its CKA_ID; TPM
+     * removes a key file, or evicts a persistent handle. Only for keys
+     * devid made (the CLI asks for no other). A key that is not there is
+     * success. Optional (NULL: nothing to delete). */
+    int (*delete_key)(struct devid_prov *prov, const char *name,
+                      const struct devid_pin_cb *pin);
 };
 
 /* ---- the registry (provider/registry.c) ---------------------------------- */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Installs every Debian 12 package devid needs to build, test and run its demo.
+# Installs every Debian 12 package devid needs to build, test and run its demo
+# (with --fuzz, also what scripts/fuzz.sh needs).
 # Safe to run again: apt-get skips what is already installed.
 set -eu
 
@@ -12,6 +13,11 @@ PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
   mosquitto mosquitto-clients libmosquitto-dev
   nginx python3 strace ltrace valgrind ca-certificates
   clang-format git scdoc"
+
+# --fuzz: also clang and its libFuzzer runtime, for scripts/fuzz.sh only
+if [ "${1:-}" = --fuzz ]; then
+    PKGS="$PKGS clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PKGS; do

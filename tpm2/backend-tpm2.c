@@ -241,6 +241,7 @@ const struct devid_backend_ops devid_tpm2_backend = {
     /* no store_cert: a TPM holds no certificates; they go to files */
     .describe = devid_tpm2_key_describe,
     .key_free = devid_tpm2_key_free,
+    .delete_key = devid_tpm2_key_delete,
     .encode_ref = devid_tpm2_be_encode_ref,
     .decode_ref = devid_tpm2_be_decode_ref,
 };

@@ -524,6 +524,9 @@ static int devid_tpm2_keyfile_usable(struct devid_prov *prov,
                     "TSS2 key file under an RSA SRK is not supported");
         return 0;
     }
+    /* the handle type is the top byte (TPM 2.0 Part 2 §7.2). Not
+     * TPM2_HR_PERSISTENT: tss2's macro shifts a UINT8 promoted to int by
+     * 24, undefined for 0x81 (UBSan aborts on it) */
     if (kf->parent != TPM2_RH_OWNER
         && (kf->parent & 0xff000000u) != DEVID_TPM2_HR_PERSISTENT) {
         DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY, "parent handle 0x%x",

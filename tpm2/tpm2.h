@@ -386,6 +386,13 @@ void devid_tpm2_key_free(struct devid_key *key);
 int devid_tpm2_name_handle(const char *name, TPM2_HANDLE *handle,
                            int *ask_auth);
 
+/* key-delete.c */
+
+/** ops->delete_key: removes a key file, or evicts a persistent handle.
+ *  Returns 1 (also when nothing is there) or 0 with an error raised. */
+int devid_tpm2_key_delete(struct devid_prov *prov, const char *name,
+                          const struct devid_pin_cb *pin);
+
 /* key-create.c */
 
 /** ops->generate: a new key at a persistent handle or in a key file. */
