@@ -34,12 +34,13 @@ extern const struct devid_backend_ops devid_pkcs11_backend;
 
 /* The backend's provider settings (config.c), from openssl.cnf or the CLI. */
 struct devid_p11_cfg {
-    char *module_path;           /* pkcs11-module-path */
-    char *pin;                   /* pkcs11-module-token-pin (secure heap) */
+    char *module_path; /* pkcs11-module-path */
+    char *pin;         /* pkcs11-module-token-pin (secure heap) */
     size_t pin_len;
-    int load_early;              /* pkcs11-module-load-behavior = early */
-    int cache_pins;              /* pkcs11-module-cache-pins = cache */
-    int no_key_copy;             /* pkcs11-module-key-copy = none */
+    int load_early; /* pkcs11-module-load-behavior = early */
+    int cache_pins; /* pkcs11-module-cache-pins = cache */
+    int pin_file_group; /* pkcs11-pin-file-group-readable = yes */
+    int no_key_copy; /* pkcs11-module-key-copy = none */
 };
 
 /* A PKCS#11 module loaded through p11-kit. */
@@ -280,6 +281,21 @@ int devid_p11_session_lost(struct devid_p11_token *tok);
  *  Call with tok->lock held. Returns CKR_OK or the C_OpenSession code. */
 CK_RV devid_p11_session_anchor(struct devid_p11_token *tok);
 
+/* ---- key-delete.c ----------------------------------------------------- */
+
+/** devid_backend_ops.delete_key: destroys the private key name designates
+ *  and every object with its CKA_ID (public key, certificates). Returns 1
+ *  (also when there is no such key), or 0 with an error raised. */
+int devid_p11_key_delete(struct devid_prov *prov, const char *name,
+                         const struct devid_pin_cb *pin);
+
+/** Destroys the certificate objects of tok with CKA_ID id except keep: a
+ *  key's leaf certificates that a new one replaced. Returns CKR_OK or the
+ *  failing call's code (not raised). */
+CK_RV devid_p11_certs_replace(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
+                              const unsigned char *id, size_t id_len,
+                              CK_OBJECT_HANDLE keep);
+
 /* ---- login.c ---------------------------------------------------------- */
 
 /** Logs the user in to tok once, when the token needs it. The PIN comes
@@ -345,6 +361,13 @@ void devid_p11_copy_refound(struct devid_key *key);
 /** Destroys the key's copy, when this process's anchor holds it (key
  *  free). Makes no call after fork or once the module is finalized. */
 void devid_p11_copy_free(struct devid_key *key);
+
+/* ---- describe.c ------------------------------------------------------- */
+
+/** Prints the key's token, module, CKA_ID and boolean attributes, one line
+ *  each at indent (the backend's describe). Returns 1, or 0 with a token
+ *  error raised. */
+int devid_p11_key_describe(struct devid_key *key, BIO *out, int indent);
 
 /* ---- ops.c ------------------------------------------------------------ */
 

@@ -1,16 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Installs every Debian 12 package devid needs to build, test and run its demo.
+# Installs every Debian 12 package devid needs to build, test and run its demo
+# (with --fuzz, also what scripts/fuzz.sh needs).
 # Safe to run again: apt-get skips what is already installed.
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
   libssl-dev openssl libp11-kit-dev p11-kit libcunit1-dev
-  softhsm2 opensc
+  softhsm2 opensc gnutls-bin libnss3-tools
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
-  mosquitto mosquitto-clients libmosquitto-dev
-  nginx python3 strace ltrace valgrind ca-certificates"
+  mosquitto mosquitto-clients libmosquitto-dev mosquitto-dev
+  nginx python3 strace ltrace valgrind ca-certificates
+  clang-format git scdoc"
+
+# --fuzz: also clang and its libFuzzer runtime, for scripts/fuzz.sh only
+if [ "${1:-}" = --fuzz ]; then
+    PKGS="$PKGS clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -8,6 +8,10 @@
 : "${OPENSSL_MODULES:=$top_builddir/.libs}"
 export OPENSSL_MODULES
 
+# tests/run-sh stops a test that runs past its time limit with TERM: exit,
+# so that the test's EXIT trap (its cleanup) still stops what it started.
+trap 'echo "stopped by a signal" >&2; exit 143' TERM INT HUP
+
 # ASan builds: programs that load our instrumented modules need the ASan
 # runtime first. Leak checking is the unit tests' job; here it would report
 # the uninstrumented programs' own allocations.
@@ -20,21 +24,33 @@ if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
     # tpm2-tools hang in it (glibc locale lock), and need not have it.
     for _tool in tpm2_startup tpm2_createprimary tpm2_create tpm2_load \
         tpm2_evictcontrol tpm2_flushcontext tpm2_getcap tpm2_readpublic \
-        tpm2_encodeobject tpm2_print; do
+        tpm2_encodeobject tpm2_print tpm2_createek tpm2_createak \
+        tpm2_nvdefine tpm2_nvwrite; do
         eval "$_tool() { env -u LD_PRELOAD $_tool \"\$@\"; }"
     done
 fi
 
 # devid_needs_curl_with_devid: curl 7.88 deadlocks in setlocale() when the
 # ASan runtime is preloaded, and it cannot load our ASan-built modules
-# without it. A test that runs curl with devid calls this first: in the
-# ASan pass it stops (successfully) here, saying so; the default pass of the
-# same test command runs it in full.
+# without it. A test that runs curl with devid calls this first. In the ASan
+# pass curl, and only curl, then runs without the ASan runtime and loads
+# devid from the uninstrumented build DEVID_PLAIN_BUILDDIR (scripts/test.sh
+# names its default build): tests/plain-curl/curl comes first on PATH.
+# Everything else the test runs keeps the ASan build. Without that build the
+# test cannot check what it is for: it reports SKIP (77) and says why.
 devid_needs_curl_with_devid() {
-    if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
-        echo "ok: not run in the ASan build: curl cannot run with the ASan runtime preloaded (runs in the default build)"
-        exit 0
+    if [ -z "${DEVID_ASAN_PRELOAD:-}" ]; then
+        return 0
     fi
+    if [ -z "${DEVID_PLAIN_BUILDDIR:-}" ] \
+        || [ ! -f "$DEVID_PLAIN_BUILDDIR/.libs/devid.so" ]; then
+        echo "SKIP: curl cannot run with the ASan runtime preloaded; set DEVID_PLAIN_BUILDDIR to an uninstrumented build of this tree (scripts/test.sh does) for curl to use"
+        exit 77
+    fi
+    DEVID_REAL_CURL=$(command -v curl) || fail "curl is not installed"
+    PATH=$top_srcdir/tests/plain-curl:$PATH
+    export DEVID_REAL_CURL DEVID_PLAIN_BUILDDIR PATH
+    echo "note: ASan pass: curl runs without the ASan runtime, with devid from $DEVID_PLAIN_BUILDDIR"
 }
 
 DEVID_USER_PIN=${DEVID_USER_PIN:-1234}
@@ -81,6 +97,34 @@ devid_p11tool() {
 # devid_freeport: prints a TCP port on 127.0.0.1 nobody listens on now
 devid_freeport() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# devid_freeport_pair: a port P with P and P+1 both free on 127.0.0.1 (swtpm
+# and its TCTI use P+1 for control). P is drawn below the kernel's ephemeral
+# range: a port from bind(0) is ephemeral, and under load its neighbour is
+# often the local end of some outgoing connection.
+devid_freeport_pair() {
+    python3 - <<'PY'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(10000, max(10002, lo - 1))
+    socks = []
+    try:
+        for q in (p, p + 1):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", q))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(p)
+    break
+else:
+    raise SystemExit("no free port pair")
+PY
 }
 
 # devid_wait_port PORT [SECONDS]: waits until something listens on PORT

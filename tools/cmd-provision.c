@@ -18,7 +18,9 @@
 #include "provider/backend.h"
 #include "tools/dps-client.h"
 #include "tools/install.h"
+#include "tools/renew.h"
 #include "tools/tool.h"
+#include "tools/trust.h"
 
 struct devid_timer {
     struct timespec start;
@@ -79,7 +81,7 @@ static int devid_already_provisioned(struct devid_tool *t)
     STACK_OF(X509) *chain = NULL;
     int done = 0;
 
-    if (devid_state_load(t, devid_state_dir(t), &st) == 1
+    if (devid_state_load(t, devid_state_dir(t), &st) == DEVID_EXIT_OK
         && st.assigned_hub != NULL && st.registration_id != NULL
         && strcmp(st.registration_id, t->set.registration_id) == 0
         && st.cert_chain != NULL) {
@@ -94,16 +96,16 @@ static int devid_already_provisioned(struct devid_tool *t)
     return done;
 }
 
-/* The operational key: the one at `key`, created when missing. */
-static int devid_provision_key(struct devid_tool *t)
+/* The operational key: the one at `key`, created when missing (*created
+ * says which). */
+static int devid_provision_key(struct devid_tool *t, int *created)
 {
     struct devid_key *key = NULL;
-    int created = 0;
     int rc;
 
     rc = devid_key_ensure(t, t->set.key,
                           t->set.key_type != NULL ? t->set.key_type : "ec-p384",
-                          &key, &created);
+                          &key, created);
     devid_key_free(key);
     return rc;
 }
@@ -141,30 +143,37 @@ static int devid_provision_register(struct devid_tool *t,
     return rc;
 }
 
+/* The issued chain becomes the identity in use at once. A legacy trust
+ * bundle goes through the lifecycle renew uses (trust.c): CA certificates
+ * only, tracked in the manifest with the bundle's etag, so that a later
+ * bundle removes what it no longer holds. It is applied first, as renew
+ * applies it before its switch. */
 static int devid_provision_install(struct devid_tool *t,
-                                   struct devid_dps_result *res)
+                                   struct devid_dps_result *res,
+                                   int key_created)
 {
-    const struct devid_backend_ops *ops = devid_backend_for_name(t->set.key);
     struct devid_install in;
+    struct devid_state st;
+    int rc = devid_install_from_dps(t, t->set.key, NULL, res, &in);
 
-    memset(&in, 0, sizeof(in));
-    in.key = t->set.key;
-    /* default: the certificate goes into the token when the key is there */
-    in.to_token = t->set.install_to != NULL
-                      ? strcmp(t->set.install_to, "token") == 0
-                      : ops != NULL
-                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY) != 0;
-    in.trust_dir = t->set.trust_dir;
-    in.registration_id = t->set.registration_id;
-    in.device_id = res->device_id;
-    in.assigned_hub = res->assigned_hub;
-    in.id_scope = t->set.id_scope;
-    if (res->issued_chain == NULL || sk_X509_num(res->issued_chain) == 0) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT,
-                               "DPS issued no certificate (is certificate "
-                               "issuance configured for this enrollment?)");
+    if (rc == DEVID_EXIT_OK && res->trust_bundle != NULL) {
+        rc = devid_trust_sync(t, res->trust_bundle, res->trust_bundle_etag);
     }
-    return devid_install_chain(t, &in, res->issued_chain, res->trust_bundle);
+    if (rc != DEVID_EXIT_OK) {
+        return rc;
+    }
+    in.key_created = key_created;
+    memset(&st, 0, sizeof(st));
+    rc = devid_install_chain(t, &in, res->issued_chain, NULL);
+    /* provision --force makes an identity each time: old ones are pruned
+     * as after a renewal (keep-identities), with what devid made for them */
+    if (rc == DEVID_EXIT_OK
+        && devid_state_load(t, devid_state_dir(t), &st) == DEVID_EXIT_OK
+        && st.identity != NULL) {
+        devid_identities_prune(t, st.identity, st.previous);
+    }
+    devid_state_clear(&st);
+    return rc;
 }
 
 static void devid_provision_usage(FILE *out)
@@ -193,6 +202,7 @@ int devid_cmd_provision(struct devid_tool *t, int argc, char **argv)
     size_t csr_len = 0;
     const char *missing;
     int force = 0;
+    int created = 0;
     int c;
     int rc;
 
@@ -227,7 +237,7 @@ int devid_cmd_provision(struct devid_tool *t, int argc, char **argv)
     }
     devid_tool_progress(t, "step 1/4: key %s", t->set.key);
     devid_timer_start(&tm);
-    rc = devid_provision_key(t);
+    rc = devid_provision_key(t, &created);
     if (rc != DEVID_EXIT_OK) {
         goto end;
     }
@@ -249,7 +259,7 @@ int devid_cmd_provision(struct devid_tool *t, int argc, char **argv)
     devid_tool_progress(t, "step 4/4: install (hub %s, device %s)",
                         res.assigned_hub, res.device_id);
     devid_timer_start(&tm);
-    rc = devid_provision_install(t, &res);
+    rc = devid_provision_install(t, &res, created);
     if (rc != DEVID_EXIT_OK) {
         goto end;
     }

@@ -43,10 +43,12 @@ static void devid_register_usage(FILE *out)
             "[--api-version V]\n"
             "         [--out-chain FILE] [--out-trust-bundle FILE] "
             "[--timeout SEC]\n"
-            "         [--payload JSON]\n"
-            "Registers with Azure DPS over HTTPS, authenticated in TLS by the\n"
+            "         [--payload JSON] [--transport https|mqtt]\n"
+            "Registers with Azure DPS over HTTPS or MQTT, authenticated in TLS "
+            "by the\n"
             "onboarding key (which stays in its token or TPM) and its chain,\n"
-            "and waits for the assignment. Prints the assigned hub, device id,\n"
+            "and waits for the assignment. Prints the assigned hub, device "
+            "id,\n"
             "status and substatus. Every option but --csr, --out-*, --payload\n"
             "falls back to the config file setting named in brackets.\n"
             "  --id-scope          DPS ID scope [id-scope]\n"
@@ -63,7 +65,10 @@ static void devid_register_usage(FILE *out)
             "sign;\n"
             "                      the issued leaf must carry the CSR's key\n"
             "  --endpoint          DPS host[:port] [dps-endpoint]; default\n"
-            "                      " DEVID_DPS_DEFAULT_ENDPOINT "\n"
+            "                      " DEVID_DPS_DEFAULT_ENDPOINT ", port 443\n"
+            "                      (HTTPS) or 8883 (MQTT)\n"
+            "  --transport         https or mqtt (MQTT 3.1.1 over TLS)\n"
+            "                      [dps-transport]; default https\n"
             "  --trust             CA file the DPS server certificate must "
             "chain\n"
             "                      to [dps-trust]; required: the server is "
@@ -89,13 +94,14 @@ static void devid_register_usage(FILE *out)
             "network,\n"
             "TLS or malformed answer, 5 refused/failed/disabled by DPS, 6 "
             "cannot\n"
-            "write, 8 timeout, 9 issued certificate unusable (wrong key...).\n");
+            "write, 8 timeout, 9 issued certificate unusable (wrong "
+            "key...).\n");
 }
 
-/* Parses argv over the defaults of the settings. Returns -1 when parsing
- * is done, or the exit code to return now. */
+/* Parses argv over the defaults of the settings. Returns 1 to go on, or 0
+ * to stop now with the exit code in *rc (OK after --help). */
 static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
-                                struct devid_register_args *a)
+                                struct devid_register_args *a, int *rc)
 {
     static const struct option opts[] = {
         { "id-scope", required_argument, NULL, 's' },
@@ -110,10 +116,10 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
         { "out-trust-bundle", required_argument, NULL, 'b' },
         { "timeout", required_argument, NULL, 't' },
         { "payload", required_argument, NULL, 'p' },
+        { "transport", required_argument, NULL, 'x' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    char *end = NULL;
     int c;
 
     a->id_scope = t->set.id_scope;
@@ -160,27 +166,38 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
             a->payload = optarg;
             break;
         case 't':
-            errno = 0;
-            a->timeout_s = strtol(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || a->timeout_s < 1
-                || a->timeout_s > 86400) {
-                return devid_tool_fail(t, DEVID_EXIT_USAGE, "--timeout must be"
-                                       " 1 to 86400 seconds");
+            /* the same checks as dps-timeout in the config file */
+            if (!devid_settings_set(t, "--timeout", "dps-timeout", optarg)) {
+                *rc = DEVID_EXIT_CONFIG;
+                return 0;
+            }
+            a->timeout_s = t->set.timeout_s;
+            break;
+        case 'x':
+            /* the same checks as dps-transport in the config file; the
+             * DPS client reads the setting */
+            if (!devid_settings_set(t, "--transport", "dps-transport",
+                                    optarg)) {
+                *rc = DEVID_EXIT_CONFIG;
+                return 0;
             }
             break;
         case 'h':
             devid_register_usage(stdout);
-            return DEVID_EXIT_OK;
+            *rc = DEVID_EXIT_OK;
+            return 0;
         default:
             devid_register_usage(stderr);
-            return DEVID_EXIT_USAGE;
+            *rc = DEVID_EXIT_USAGE;
+            return 0;
         }
     }
     if (optind < argc) {
         devid_register_usage(stderr);
-        return DEVID_EXIT_USAGE;
+        *rc = DEVID_EXIT_USAGE;
+        return 0;
     }
-    return -1;
+    return 1;
 }
 
 /* Names what a usable registration still lacks, or returns NULL. */
@@ -363,8 +380,7 @@ int devid_cmd_register(struct devid_tool *t, int argc, char **argv)
     memset(&a, 0, sizeof(a));
     memset(&req, 0, sizeof(req));
     memset(&res, 0, sizeof(res));
-    rc = devid_register_parse(t, argc, argv, &a);
-    if (rc >= 0) {
+    if (!devid_register_parse(t, argc, argv, &a, &rc)) {
         return rc;
     }
     missing = devid_register_missing(&a);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <openssl/crypto.h>
 
 #include "tools/tool.h"
@@ -61,7 +63,10 @@ static void devid_usage(FILE *out)
             "8 timeout, 9 unusable certificate.\n");
 }
 
-static int devid_main_options(struct devid_tool *t, int argc, char **argv)
+/* The options before the verb. Returns 1 with the verb's index in *first,
+ * or 0 after printing the usage. */
+static int devid_main_options(struct devid_tool *t, int argc, char **argv,
+                              int *first)
 {
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -92,22 +97,42 @@ static int devid_main_options(struct devid_tool *t, int argc, char **argv)
             exit(0);
         default:
             devid_usage(stderr);
-            return -1;
+            return 0;
         }
     }
-    return optind;
+    *first = optind;
+    return 1;
+}
+
+/* Before any verb can read a PIN: no core dump of this process, and no
+ * ptrace attach by another process of the same user (PR_SET_DUMPABLE 0
+ * also makes /proc/PID/mem root's). A core file of provision or renew
+ * would otherwise hold the PIN in clear (issue 14, item 4). Commands that
+ * devid runs (on-change) get the default back at execve. Failures are
+ * reported, not fatal: a kernel without prctl still gets the rest. */
+static void devid_harden(void)
+{
+    struct rlimit none = { 0, 0 };
+
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        fprintf(stderr, "devid: warning: cannot disable core dumps\n");
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "devid: warning: cannot make the process "
+                        "non-dumpable\n");
+    }
 }
 
 int main(int argc, char **argv)
 {
     struct devid_tool t;
     const struct devid_verb *v;
-    int first;
+    int first = 0;
     int rc = DEVID_EXIT_USAGE;
 
     memset(&t, 0, sizeof(t));
-    first = devid_main_options(&t, argc, argv);
-    if (first < 0) {
+    devid_harden();
+    if (!devid_main_options(&t, argc, argv, &first)) {
         return DEVID_EXIT_USAGE;
     }
     if (first >= argc) {

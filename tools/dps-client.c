@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include "tools/dps-client.h"
 #include "tools/dps-json.h"
+#include "tools/escape.h"
 
 #define DEVID_DPS_DEFAULT_TIMEOUT 60    /* s, C SDK PROV_DEFAULT_TIMEOUT */
 #define DEVID_DPS_POLL_DEFAULT 1        /* s, C SDK PROV_GET_THROTTLE_TIME */
@@ -35,6 +37,7 @@ struct devid_dps_answer {
     char *body;
     size_t len;
     int too_big;                /* the body passed DEVID_DPS_MAX_BODY */
+    int dropped;                /* the connection closed before an answer */
 };
 
 /* Everything one registration needs. */
@@ -118,8 +121,9 @@ static size_t devid_dps_on_header(char *data, size_t size, size_t n,
     struct devid_dps_answer *a = arg;
     size_t len = size * n;
     char value[32];
-    char *end = NULL;
-    long v;
+    char *v;
+    size_t vlen;
+    long secs;
 
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         a->retry_after = -1;
@@ -130,10 +134,15 @@ static size_t devid_dps_on_header(char *data, size_t size, size_t n,
     }
     memcpy(value, data + sizeof(name) - 1, len - (sizeof(name) - 1));
     value[len - (sizeof(name) - 1)] = '\0';
-    errno = 0;
-    v = strtol(value, &end, 10);
-    if (errno == 0 && end != value && strspn(end, " \t\r\n") == strlen(end)) {
-        a->retry_after = v;
+    /* RFC 9110 §10.2.3: delay-seconds, between optional blanks and CRLF */
+    v = value + strspn(value, " \t");
+    vlen = strcspn(v, " \t\r\n");
+    if (strspn(v + vlen, " \t\r\n") != strlen(v + vlen)) {
+        return len;
+    }
+    v[vlen] = '\0';
+    if (devid_parse_long(v, 0, LONG_MAX, &secs)) {
+        a->retry_after = secs;
     }
     return len;
 }
@@ -287,8 +296,9 @@ static int devid_dps_dropped(CURLcode cc)
 }
 
 /* One request; s->ans holds the answer. Returns DEVID_EXIT_OK when an HTTP
- * answer came, -1 for a dropped connection (not reported), or an exit code
- * of a transport failure (reported). */
+ * answer came or when the connection dropped before one (s->ans.dropped
+ * set, not reported: worth another try), or the exit code of a transport
+ * failure (reported). */
 static int devid_dps_perform(struct devid_dps_session *s, const char *what,
                              const char *url, const char *body)
 {
@@ -327,7 +337,8 @@ static int devid_dps_perform(struct devid_dps_session *s, const char *what,
     cc = curl_easy_perform(s->curl);
     if (cc != CURLE_OK) {
         if (devid_dps_dropped(cc) && !s->ans.too_big) {
-            return -1;
+            s->ans.dropped = 1;
+            return DEVID_EXIT_OK;
         }
         return devid_dps_transport_fail(s, cc, what);
     }
@@ -387,15 +398,14 @@ static int devid_dps_step(struct devid_dps_session *s, const char *what,
 
     for (s->attempt = 1;; s->attempt++) {
         rc = devid_dps_perform(s, what, url, body);
-        if (rc == DEVID_EXIT_OK && s->ans.status != 429
-            && s->ans.status < 500) {
-            return DEVID_EXIT_OK;
-        }
-        if (rc > 0) {
+        if (rc != DEVID_EXIT_OK) {
             return rc;
         }
+        if (!s->ans.dropped && s->ans.status != 429 && s->ans.status < 500) {
+            return DEVID_EXIT_OK;
+        }
         ms = devid_dps_backoff_ms(s);
-        if (rc < 0) {
+        if (s->ans.dropped) {
             snprintf(why, sizeof(why), "connection closed without an answer");
             snprintf(what_happened, sizeof(what_happened),
                      "DPS closed the connection without an answer");
@@ -437,6 +447,21 @@ static int devid_dps_refused(struct devid_dps_session *s,
     }
     free(res->error_message);
     devid_dps_json_error(root, &res->error_code, &res->error_message, &tid);
+    if ((res->error_message != NULL
+         && devid_text_has_control(res->error_message))
+        || (tid != NULL && devid_text_has_control(tid))) {
+        /* a refusal still, but not one to quote (issue 14, item 2) */
+        devid_tool_fail(s->t, DEVID_EXIT_NETWORK,
+                        "malformed DPS answer: "
+                        "%s holds control characters (HTTP %ld from %s)",
+                        tid != NULL && devid_text_has_control(tid)
+                            ? "trackingId"
+                            : "message",
+                        s->ans.status, s->endpoint);
+        free(tid);
+        json_object_put(root);
+        return DEVID_EXIT_NETWORK;
+    }
     if (res->error_code == 0 && res->error_message == NULL) {
         devid_tool_fail(s->t, DEVID_EXIT_REFUSED, "DPS refused the "
                         "registration of %s: HTTP %ld, no error details",
@@ -528,7 +553,19 @@ static int devid_dps_terminal(struct devid_dps_session *s,
     return DEVID_EXIT_OK;
 }
 
-static int devid_dps_is_terminal(const char *status)
+/* Both transports end here: only t and req of the session are used. */
+int devid_dps_finish(struct devid_tool *t, const struct devid_dps_request *req,
+                     struct devid_dps_result *res)
+{
+    struct devid_dps_session s;
+
+    memset(&s, 0, sizeof(s));
+    s.t = t;
+    s.req = req;
+    return devid_dps_terminal(&s, res);
+}
+
+int devid_dps_status_terminal(const char *status)
 {
     /* "blacklisted": the C SDK's name of old for "disabled" */
     return strcmp(status, "assigned") == 0 || strcmp(status, "failed") == 0
@@ -609,7 +646,7 @@ static int devid_dps_poll(struct devid_dps_session *s,
 
     for (;;) {
         rc = devid_dps_read(s, res);
-        if (rc != DEVID_EXIT_OK || devid_dps_is_terminal(res->status)) {
+        if (rc != DEVID_EXIT_OK || devid_dps_status_terminal(res->status)) {
             break;
         }
         if (res->operation_id == NULL) {
@@ -696,6 +733,11 @@ int devid_dps_register(struct devid_tool *t, const struct devid_dps_request *req
     rc = devid_dps_check_request(t, req, s.api);
     if (rc != DEVID_EXIT_OK) {
         return rc;
+    }
+    if ((req->transport != DEVID_DPS_TRANSPORT_DEFAULT ? req->transport
+                                                       : t->set.dps_transport)
+        == DEVID_DPS_TRANSPORT_MQTT) {
+        return devid_dps_mqtt_register(t, req, s.api, s.timeout_s, res);
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     s.deadline = now;

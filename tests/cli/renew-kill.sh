@@ -7,6 +7,7 @@ set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/cli/lib-provision.sh"
 . "$top_srcdir/tests/cli/lib-renew.sh"
+prov_need_test_hooks
 devid_tmpdir
 REN_PID=
 cleanup() {
@@ -19,6 +20,7 @@ cd "$TESTDIR"
 
 devid_mktoken "$TESTDIR" dev-hsm
 printf '%s' "$DEVID_USER_PIN" > pin
+chmod 600 pin   # devid refuses PIN files others can read
 renew_config "$TESTDIR/emu.json" '"faults": {"poll_limit": false}'
 prov_emulators "$TESTDIR" "$TESTDIR/emu.json"
 prov_device hsm hsm-01 "pkcs11:token=dev-hsm;object=device" \
