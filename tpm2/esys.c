@@ -172,11 +172,42 @@ int devid_tpm2_esys_acquire(struct devid_prov *prov, struct devid_tpm2 **out)
     return 1;
 }
 
+/* Swaps out obj if this context loaded it: saved (Part 3 §28.2), then
+ * flushed (§28.4). Without a saved context it is only flushed; the next use
+ * loads it again from its key file or template. */
+static void devid_tpm2_obj_swap_out(struct devid_tpm2 *st,
+                                    struct devid_tpm2_obj *obj)
+{
+    if (obj->tr == ESYS_TR_NONE || obj->gen != st->gen) {
+        return;
+    }
+    if (obj->saved == NULL
+        && Esys_ContextSave(st->esys, obj->tr, &obj->saved)
+               != TSS2_RC_SUCCESS) {
+        obj->saved = NULL;
+    }
+    Esys_FlushContext(st->esys, obj->tr);
+    obj->tr = ESYS_TR_NONE;
+}
+
 void devid_tpm2_esys_release(struct devid_tpm2 *st)
 {
-    if (st != NULL) {
-        CRYPTO_THREAD_unlock(st->lock);
+    struct devid_tpm2_obj *o;
+
+    if (st == NULL) {
+        return;
     }
+    /* A fork child may leave by _exit(), where no handler runs, and a TPM
+     * without a resource manager keeps a transient object until it is
+     * flushed: so a child keeps none loaded once an operation is over
+     * (docs/architecture.md, "Fork"). */
+    if (st->forked && st->esys != NULL && st->pid == getpid()) {
+        for (o = st->objs; o != NULL; o = o->next) {
+            devid_tpm2_obj_swap_out(st, o);
+        }
+        devid_tpm2_obj_swap_out(st, &st->srk);
+    }
+    CRYPTO_THREAD_unlock(st->lock);
 }
 
 /* Called once in a fork child, under the instance lock, before the child's
@@ -185,6 +216,7 @@ void devid_tpm2_after_fork(struct devid_prov *prov, void *state)
 {
     struct devid_tpm2 *st = state;
 
+    st->forked = 1;
     if (st->esys != NULL && st->pid != getpid()) {
         DEVID_DEBUG("tpm2", "fork child: new ESYS context");
         devid_tpm2_esys_forget(st);

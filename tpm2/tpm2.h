@@ -85,6 +85,8 @@ struct devid_tpm2 {
     char *tcti_conf;              /* configured TCTI, or NULL for env/default */
     char tcti_name[128];          /* what we opened, for error messages */
     pid_t pid;                    /* process that opened esys */
+    int forked;                   /* a fork child's state: no object stays
+                                   * loaded between two operations */
     unsigned long gen;            /* bumped on every new ESYS context */
     TSS2_TCTI_CONTEXT *tcti;
     ESYS_CONTEXT *esys;
