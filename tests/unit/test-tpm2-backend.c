@@ -704,25 +704,69 @@ static void test_threads(void)
     CU_ASSERT_EQUAL(total, 1000);
 }
 
+/* The transient objects (handles from 0x80000000, TPM_HT_TRANSIENT) in the
+ * TPM now, ours and anyone's (TPM 2.0 Part 3
+ * §30.2 TPM2_GetCapability, TPM_CAP_HANDLES), or -1. */
+static int transient_count(void)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more = TPM2_NO;
+    struct devid_tpm2 *st = NULL;
+    int n = -1;
+
+    if (devid_tpm2_esys_acquire(prov, &st)
+        && Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+                              ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                              (TPM2_HANDLE)0x80000000u, TPM2_MAX_CAP_HANDLES,
+                              &more, &cap)
+               == TSS2_RC_SUCCESS) {
+        n = (int)cap->data.handles.count;
+    }
+    devid_tpm2_esys_release(st);
+    Esys_Free(cap);
+    return n;
+}
+
+/* Fork children sign with two key-file keys (each an Esys_Load in the child)
+ * and leave by exit() or _exit(): none leaves a transient object in the TPM
+ * (swtpm has no resource manager), and the parent's keys keep working. One
+ * child at a time: the parent waits before it counts or signs again. */
 static void test_fork(void)
 {
-    int status = -1;
+    int status, i, before, after;
     pid_t pid;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(ec256);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rsa2048);
     CU_ASSERT_TRUE(sign_verify(ec256, "SHA256", DEVID_SIG_ECDSA));
-    pid = fork();
-    if (pid == 0) {
-        int ok = sign_verify(ec256, "SHA256", DEVID_SIG_ECDSA)
-                 && sign_verify(rsa2048, "SHA256", DEVID_SIG_PSS);
+    before = transient_count();
+    CU_ASSERT_TRUE_FATAL(before >= 0);
+    for (i = 0; i < 6; i++) {
+        pid = fork();
+        CU_ASSERT_TRUE_FATAL(pid >= 0);
+        if (pid == 0) {
+            int ok = sign_verify(ec256, "SHA256", DEVID_SIG_ECDSA)
+                     && sign_verify(rsa2048, "SHA256", DEVID_SIG_PSS)
+                     && sign_verify(ec256, "SHA384", DEVID_SIG_ECDSA);
 
-        _exit(ok ? 0 : 1);
+            if (i % 2 == 0) {
+                exit(ok ? 0 : 1);
+            }
+            _exit(ok ? 0 : 1);
+        }
+        status = -1;
+        waitpid(pid, &status, 0);
+        CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        after = transient_count();
+        CU_ASSERT_EQUAL(after, before);
+        if (after != before) {
+            fprintf(stderr, "child %d (%s): %d transient objects, %d before\n",
+                    i, i % 2 == 0 ? "exit" : "_exit", after, before);
+        }
+        CU_ASSERT_TRUE(sign_verify(ec256, "SHA256", DEVID_SIG_ECDSA));
+        CU_ASSERT_TRUE(sign_verify(rsa3072, "SHA256", DEVID_SIG_PKCS1));
     }
-    CU_ASSERT_TRUE(sign_verify(ec256, "SHA256", DEVID_SIG_ECDSA));
-    CU_ASSERT_TRUE(sign_verify(rsa3072, "SHA256", DEVID_SIG_PKCS1));
-    waitpid(pid, &status, 0);
-    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CU_ASSERT_TRUE(sign_verify(ec256, "SHA256", DEVID_SIG_ECDSA));
+    CU_ASSERT_EQUAL(transient_count(), before);
 }
 
 static int pass_cb(char *buf, size_t size, size_t *len,
