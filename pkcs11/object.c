@@ -40,6 +40,8 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
     }
     a.pValue = OPENSSL_malloc(a.ulValueLen + 1);
     if (a.pValue == NULL) {
+        DEVID_RAISE(tok->p11->prov, DEVID_R_MALLOC, "attribute 0x%lx",
+                    (unsigned long)type);
         return CKR_HOST_MEMORY;
     }
     rv = tok->mod->fn->C_GetAttributeValue(s, h, &a, 1);
@@ -104,6 +106,7 @@ static CK_RV devid_p11_object_find(struct devid_p11_token *tok,
                                                     * sizeof(*l));
 
         if (l == NULL) {
+            DEVID_RAISE(tok->p11->prov, DEVID_R_MALLOC, "object list");
             rv = CKR_HOST_MEMORY;
             break;
         }
@@ -178,8 +181,8 @@ static int devid_p11_ec_group(const unsigned char *der, size_t len,
 
 /* CKA_EC_POINT is a DER OCTET STRING holding 04||X||Y (v2.40 §2.3.3);
  * some tokens give the bare point. Takes ownership of der. */
-static int devid_p11_ec_point(unsigned char *der, size_t len,
-                              struct devid_pubkey *pub)
+static int devid_p11_ec_point(struct devid_prov *prov, unsigned char *der,
+                              size_t len, struct devid_pubkey *pub)
 {
     size_t raw = 1 + 2 * (((size_t)pub->bits + 7) / 8);
     const unsigned char *p = der;
@@ -198,6 +201,9 @@ static int devid_p11_ec_point(unsigned char *der, size_t len,
     pub->point = OPENSSL_memdup(os->data, raw);
     pub->point_len = raw;
     ret = pub->point != NULL;
+    if (!ret) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "EC point");
+    }
 end:
     ASN1_OCTET_STRING_free(os);
     OPENSSL_free(der);
@@ -264,12 +270,12 @@ static int devid_p11_pub_ec(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
         && devid_p11_object_get_attr(tok, s, h, CKA_EC_POINT, &v, &len)
                == CKR_OK
         && v != NULL) {
-        return devid_p11_ec_point(v, len, pub);
+        return devid_p11_ec_point(tok->p11->prov, v, len, pub);
     }
     if (devid_p11_object_get_attr(tok, s, k->h, CKA_EC_POINT, &v, &len)
             == CKR_OK
         && v != NULL) {
-        return devid_p11_ec_point(v, len, pub);
+        return devid_p11_ec_point(tok->p11->prov, v, len, pub);
     }
     h = devid_p11_object_sibling(tok, s, k, CKO_CERTIFICATE);
     return h != CK_INVALID_HANDLE
@@ -354,16 +360,25 @@ static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
     size_t len = 0;
     unsigned char *label = NULL;
     int ok;
+    CK_RV rv;
 
     k->kt = devid_p11_object_get_ulong(tok, s, k->h, CKA_KEY_TYPE,
                                        CK_UNAVAILABLE_INFORMATION);
-    if (devid_p11_object_get_attr(tok, s, k->h, CKA_ID, &k->id, &k->id_len)
-        != CKR_OK) {
+    rv = devid_p11_object_get_attr(tok, s, k->h, CKA_ID, &k->id, &k->id_len);
+    if (rv != CKR_OK) {
         k->id = NULL;
         k->id_len = 0;
     }
-    if (devid_p11_object_get_attr(tok, s, k->h, CKA_LABEL, &label, &len)
-        == CKR_OK) {
+    /* out of memory (raised): a key without its id or label would get a
+     * name that opens another key, or none */
+    if (CKR_HOST_MEMORY == rv) {
+        return 0;
+    }
+    rv = devid_p11_object_get_attr(tok, s, k->h, CKA_LABEL, &label, &len);
+    if (CKR_HOST_MEMORY == rv) {
+        return 0;
+    }
+    if (CKR_OK == rv) {
         key->label = (char *)label;  /* NUL-terminated by get_attr */
     }
     if (CKK_EC == k->kt) {

@@ -61,6 +61,7 @@ static void *devid_sig_newctx_type(void *provctx, const char *propq,
     struct devid_sig_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
 
     if (ctx == NULL) {
+        DEVID_RAISE(provctx, DEVID_R_MALLOC, "signature context");
         return NULL;
     }
     ctx->prov = provctx;
@@ -101,6 +102,7 @@ static void *devid_sig_dupctx(void *vctx)
     struct devid_sig_ctx *dst = OPENSSL_memdup(src, sizeof(*src));
 
     if (dst == NULL) {
+        DEVID_RAISE(src->prov, DEVID_R_MALLOC, "signature context");
         return NULL;
     }
     /* every owned pointer is copied or re-referenced, never shared */

@@ -58,12 +58,14 @@ static void *devid_store_open(void *provctx, const char *uri)
     }
     ctx = OPENSSL_zalloc(sizeof(*ctx));
     if (ctx == NULL) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "store");
         return NULL;
     }
     ctx->prov = prov;
     ctx->ops = ops;
     ctx->name = OPENSSL_strdup(uri);
     if (ctx->name == NULL) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "store");
         OPENSSL_free(ctx);
         return NULL;
     }
@@ -121,6 +123,7 @@ static int devid_store_collect(const struct devid_object *obj, void *arg)
             = OPENSSL_realloc(ctx->items, cap * sizeof(*grown));
 
         if (grown == NULL) {
+            DEVID_RAISE(ctx->prov, DEVID_R_MALLOC, "store");
             return 0;
         }
         ctx->items = grown;
@@ -135,6 +138,7 @@ static int devid_store_collect(const struct devid_object *obj, void *arg)
     if (obj->cls == DEVID_OBJ_CERT) {
         item->der = OPENSSL_memdup(obj->der, obj->der_len);
         if (item->der == NULL) {
+            DEVID_RAISE(ctx->prov, DEVID_R_MALLOC, "store");
             OPENSSL_free(item->label);
             return 0;
         }
