@@ -32,23 +32,17 @@ static OSSL_FUNC_decoder_decode_fn devid_dec_pem_decode;
 static OSSL_FUNC_decoder_decode_fn devid_dec_der_ec_decode;
 static OSSL_FUNC_decoder_decode_fn devid_dec_der_rsa_decode;
 
-struct devid_dec_ctx {
-    struct devid_prov *prov;
-};
-
+/* A decoder needs nothing but its provider instance: that is its context,
+ * and nothing is allocated (OpenSSL 3.0 crashes in a later decode of the
+ * same chain when a decoder's newctx fails). */
 static void *devid_dec_newctx(void *provctx)
 {
-    struct devid_dec_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
-
-    if (ctx != NULL) {
-        ctx->prov = provctx;
-    }
-    return ctx;
+    return provctx;
 }
 
 static void devid_dec_freectx(void *vctx)
 {
-    OPENSSL_free(vctx);
+    (void)vctx;
 }
 
 /* A reference file names a private key: a decoder asked only for public
@@ -86,9 +80,9 @@ static int devid_dec_emit(struct devid_key **key, OSSL_CALLBACK *object_cb,
  * decoder makes. Returns 0 only when the reference is ours and cannot be
  * opened: OpenSSL keeps the errors of a decoder that returns 0, so the
  * program reports "no matching token" rather than "unsupported". */
-static int devid_dec_open_emit(struct devid_dec_ctx *ctx, const char *label,
+static int devid_dec_open_emit(struct devid_prov *prov, const char *label,
                                const unsigned char *der, size_t len,
-                               enum devid_key_type want,   /* NONE: any */
+                               enum devid_key_type want, /* NONE: any */
                                OSSL_CALLBACK *object_cb, void *object_cbarg,
                                OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
@@ -96,7 +90,7 @@ static int devid_dec_open_emit(struct devid_dec_ctx *ctx, const char *label,
     struct devid_key *key = NULL;
     int ret = 1;
 
-    if (!devid_ref_open_cached(ctx->prov, label, der, len, &pin, &key)) {
+    if (!devid_ref_open_cached(prov, label, der, len, &pin, &key)) {
         DEVID_DEBUG("decoder", "reference file (%s) cannot be opened",
                     label != NULL ? label : "DER");
         return 0;
@@ -118,10 +112,10 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
                                 OSSL_CALLBACK *object_cb, void *object_cbarg,
                                 OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
-    struct devid_dec_ctx *ctx = vctx;
+    struct devid_prov *prov = vctx;
     struct devid_pin_cb pin = { pw_cb, pw_cbarg };
     struct devid_key *key = NULL;
-    BIO *in = BIO_new_from_core_bio(ctx->prov->libctx, cin);
+    BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
     char *label = NULL;
     char *header = NULL;
     unsigned char *der = NULL;
@@ -142,7 +136,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
         goto end;
     }
     DEVID_DEBUG("decoder", "reference file: %s", label);
-    if (!devid_ref_open_cached(ctx->prov, label, der, (size_t)len, &pin, &key)) {
+    if (!devid_ref_open_cached(prov, label, der, (size_t)len, &pin, &key)) {
         DEVID_DEBUG("decoder", "the %s file cannot be opened", label);
         ret = 0;
         goto end;
@@ -188,12 +182,12 @@ static unsigned char *devid_dec_read_all(BIO *in, size_t *len)
 }
 
 /* DER files (a key file without PEM armour), recognised by content. */
-static int devid_dec_der_decode(struct devid_dec_ctx *ctx, OSSL_CORE_BIO *cin,
+static int devid_dec_der_decode(struct devid_prov *prov, OSSL_CORE_BIO *cin,
                                 enum devid_key_type want,
                                 OSSL_CALLBACK *object_cb, void *object_cbarg,
                                 OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
-    BIO *in = BIO_new_from_core_bio(ctx->prov->libctx, cin);
+    BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
     unsigned char *der = NULL;
     size_t len = 0;
     int ret = 1;
@@ -203,7 +197,7 @@ static int devid_dec_der_decode(struct devid_dec_ctx *ctx, OSSL_CORE_BIO *cin,
     }
     der = devid_dec_read_all(in, &len);
     if (der != NULL) {
-        ret = devid_dec_open_emit(ctx, NULL, der, len, want, object_cb,
+        ret = devid_dec_open_emit(prov, NULL, der, len, want, object_cb,
                                   object_cbarg, pw_cb, pw_cbarg);
     }
     OPENSSL_free(der);
