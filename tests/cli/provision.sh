@@ -43,7 +43,7 @@ PY
 grep -q 'step 3/4: DPS registration' prov.err || fail "no progress lines"
 ok "provision: keygen, csr, register, install (timings reported)"
 
-openssl x509 -in hsm/device-chain.pem -noout -subject | grep -q 'CN *= *hsm-01' \
+openssl x509 -in hsm/device-chain.pem -noout -subject -nameopt sep_multiline,sname,utf8,esc_2253 | grep -qx ' *CN=hsm-01' \
     || fail "leaf CN is not the registration id"
 openssl verify -CAfile "$DEVICE_ROOT" -untrusted hsm/device-chain.pem hsm/device-chain.pem >/dev/null \
     || fail "the installed chain does not verify to the DPS issuing root"

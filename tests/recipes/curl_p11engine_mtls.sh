@@ -34,7 +34,7 @@ run_curl() {
         || { cat curl.err server.log; fail "curl --engine devid: $what"; }
     recipes_kill "$SERVER_PID"
     SERVER_PID=
-    grep -a -q 'Subject: CN *= *device-curl-engine' page.html \
+    pki_page_has_peer page.html device-curl-engine \
         || { cat page.html; fail "server did not see the client certificate ($what)"; }
     ok "curl --engine devid --key-type ENG: $what"
 }

@@ -4,6 +4,8 @@
 # through openssl.cnf. Sourced after tests/lib.sh, never run.
 # shellcheck shell=sh
 
+. "$top_srcdir/tests/lib-pki.sh"
+
 # recipes_init TOKEN: a temporary directory (cwd), a SoftHSM2 token TOKEN,
 # a software CA, a PIN file and tests/fixtures/openssl.cnf.in filled in as
 # $TESTDIR/openssl.cnf; exports OPENSSL_CONF (devid active for every
@@ -13,7 +15,7 @@ recipes_init() {
     cd "$TESTDIR"
     RECIPES_TOKEN=$1
     devid_mktoken "$TESTDIR" "$1"
-    devid_mkca "$TESTDIR"
+    pki_ca "$TESTDIR"
     printf '%s\n' "$DEVID_USER_PIN" > pin
     chmod 600 pin
     recipes_cnf "$TESTDIR/openssl.cnf" "${DEVID_TCTI:-device:/dev/tpmrm0}"
@@ -57,11 +59,10 @@ recipes_token_key() {
     openssl req -new -key "$1.key.pem" -subj "/CN=$2" -out "$1.csr" \
         || fail "CSR with $1.key.pem"
     if [ "${4:-client}" = server ]; then
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$1.ext"
-        openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
-            -days 2 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+        pki_sign "$TESTDIR" "$1.csr" "$1.pem" server \
+            "$([ "${3:-ec}" = rsa ] && echo digitalSignature,keyEncipherment || echo digitalSignature)"
     else
-        devid_sign_csr "$TESTDIR" "$1.csr" "$1.pem"
+        pki_client "$TESTDIR" "$1.csr" "$1.pem"
     fi
 }
 
@@ -69,14 +70,17 @@ recipes_token_key() {
 recipes_soft_client() {
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
-    devid_sign_csr "$TESTDIR" "$1.csr" "$1.pem"
+    pki_client "$TESTDIR" "$1.csr" "$1.pem"
 }
 
 # recipes_s_server PORT LOG: openssl s_server answering HTTP (-www) on
-# PORT, requiring a client certificate from the test CA; sets SERVER_PID
+# PORT, requiring a client certificate from the test CA; names in the log
+# and the page in the tests' one format (pki_log_has_peer,
+# pki_page_has_peer); sets SERVER_PID
 recipes_s_server() {
-    [ -f srv.pem ] || devid_mkserver "$TESTDIR" srv ec
+    [ -f srv.pem ] || pki_server "$TESTDIR" srv ec
     openssl s_server -accept "127.0.0.1:$1" -www -Verify 1 -verify_return_error \
+        -nameopt "$PKI_NAMEOPT" \
         -CAfile ca.pem -cert srv.pem -key srv.key > "$2" 2>&1 &
     SERVER_PID=$!
     devid_wait_port "$1"
@@ -86,7 +90,7 @@ recipes_s_server() {
 # a client certificate and takes the certificate's CN as the user name
 # (examples/mosquitto-broker.conf); log in broker.log; sets BROKER_PID
 recipes_mosquitto() {
-    [ -f srv.pem ] || devid_mkserver "$TESTDIR" srv ec
+    [ -f srv.pem ] || pki_server "$TESTDIR" srv ec
     sed -e "s|@PORT@|$1|" -e "s|@DIR@|$TESTDIR|g" \
         "$top_srcdir/examples/mosquitto-broker.conf" > broker.conf
     : > broker.log
