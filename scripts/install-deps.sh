@@ -1,16 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Installs every Debian 12 package devid needs to build, test and run its demo.
+# Installs every Debian package devid needs to build, test and run its demo
+# (Debian 12; the same names serve Debian 13 and sid).
 # Safe to run again: apt-get skips what is already installed.
 set -eu
 
-PKGS="build-essential autoconf automake libtool pkg-config autoconf-archive
+# What the scripts and tests run, beside the build: openssl, softhsm2-util,
+# pkcs11-tool (opensc), swtpm, tpm2_* (tpm2-tools), curl, mosquitto and
+# its clients, nginx, python3, strace, ss (iproute2), timeout and friends
+# (coreutils), objdump (binutils, for configure).
+PKGS="build-essential binutils autoconf automake libtool pkg-config
   libssl-dev openssl libp11-kit-dev p11-kit libcunit1-dev
   softhsm2 opensc
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
   mosquitto mosquitto-clients libmosquitto-dev
-  nginx python3 strace ltrace valgrind ca-certificates"
+  nginx python3 strace ltrace valgrind ca-certificates
+  iproute2 coreutils"
 
 missing=""
 for p in $PKGS; do
