@@ -34,8 +34,8 @@ static size_t devid_der_len_octets(size_t len, unsigned char *out)
     return 1 + n;
 }
 
-static size_t devid_der_put(unsigned char *out, int tag,
-                            const unsigned char *v, size_t len)
+static size_t devid_der_put(unsigned char *out, int tag, const unsigned char *v,
+                            size_t len)
 {
     size_t n = 1;
 
@@ -49,8 +49,8 @@ int devid_name_ref_encode(const char *name, unsigned char **der, size_t *len)
 {
     size_t desc_len = strlen(DEVID_NAME_REF_DESC);
     size_t name_len = strlen(name);
-    size_t body = 1 + devid_der_len_octets(desc_len, NULL) + desc_len
-                  + 1 + devid_der_len_octets(name_len, NULL) + name_len;
+    size_t body = 1 + devid_der_len_octets(desc_len, NULL) + desc_len + 1
+                  + devid_der_len_octets(name_len, NULL) + name_len;
     size_t total = 1 + devid_der_len_octets(body, NULL) + body;
     unsigned char *buf = OPENSSL_malloc(total);
     size_t n;
@@ -111,10 +111,9 @@ char *devid_name_ref_decode(const unsigned char *der, size_t len)
         || memcmp(v, DEVID_NAME_REF_DESC, (size_t)vlen) != 0) {
         return NULL;
     }
-    if (!devid_der_get(&seq, &left, V_ASN1_UTF8STRING, &v, &vlen)
-        || left != 0 || vlen <= 0 || memchr(v, '\0', (size_t)vlen) != NULL) {
+    if (!devid_der_get(&seq, &left, V_ASN1_UTF8STRING, &v, &vlen) || left != 0
+        || vlen <= 0 || memchr(v, '\0', (size_t)vlen) != NULL) {
         return NULL;
     }
     return OPENSSL_strndup((const char *)v, (size_t)vlen);
 }
-

@@ -504,7 +504,7 @@ static int devid_p11be_decode_ref(struct devid_prov *prov,
 
     *out = NULL;
     if (name == NULL) {
-        return 1;                   /* not a name reference */
+        return 1; /* not a name reference */
     }
     ret = devid_key_open_name(prov, name, pin, out);
     OPENSSL_free(name);
@@ -571,7 +571,7 @@ const struct devid_backend_ops devid_pkcs11_backend = {
     .flags = DEVID_BACKEND_CERT_BESIDE_KEY,
     .schemes = devid_p11be_schemes,
     .name_help = "pkcs11:token=...;object=...",
-    .gen_name_param = "pkcs11_uri",     /* pkcs11-provider's name */
+    .gen_name_param = "pkcs11_uri", /* pkcs11-provider's name */
     .handles = devid_p11be_handles,
     .renew_name = devid_p11be_renew_name,
     .ref_labels = devid_p11be_ref_labels,

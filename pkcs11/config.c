@@ -12,7 +12,8 @@
 
 const struct devid_backend_setting devid_p11_settings[] = {
     { "pkcs11-module-path", "PKCS#11 module used when a URI names none" },
-    { "pkcs11-module-token-pin", "the user PIN, or file:/path to read it from" },
+    { "pkcs11-module-token-pin",
+      "the user PIN, or file:/path to read it from" },
     { "pkcs11-module-load-behavior",
       "lazy (default: load on a key's first use) or early (at provider load)" },
     { "pkcs11-module-cache-pins",
@@ -25,8 +26,8 @@ static const struct devid_p11_cfg devid_p11_cfg_default;
 
 const struct devid_p11_cfg *devid_p11_cfg_get(const struct devid_prov *prov)
 {
-    const struct devid_p11_cfg *cfg
-        = devid_backend_config(prov, &devid_pkcs11_backend);
+    const struct devid_p11_cfg *cfg =
+        devid_backend_config(prov, &devid_pkcs11_backend);
 
     return cfg != NULL ? cfg : &devid_p11_cfg_default;
 }

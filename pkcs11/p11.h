@@ -34,11 +34,11 @@ extern const struct devid_backend_ops devid_pkcs11_backend;
 
 /* The backend's provider settings (config.c), from openssl.cnf or the CLI. */
 struct devid_p11_cfg {
-    char *module_path;           /* pkcs11-module-path */
-    char *pin;                   /* pkcs11-module-token-pin (secure heap) */
+    char *module_path; /* pkcs11-module-path */
+    char *pin;         /* pkcs11-module-token-pin (secure heap) */
     size_t pin_len;
-    int load_early;              /* pkcs11-module-load-behavior = early */
-    int cache_pins;              /* pkcs11-module-cache-pins = cache */
+    int load_early; /* pkcs11-module-load-behavior = early */
+    int cache_pins; /* pkcs11-module-cache-pins = cache */
 };
 
 /* A PKCS#11 module loaded through p11-kit. */

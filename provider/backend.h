@@ -118,12 +118,13 @@ struct devid_pin_cb {
 /* A setting a backend reads from the provider's openssl.cnf section. The
  * CLI and the tests set the same names through devid_config_set. */
 struct devid_backend_setting {
-    const char *name;                     /* e.g. "tcti" */
-    const char *help;                     /* one line, for docs and tests */
+    const char *name; /* e.g. "tcti" */
+    const char *help; /* one line, for docs and tests */
 };
 
 /* Backend flags (devid_backend_ops.flags). */
-#define DEVID_BACKEND_CERT_BESIDE_KEY 0x0001u /* the key's store holds
+#define DEVID_BACKEND_CERT_BESIDE_KEY                                          \
+    0x0001u /* the key's store holds
                                                * certificates too: install
                                                * puts them there by default */
 
@@ -135,9 +136,9 @@ struct devid_backend_setting {
  * raised (DEVID_RAISE) that names the input. Functions may be NULL when the
  * backend cannot do the operation; callers raise DEVID_R_NOT_SUPPORTED. */
 struct devid_backend_ops {
-    const char *name;                     /* short, lowercase: "pkcs11" */
-    const char *description;              /* one line: the keys it serves */
-    unsigned int flags;                   /* DEVID_BACKEND_* */
+    const char *name;        /* short, lowercase: "pkcs11" */
+    const char *description; /* one line: the keys it serves */
+    unsigned int flags;      /* DEVID_BACKEND_* */
 
     /* ---- key names ----------------------------------------------------- */
 
@@ -301,8 +302,7 @@ const void *devid_backend_config(const struct devid_prov *prov,
  *  DEVID_R_NO_BACKEND or DEVID_R_NO_OBJECT (or the backend's reason)
  *  raised. */
 int devid_key_open_name(struct devid_prov *prov, const char *name,
-                        const struct devid_pin_cb *pin,
-                        struct devid_key **out);
+                        const struct devid_pin_cb *pin, struct devid_key **out);
 
 /** Allocates a zeroed key with one reference, bound to ops and prov. The
  *  caller (a backend) fills it. Returns NULL on allocation failure. */

@@ -95,8 +95,9 @@ devid_backend_for_setting(const char *name, size_t *slot)
 
 /* The slot of ops in prov: its index in the registry. At most a handful of
  * pointer comparisons, so the signing path can afford it. */
-static struct devid_backend_slot *devid_backend_slot(
-    const struct devid_prov *prov, const struct devid_backend_ops *ops)
+static struct devid_backend_slot *
+devid_backend_slot(const struct devid_prov *prov,
+                   const struct devid_backend_ops *ops)
 {
     size_t i;
 
@@ -156,8 +157,8 @@ void *devid_backend_state(struct devid_prov *prov,
     } else if (slot->pid != pid) {
         /* first use in a fork child: other threads of the child wait on
          * the instance lock until the parent's leftovers are dropped */
-        DEVID_DEBUG("registry", "%s: first use after fork (pid %ld)",
-                    ops->name, (long)pid);
+        DEVID_DEBUG("registry", "%s: first use after fork (pid %ld)", ops->name,
+                    (long)pid);
         if (ops->after_fork != NULL) {
             ops->after_fork(prov, state);
         }
@@ -231,16 +232,16 @@ static void devid_tables_build(void)
     for (i = 0; devid_registry[i] != NULL; i++) {
         const struct devid_backend_ops *ops = devid_registry[i];
 
-        for (sch = ops->schemes; sch != NULL && *sch != NULL
-             && nst < DEVID_MAX_SCHEMES; sch++) {
+        for (sch = ops->schemes;
+             sch != NULL && *sch != NULL && nst < DEVID_MAX_SCHEMES; sch++) {
             devid_store_table[nst].algorithm_names = *sch;
             devid_store_table[nst].property_definition = DEVID_PROPS;
             devid_store_table[nst].implementation = devid_store_functions;
             devid_store_table[nst].algorithm_description = ops->description;
             nst++;
         }
-        for (s = ops->settings; s != NULL && s->name != NULL
-             && nset < DEVID_MAX_SETTINGS; s++) {
+        for (s = ops->settings;
+             s != NULL && s->name != NULL && nset < DEVID_MAX_SETTINGS; s++) {
             devid_setting_table[nset++] = s->name;
         }
     }
@@ -276,8 +277,7 @@ static int devid_take_first_key(const struct devid_object *obj, void *arg)
 }
 
 int devid_key_open_name(struct devid_prov *prov, const char *name,
-                        const struct devid_pin_cb *pin,
-                        struct devid_key **out)
+                        const struct devid_pin_cb *pin, struct devid_key **out)
 {
     const struct devid_backend_ops *ops = devid_backend_for_name(name);
     struct devid_first_key first = { NULL };

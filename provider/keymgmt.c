@@ -60,25 +60,26 @@ static void devid_km_gen_settable_build(void)
     const struct devid_backend_ops *ops;
     size_t i, ec = 0, rsa = 0;
 
-    devid_km_ec_gen_settable[ec++] = OSSL_PARAM_construct_utf8_string(
-        OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0);
-    devid_km_rsa_gen_settable[rsa++] = OSSL_PARAM_construct_size_t(
-        OSSL_PKEY_PARAM_RSA_BITS, NULL);
-    devid_km_rsa_gen_settable[rsa++] = OSSL_PARAM_construct_ulong(
-        OSSL_PKEY_PARAM_RSA_E, NULL);
-    devid_km_ec_gen_settable[ec++]
-        = OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
-    devid_km_rsa_gen_settable[rsa++]
-        = OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
+    devid_km_ec_gen_settable[ec++] =
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0);
+    devid_km_rsa_gen_settable[rsa++] =
+        OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL);
+    devid_km_rsa_gen_settable[rsa++] =
+        OSSL_PARAM_construct_ulong(OSSL_PKEY_PARAM_RSA_E, NULL);
+    devid_km_ec_gen_settable[ec++] =
+        OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
+    devid_km_rsa_gen_settable[rsa++] =
+        OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
     for (i = 0; (ops = devid_backend_at(i)) != NULL
-                && rsa < DEVID_GEN_SETTABLE_MAX - 1; i++) {
+                && rsa < DEVID_GEN_SETTABLE_MAX - 1;
+         i++) {
         if (ops->gen_name_param == NULL) {
             continue;
         }
-        devid_km_ec_gen_settable[ec++] = OSSL_PARAM_construct_utf8_string(
-            ops->gen_name_param, NULL, 0);
-        devid_km_rsa_gen_settable[rsa++] = OSSL_PARAM_construct_utf8_string(
-            ops->gen_name_param, NULL, 0);
+        devid_km_ec_gen_settable[ec++] =
+            OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
+        devid_km_rsa_gen_settable[rsa++] =
+            OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
     }
     devid_km_ec_gen_settable[ec] = OSSL_PARAM_construct_end();
     devid_km_rsa_gen_settable[rsa] = OSSL_PARAM_construct_end();
@@ -542,7 +543,7 @@ static void devid_km_gen_no_name(struct devid_prov *prov)
         w = snprintf(forms + n, sizeof(forms) - n, "%suri:%s",
                      n > 0 ? " or " : "", ops->name_help);
         if (w < 0 || (size_t)w >= sizeof(forms) - n) {
-            break;                  /* the message keeps what fitted */
+            break; /* the message keeps what fitted */
         }
         n += (size_t)w;
     }

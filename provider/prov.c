@@ -143,7 +143,7 @@ static int devid_prov_read_config(struct devid_prov *prov,
     }
     params[n] = OSSL_PARAM_construct_end();
     if (get_params == NULL || !get_params(prov->handle, params)) {
-        ret = 1;                    /* no section: all defaults */
+        ret = 1; /* no section: all defaults */
         goto end;
     }
     for (i = 0; i < n; i++) {

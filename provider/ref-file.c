@@ -66,7 +66,7 @@ int devid_ref_open(struct devid_prov *prov, const char *label,
     if (label != NULL) {
         ops = devid_backend_for_ref_label(label);
         if (ops == NULL || ops->decode_ref == NULL) {
-            return 1;               /* some other PEM: not ours */
+            return 1; /* some other PEM: not ours */
         }
         if (!ops->decode_ref(prov, der, len, pin, out)) {
             return 0;

@@ -8,7 +8,8 @@ set -eu
 # What the scripts and tests run, beside the build: openssl, softhsm2-util,
 # pkcs11-tool (opensc), swtpm, tpm2_* (tpm2-tools), curl, mosquitto and
 # its clients, nginx, python3, strace, ss (iproute2), timeout and friends
-# (coreutils), objdump (binutils, for configure).
+# (coreutils), objdump (binutils, for configure), clang-format and git
+# (make check-style).
 PKGS="build-essential binutils autoconf automake libtool pkg-config
   libssl-dev openssl libp11-kit-dev p11-kit libcunit1-dev
   softhsm2 opensc
@@ -16,7 +17,7 @@ PKGS="build-essential binutils autoconf automake libtool pkg-config
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
   mosquitto mosquitto-clients libmosquitto-dev
   nginx python3 strace ltrace valgrind ca-certificates
-  iproute2 coreutils"
+  iproute2 coreutils clang-format git"
 
 missing=""
 for p in $PKGS; do

@@ -13,6 +13,11 @@ run_suite() {
     shift
     echo "== devid: build in $dir ($*)"
     sh "$top/scripts/build.sh" "$dir" "$@"
+    if [ -z "${style_checked:-}" ]; then
+        echo "== devid: make check-style in $dir"
+        make -C "$dir" check-style || return 1
+        style_checked=1
+    fi
     echo "== devid: make check in $dir"
     if ! make -C "$dir" -j"$(nproc)" check >"$dir/check.log" 2>&1; then
         grep -E '^(FAIL|ERROR|XPASS)' "$dir/check.log" || true

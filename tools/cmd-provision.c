@@ -153,7 +153,8 @@ static int devid_provision_install(struct devid_tool *t,
     in.to_token = t->set.install_to != NULL
                       ? strcmp(t->set.install_to, "token") == 0
                       : ops != NULL
-                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY) != 0;
+                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY)
+                                   != 0;
     in.trust_dir = t->set.trust_dir;
     in.registration_id = t->set.registration_id;
     in.device_id = res->device_id;

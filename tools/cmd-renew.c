@@ -360,7 +360,8 @@ static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
     in.to_token = r->cur.install_to != NULL
                       ? strcmp(r->cur.install_to, "token") == 0
                       : ops != NULL
-                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY) != 0;
+                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY)
+                                   != 0;
     in.trust_dir = t->set.trust_dir;
     in.registration_id = r->cur.registration_id;
     in.device_id = res->device_id;

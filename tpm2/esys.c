@@ -71,8 +71,8 @@ struct devid_tpm2 *devid_tpm2_state_get(struct devid_prov *prov)
 
 int devid_tpm2_first_use(struct devid_prov *prov, void **state)
 {
-    const struct devid_tpm2_cfg *cfg
-        = devid_backend_config(prov, &devid_tpm2_backend);
+    const struct devid_tpm2_cfg *cfg =
+        devid_backend_config(prov, &devid_tpm2_backend);
     struct devid_tpm2 *st = OPENSSL_zalloc(sizeof(*st));
 
     if (st == NULL) {

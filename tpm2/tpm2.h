@@ -21,7 +21,7 @@ extern const struct devid_backend_ops devid_tpm2_backend;
 
 /* The backend's provider settings (esys.c). */
 struct devid_tpm2_cfg {
-    char *tcti;                   /* tcti: TCTI configuration string */
+    char *tcti; /* tcti: TCTI configuration string */
 };
 
 /* Algorithms and curves this TPM reports (TPM2_GetCapability, read once). */

@@ -262,7 +262,7 @@ static void test_err_no_object(void)
 
     memset(&gp, 0, sizeof(gp));
     gp.type = DEVID_KEY_EC;
-    strcpy(gp.group, "prime256v1");
+    snprintf(gp.group, sizeof(gp.group), "prime256v1");
     CU_ASSERT_FATAL(devid_pkcs11_backend.generate(
                         prov, "pkcs11:token=" TOKEN ";object=doomed", &gp,
                         NULL, &key) == 1);
@@ -350,7 +350,7 @@ static int pin_cb(char *buf, size_t size, size_t *len, const OSSL_PARAM *params,
                   void *arg)
 {
     pin_cb_calls++;
-    strcpy(buf, TP11_PIN);
+    snprintf(buf, size, "%s", TP11_PIN);
     *len = strlen(TP11_PIN);
     return 1;
 }
@@ -667,7 +667,7 @@ static void test_generate_bad(void)
                                             NULL, &key) == 0);
     CU_ASSERT_EQUAL(tp11_last_reason(NULL, 0), DEVID_R_UNSUPPORTED_KEY);
     gp.type = DEVID_KEY_EC;
-    strcpy(gp.group, "prime256v1");
+    snprintf(gp.group, sizeof(gp.group), "prime256v1");
     ERR_clear_error();
     CU_ASSERT(devid_pkcs11_backend.generate(prov, "pkcs11:object=x", &gp,
                                             NULL, &key) == 0);

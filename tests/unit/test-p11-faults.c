@@ -158,7 +158,7 @@ static void test_module_path_uri(void)
 static int wrong_cb(char *buf, size_t size, size_t *len,
                     const OSSL_PARAM *params, void *arg)
 {
-    strcpy(buf, "0000");
+    snprintf(buf, size, "0000");
     *len = 4;
     return 1;
 }
@@ -342,8 +342,8 @@ static void test_lazy_load(void)
         CU_ASSERT_EQUAL(faults_count(calls[i]), before[i]);
     }
     p = new_prov(TP11_PIN);
-    CU_ASSERT_FATAL(devid_config_set(p, "pkcs11-module-load-behavior",
-                                     "early") == 1);
+    CU_ASSERT_FATAL(devid_config_set(p, "pkcs11-module-load-behavior", "early")
+                    == 1);
     CU_ASSERT(devid_prov_start_early(p) == 1);
     CU_ASSERT_EQUAL(faults_count("C_GetInfo"), before[1] + 1);
     devid_prov_free(p);
