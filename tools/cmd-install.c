@@ -81,7 +81,7 @@ static int devid_checked_chain(struct devid_tool *t, STACK_OF(X509) *chain,
                                "the certificate does not belong to the key: "
                                "nothing installed");
     }
-    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+    if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), time(NULL)) <= 0) {
         return devid_tool_fail(t, DEVID_EXIT_CERT,
                                "the certificate has expired: nothing installed");
     }
