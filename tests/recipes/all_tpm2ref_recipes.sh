@@ -30,8 +30,8 @@ openssl req -new -key tpm.key.pem -subj /CN=device-tpm -out tpm.csr || fail "CSR
 pki_client "$TESTDIR" tpm.csr tpm.pem
 ok "a TSS2 key file made in the TPM signs a CSR"
 
-port=$(devid_freeport)
-recipes_s_server "$port" server.log
+recipes_s_server server.log
+port=$SERVER_PORT
 python3 "$top_srcdir/examples/python-mtls-client.py" "https://localhost:$port/" \
     ca.pem tpm.pem tpm.key.pem > py.out 2>&1 || { cat py.out server.log; fail "python ssl with the TPM key"; }
 recipes_kill "$SERVER_PID"
@@ -39,8 +39,8 @@ SERVER_PID=
 pki_log_has_peer server.log device-tpm || { cat server.log; fail "server did not see the TPM client"; }
 ok "python ssl load_cert_chain(keyfile=TSS2 file): mutual TLS with the TPM key"
 
-port=$(devid_freeport)
-recipes_mosquitto "$port"
+recipes_mosquitto
+port=$BROKER_PORT
 recipes_subscribe "$port" 'devices/#' sub.out
 mosquitto_pub -h 127.0.0.1 -p "$port" --cafile ca.pem --cert tpm.pem --key tpm.key.pem \
     -i device-tpm -t devices/device-tpm/messages/events/ -m tpm-hello \
@@ -65,8 +65,8 @@ fi
 
 # curl last: in the ASan pass it cannot run with devid (see tests/lib.sh)
 devid_needs_curl_with_devid
-port=$(devid_freeport)
-recipes_s_server "$port" server.log
+recipes_s_server server.log
+port=$SERVER_PORT
 curl -sS --fail --max-time 20 --cacert ca.pem --cert tpm.pem --key tpm.key.pem \
     "https://localhost:$port/" > page.html 2> curl.err || { cat curl.err; fail "curl with the TPM key"; }
 pki_page_has_peer page.html device-tpm || fail "server did not see the TPM client (curl)"

@@ -26,8 +26,8 @@ run_curl() {
     what=$1
     key=$2
     shift 2
-    port=$(devid_freeport)
-    recipes_s_server "$port" server.log
+    recipes_s_server server.log
+    port=$SERVER_PORT
     curl -sS --fail --max-time 20 --cacert ca.pem --cert eng.pem \
         --engine devid --key-type ENG --key "$key" "$@" \
         "https://localhost:$port/" > page.html 2> curl.err \

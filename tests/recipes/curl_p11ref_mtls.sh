@@ -18,8 +18,8 @@ recipes_init devid-curl
 
 for alg in ec rsa; do
     recipes_token_key "curl-$alg" "device-curl-$alg" "$alg"
-    port=$(devid_freeport)
-    recipes_s_server "$port" server.log
+    recipes_s_server server.log
+    port=$SERVER_PORT
     curl -sS --fail --max-time 20 --cacert ca.pem \
         --cert "curl-$alg.pem" --key "curl-$alg.key.pem" \
         "https://localhost:$port/" > page.html 2> curl.err \
@@ -35,8 +35,8 @@ for alg in ec rsa; do
 done
 
 # the same request without the client certificate is refused
-port=$(devid_freeport)
-recipes_s_server "$port" server.log
+recipes_s_server server.log
+port=$SERVER_PORT
 if curl -sS --fail --max-time 20 --cacert ca.pem "https://localhost:$port/" \
     > /dev/null 2>&1; then
     fail "the server accepted a client without a certificate"

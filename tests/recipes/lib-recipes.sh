@@ -5,6 +5,7 @@
 # shellcheck shell=sh
 
 . "$top_srcdir/tests/lib-pki.sh"
+. "$top_srcdir/tests/lib-servers.sh"
 
 # recipes_init TOKEN: a temporary directory (cwd), a SoftHSM2 token TOKEN,
 # a software CA, a PIN file and tests/fixtures/openssl.cnf.in filled in as
@@ -73,30 +74,35 @@ recipes_soft_client() {
     pki_client "$TESTDIR" "$1.csr" "$1.pem"
 }
 
-# recipes_s_server PORT LOG: openssl s_server answering HTTP (-www) on
-# PORT, requiring a client certificate from the test CA; names in the log
-# and the page in the tests' one format (pki_log_has_peer,
-# pki_page_has_peer); sets SERVER_PID
+# recipes_s_server LOG: openssl s_server answering HTTP (-www) on a port
+# of its own, requiring a client certificate from the test CA; names in the
+# log and the page in the tests' one format (pki_log_has_peer,
+# pki_page_has_peer); sets SERVER_PID and SERVER_PORT
 recipes_s_server() {
     [ -f srv.pem ] || pki_server "$TESTDIR" srv ec
-    openssl s_server -accept "127.0.0.1:$1" -www -Verify 1 -verify_return_error \
-        -nameopt "$PKI_NAMEOPT" \
-        -CAfile ca.pem -cert srv.pem -key srv.key > "$2" 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$1"
+    srv_s_server "$1" -www -Verify 1 -verify_return_error \
+        -nameopt "$PKI_NAMEOPT" -CAfile ca.pem -cert srv.pem -key srv.key
 }
 
-# recipes_mosquitto PORT: a mosquitto broker on 127.0.0.1:PORT that requires
-# a client certificate and takes the certificate's CN as the user name
-# (examples/mosquitto-broker.conf); log in broker.log; sets BROKER_PID
+# recipes_mosquitto: a mosquitto broker on a free 127.0.0.1 port that
+# requires a client certificate and takes the certificate's CN as the user
+# name (examples/mosquitto-broker.conf); log in broker.log; sets BROKER_PID
+# and BROKER_PORT
 recipes_mosquitto() {
     [ -f srv.pem ] || pki_server "$TESTDIR" srv ec
-    sed -e "s|@PORT@|$1|" -e "s|@DIR@|$TESTDIR|g" \
-        "$top_srcdir/examples/mosquitto-broker.conf" > broker.conf
-    : > broker.log
-    mosquitto -c broker.conf > broker.out 2>&1 &
-    BROKER_PID=$!
-    devid_wait_port "$1"
+    _try=0
+    while :; do
+        BROKER_PORT=$(devid_freeport)
+        sed -e "s|@PORT@|$BROKER_PORT|" -e "s|@DIR@|$TESTDIR|g" \
+            "$top_srcdir/examples/mosquitto-broker.conf" > broker.conf
+        : > broker.log
+        mosquitto -c broker.conf > broker.out 2>&1 &
+        BROKER_PID=$!
+        srv_listens "$BROKER_PID" "$BROKER_PORT" && break
+        # someone took the port first: another one
+        _try=$((_try + 1))
+        [ "$_try" -lt 5 ] || { cat broker.out broker.log; fail "mosquitto does not start"; }
+    done
 }
 
 # recipes_subscribe PORT TOPIC OUT: mosquitto_sub (software client

@@ -25,8 +25,8 @@ recipes_token_key tok token-client
 traced_curl() {
     cert=${1%.key.pem}
     cert=${cert%.key}.pem
-    port=$(devid_freeport)
-    recipes_s_server "$port" server.log
+    recipes_s_server server.log
+    port=$SERVER_PORT
     rm -f "$2.debug" "$2.strace"
     DEVID_DEBUG=file:$TESTDIR/$2.debug strace -f -qq -o "$2.strace" \
         -e trace=open,openat curl -sS --fail --max-time 20 --cacert ca.pem \

@@ -21,8 +21,8 @@ python3 -c 'import ssl, sys; sys.exit(0 if ssl.OPENSSL_VERSION_INFO[0] == 3 else
 
 for alg in ec rsa; do
     recipes_token_key "py-$alg" "device-py-$alg" "$alg"
-    port=$(devid_freeport)
-    recipes_s_server "$port" server.log
+    recipes_s_server server.log
+    port=$SERVER_PORT
     python3 "$top_srcdir/examples/python-mtls-client.py" "https://localhost:$port/" \
         ca.pem "py-$alg.pem" "py-$alg.key.pem" > page.html 2> py.err \
         || { cat py.err server.log; fail "python ssl with py-$alg.key.pem"; }

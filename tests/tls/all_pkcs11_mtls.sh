@@ -6,6 +6,7 @@
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/lib-pki.sh"
+. "$top_srcdir/tests/lib-servers.sh"
 devid_tmpdir
 SERVER_PID=
 cleanup() {
@@ -29,12 +30,9 @@ done
 
 # run_handshake SERVERCERT CLIENTKEY VERSION
 run_handshake() {
-    port=$(devid_freeport)
-    openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev -Verify 1 \
-        -nameopt "$PKI_NAMEOPT" \
-        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3" > server.log 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$port"
+    srv_s_server server.log -naccept 1 -rev -Verify 1 -nameopt "$PKI_NAMEOPT" \
+        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3"
+    port=$SERVER_PORT
     uri="pkcs11:token=devid-tls;object=client-$2;type=private?pin-value=$DEVID_USER_PIN"
     (echo devid; sleep 0.5) | devid_ossl s_client -connect "127.0.0.1:$port" -"$3" -CAfile ca.pem \
         -cert "client-$2.pem" -key "$uri" -verify_return_error > client.log 2>&1 \
@@ -59,11 +57,8 @@ done
 # Loading devid changes nothing else in the handshake: the same groups and
 # signature algorithms are offered with and without it (software client).
 hello() {
-    port=$(devid_freeport)
-    openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev \
-        -cert srv-ec.pem -key srv-ec.key > /dev/null 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$port"
+    srv_s_server hello-server.log -naccept 1 -rev -cert srv-ec.pem -key srv-ec.key
+    port=$SERVER_PORT
     # shellcheck disable=SC2086
     (echo x; sleep 0.3) | openssl s_client $1 -connect "127.0.0.1:$port" -"$2" -trace 2>&1 \
         | sed -n '/ClientHello/,/ServerHello/p' \

@@ -8,6 +8,7 @@ set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/lib-tpm.sh"
 . "$top_srcdir/tests/lib-pki.sh"
+. "$top_srcdir/tests/lib-servers.sh"
 devid_tmpdir
 SERVER_PID=
 cleanup() {
@@ -35,12 +36,9 @@ done
 
 # run_handshake SERVERCERT CLIENTKEY VERSION
 run_handshake() {
-    port=$(devid_freeport)
-    openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev -Verify 1 \
-        -nameopt "$PKI_NAMEOPT" \
-        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3" > server.log 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$port"
+    srv_s_server server.log -naccept 1 -rev -Verify 1 -nameopt "$PKI_NAMEOPT" \
+        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3"
+    port=$SERVER_PORT
     (echo devid; sleep 0.5) | devid_ossl s_client -connect "127.0.0.1:$port" -"$3" \
         -CAfile ca.pem -cert "client-$2.pem" -key "client-$2.ref" \
         -verify_return_error > client.log 2>&1 \
