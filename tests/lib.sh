@@ -8,6 +8,10 @@
 : "${OPENSSL_MODULES:=$top_builddir/.libs}"
 export OPENSSL_MODULES
 
+# tests/run-sh stops a test that runs past its time limit with TERM: exit,
+# so that the test's EXIT trap (its cleanup) still stops what it started.
+trap 'echo "stopped by a signal" >&2; exit 143' TERM INT HUP
+
 # ASan builds: programs that load our instrumented modules need the ASan
 # runtime first. Leak checking is the unit tests' job; here it would report
 # the uninstrumented programs' own allocations.
@@ -27,14 +31,25 @@ fi
 
 # devid_needs_curl_with_devid: curl 7.88 deadlocks in setlocale() when the
 # ASan runtime is preloaded, and it cannot load our ASan-built modules
-# without it. A test that runs curl with devid calls this first: in the
-# ASan pass it stops (successfully) here, saying so; the default pass of the
-# same test command runs it in full.
+# without it. A test that runs curl with devid calls this first. In the ASan
+# pass curl, and only curl, then runs without the ASan runtime and loads
+# devid from the uninstrumented build DEVID_PLAIN_BUILDDIR (scripts/test.sh
+# names its default build): tests/plain-curl/curl comes first on PATH.
+# Everything else the test runs keeps the ASan build. Without that build the
+# test cannot check what it is for: it reports SKIP (77) and says why.
 devid_needs_curl_with_devid() {
-    if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
-        echo "ok: not run in the ASan build: curl cannot run with the ASan runtime preloaded (runs in the default build)"
-        exit 0
+    if [ -z "${DEVID_ASAN_PRELOAD:-}" ]; then
+        return 0
     fi
+    if [ -z "${DEVID_PLAIN_BUILDDIR:-}" ] \
+        || [ ! -f "$DEVID_PLAIN_BUILDDIR/.libs/devid.so" ]; then
+        echo "SKIP: curl cannot run with the ASan runtime preloaded; set DEVID_PLAIN_BUILDDIR to an uninstrumented build of this tree (scripts/test.sh does) for curl to use"
+        exit 77
+    fi
+    DEVID_REAL_CURL=$(command -v curl) || fail "curl is not installed"
+    PATH=$top_srcdir/tests/plain-curl:$PATH
+    export DEVID_REAL_CURL DEVID_PLAIN_BUILDDIR PATH
+    echo "note: ASan pass: curl runs without the ASan runtime, with devid from $DEVID_PLAIN_BUILDDIR"
 }
 
 DEVID_USER_PIN=${DEVID_USER_PIN:-1234}

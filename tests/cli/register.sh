@@ -130,7 +130,7 @@ ok "unknown device: exit 5 with 401002"
 puts=$(grep -c ' PUT ' "$T/emu.log" || true)
 reg --csr "$T/op.csr" --trust "$STATE/server-b/root.pem" --out-chain "$T/untrusted.pem"
 expect_rc 4 "untrusted server"
-has "$T/err" "SSL certificate problem" "certificate problem named"
+has "$T/err" "is not trusted (trust file" "untrusted server named as such"
 has "$T/err" "127.0.0.1:$PORT" "endpoint named"
 [ "$(grep -c ' PUT ' "$T/emu.log" || true)" = "$puts" ] \
     || fail "a request reached the emulator through an untrusted connection"

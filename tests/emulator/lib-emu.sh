@@ -17,6 +17,10 @@ LEGACY=2021-11-01-preview
 EMU_PID=""
 FAILS=0
 
+# tests/run-sh stops a test that runs past its time limit with TERM: exit,
+# so that the test's EXIT trap (emu_cleanup) still stops the emulator.
+trap 'echo "stopped by a signal" >&2; exit 143' TERM INT HUP
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/devid-emu.XXXXXX")
 STATE=$T/state
 

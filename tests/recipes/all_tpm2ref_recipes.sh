@@ -63,7 +63,8 @@ if [ -x "$top_builddir/examples/mqtt-agent" ]; then
     ok "the libmosquitto agent sends telemetry with the TPM key"
 fi
 
-# curl last: in the ASan pass it cannot run with devid (see tests/lib.sh)
+# curl: in the ASan pass it loads devid from the uninstrumented build (see
+# devid_needs_curl_with_devid in tests/lib.sh)
 devid_needs_curl_with_devid
 recipes_s_server server.log
 port=$SERVER_PORT

@@ -134,6 +134,34 @@ static void test_encode_persistent_parent(void)
     devid_tpm2_keyfile_free(kf);
 }
 
+/* A structure whose public area no TPM or parser could have produced (an
+ * algorithm that does not exist) does not marshal: the encoder reports an
+ * internal error, and the writer leaves no file. */
+static void test_encode_unmarshalable(void)
+{
+    struct devid_tpm2_keyfile *kf = NULL;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    char path[300];
+    struct stat sb;
+
+    CU_ASSERT_EQUAL_FATAL(devid_tpm2_keyfile_decode(NULL, t2o, t2o_len, &kf),
+                          1);
+    kf->pub.publicArea.type = 0x7777;
+    ERR_clear_error();
+    CU_ASSERT_EQUAL(devid_tpm2_keyfile_encode(NULL, kf, &der, &len), 0);
+    CU_ASSERT_PTR_NULL(der);
+    CU_ASSERT_EQUAL(last_reason(), DEVID_R_INTERNAL);
+    snprintf(path, sizeof(path), "%s/unmarshalable.pem", tdir);
+    ERR_clear_error();
+    CU_ASSERT_EQUAL(devid_tpm2_keyfile_write_pem(NULL, path, kf), 0);
+    CU_ASSERT_EQUAL(last_reason(), DEVID_R_INTERNAL);
+    CU_ASSERT_NOT_EQUAL(stat(path, &sb), 0);
+    ERR_clear_error();
+    OPENSSL_free(der);
+    devid_tpm2_keyfile_free(kf);
+}
+
 /* A policy [1] after emptyAuth: parsed, and flagged. */
 static void test_decode_policy_flag(void)
 {
@@ -315,6 +343,7 @@ int main(void)
     CU_add_test(s, "test_encode_roundtrip", test_encode_roundtrip);
     CU_add_test(s, "test_encode_persistent_parent",
                 test_encode_persistent_parent);
+    CU_add_test(s, "test_encode_unmarshalable", test_encode_unmarshalable);
     CU_add_test(s, "test_decode_policy_flag", test_decode_policy_flag);
     CU_add_test(s, "test_decode_corrupt", test_decode_corrupt);
     CU_add_test(s, "test_sniff", test_sniff);
