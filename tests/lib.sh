@@ -89,8 +89,12 @@ devid_addtoken() {
 }
 
 # devid_p11tool ARGS...: pkcs11-tool on the SoftHSM module, logged in
+# (without devid: not through OPENSSL_CONF, and without the ASan runtime,
+# which aborts on OpenSC 0.27's dlopen of the module with RTLD_DEEPBIND;
+# an ASan-built devid cannot load without that runtime)
 devid_p11tool() {
-    pkcs11-tool --module "$SOFTHSM_MODULE" --login --pin "$DEVID_USER_PIN" "$@"
+    env -u LD_PRELOAD -u OPENSSL_CONF pkcs11-tool --module "$SOFTHSM_MODULE" \
+        --login --pin "$DEVID_USER_PIN" "$@"
 }
 
 # devid_freeport: prints a TCP port on 127.0.0.1 nobody listens on now
