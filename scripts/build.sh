@@ -21,7 +21,11 @@ if [ ! -x "$top/configure" ] || [ -n "$stale" ]; then
 fi
 mkdir -p "$builddir"
 cd "$builddir"
-if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
+# configure again when the options differ from the last run's: the demo
+# and the test suite share build folders but not options (test hooks)
+if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ] \
+    || [ "$(cat .devid-configure-args 2>/dev/null)" != "$*" ]; then
     "$top/configure" --quiet "$@"
+    printf '%s\n' "$*" >.devid-configure-args
 fi
 make -j"$(nproc)" >/dev/null

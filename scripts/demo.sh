@@ -11,7 +11,7 @@
 # temporary directory, removed at the end unless DEVID_DEMO_KEEP=1).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${DEVID_BUILD_ROOT:-$top/build}/default
+build=${DEVID_BUILD_ROOT:-$top/build}/demo
 
 say() {
     printf '\n\033[1m== %s\033[0m\n' "$*"

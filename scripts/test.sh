@@ -60,6 +60,6 @@ run_suite() {
     fi
 }
 
-run_suite "$out/default" --enable-werror
-run_suite "$out/asan" --enable-werror --enable-asan --enable-ubsan --enable-debug
+run_suite "$out/default" --enable-werror --enable-test-hooks
+run_suite "$out/asan" --enable-werror --enable-test-hooks --enable-asan --enable-ubsan --enable-debug
 echo "devid: all tests passed (default and ASan/UBSan builds)"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tools/test-hooks.h"
 #include "tools/tool.h"
 
 int devid_fsync_dir(const char *dir)
@@ -39,23 +40,6 @@ static int devid_fsync_dir_of(const char *path)
     return ret;
 }
 
-/* Test hook: DEVID_TEST_FAIL_WRITE=NAME makes the write of any file whose
- * name ends in NAME fail with EIO, so tests can prove a failed install
- * leaves the old identity in place. */
-static int devid_test_fail_write(const char *path)
-{
-    const char *name = getenv("DEVID_TEST_FAIL_WRITE");
-    size_t n;
-    size_t p;
-
-    if (name == NULL || *name == '\0') {
-        return 0;
-    }
-    n = strlen(name);
-    p = strlen(path);
-    return p >= n && strcmp(path + p - n, name) == 0;
-}
-
 int devid_atomic_write(const char *path, const void *data, size_t len,
                        unsigned int mode)
 {
@@ -69,7 +53,7 @@ int devid_atomic_write(const char *path, const void *data, size_t len,
     if (tmp == NULL) {
         return 0;
     }
-    if (devid_test_fail_write(path)) {
+    if (devid_test_fail_write(path)) {     /* --enable-test-hooks only */
         free(tmp);
         errno = EIO;
         return 0;

@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 
 #include "provider/backend.h"
+#include "tools/dps-client.h"
 #include "tools/install.h"
 #include "tools/tool.h"
 
@@ -362,8 +363,8 @@ static int devid_install_files(struct devid_tool *t,
                                "identity directory in %s: %s", dir,
                                strerror(errno));
     }
-    if (devid_state_load(t, dir, &st) < 0) {
-        devid_state_clear(&st);         /* corrupt: written anew */
+    if (devid_state_load(t, dir, &st) != DEVID_EXIT_OK) {
+        devid_state_clear(&st);         /* none, or corrupt: written anew */
     }
     pem = devid_chain_pem(chain, &len);
     path = devid_path(idir, "chain.pem");
@@ -410,6 +411,54 @@ end:
     OPENSSL_free(pem);
     devid_state_clear(&st);
     return rc;
+}
+
+/* Whether the key's backend keeps certificates beside its keys (its
+ * registry entry says so): where an unset install-to puts the chain. */
+static int devid_install_cert_beside_key(const char *key)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(key);
+
+    return ops != NULL && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY) != 0;
+}
+
+/* install-to as state.json records it ("token" or "files"; NULL: unset). */
+static enum devid_install_to devid_install_to_of(const char *recorded)
+{
+    if (recorded == NULL) {
+        return DEVID_INSTALL_TO_DEFAULT;
+    }
+    return strcmp(recorded, "token") == 0 ? DEVID_INSTALL_TO_TOKEN
+                                          : DEVID_INSTALL_TO_FILES;
+}
+
+int devid_install_from_dps(struct devid_tool *t, const char *key,
+                           const struct devid_state *cur,
+                           const struct devid_dps_result *res,
+                           struct devid_install *in)
+{
+    enum devid_install_to to = cur != NULL
+                                   ? devid_install_to_of(cur->install_to)
+                                   : t->set.install_to;
+
+    memset(in, 0, sizeof(*in));
+    in->key = key;
+    in->to_token = to != DEVID_INSTALL_TO_DEFAULT
+                       ? to == DEVID_INSTALL_TO_TOKEN
+                       : devid_install_cert_beside_key(key);
+    in->trust_dir = t->set.trust_dir;
+    /* a renewal keeps the registration it renews, whatever the settings */
+    in->registration_id = cur != NULL ? cur->registration_id
+                                      : t->set.registration_id;
+    in->id_scope = cur != NULL ? cur->id_scope : t->set.id_scope;
+    in->device_id = res->device_id;
+    in->assigned_hub = res->assigned_hub;
+    if (res->issued_chain == NULL || sk_X509_num(res->issued_chain) == 0) {
+        return devid_tool_fail(t, DEVID_EXIT_CERT,
+                               "DPS issued no certificate (is certificate "
+                               "issuance configured for this enrollment?)");
+    }
+    return DEVID_EXIT_OK;
 }
 
 int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
@@ -475,7 +524,6 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
     STACK_OF(X509) *chain = NULL;
     STACK_OF(X509) *bundle = NULL;
     const char *cert = NULL;
-    const char *to = t->set.install_to != NULL ? t->set.install_to : "files";
     const char *bundle_file = NULL;
     int c;
     int rc = DEVID_EXIT_USAGE;
@@ -491,13 +539,17 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
             in.key = optarg;
             break;
         case 't':
-            to = optarg;
+            if (!devid_settings_set(t, "--to", "install-to", optarg)) {
+                return DEVID_EXIT_CONFIG;
+            }
             break;
         case 'b':
             bundle_file = optarg;
             break;
         case 's':
-            devid_settings_set(&t->set, "state-dir", optarg);
+            if (!devid_settings_set(t, "--state-dir", "state-dir", optarg)) {
+                return DEVID_EXIT_CONFIG;
+            }
             break;
         case 'h':
             devid_install_usage(stdout);
@@ -507,12 +559,12 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
             return DEVID_EXIT_USAGE;
         }
     }
-    if (cert == NULL || in.key == NULL || optind < argc
-        || (strcmp(to, "token") != 0 && strcmp(to, "files") != 0)) {
+    if (cert == NULL || in.key == NULL || optind < argc) {
         devid_install_usage(stderr);
         return DEVID_EXIT_USAGE;
     }
-    in.to_token = strcmp(to, "token") == 0;
+    /* devid install's default is files: --to token asks for the token */
+    in.to_token = t->set.install_to == DEVID_INSTALL_TO_TOKEN;
     in.trust_dir = t->set.trust_dir;
     if (!devid_tool_crypto_init(t)) {
         return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");

@@ -48,6 +48,23 @@ static const struct devid_key_type_name *devid_key_type_find(const char *name)
     return NULL;
 }
 
+int devid_key_type_known(const char *name)
+{
+    return devid_key_type_find(name) != NULL;
+}
+
+void devid_key_type_list(char *buf, size_t size)
+{
+    const struct devid_key_type_name *k;
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (k = devid_key_types; k->name != NULL && n < size; k++) {
+        n += (size_t)snprintf(buf + n, size - n, "%s%s",
+                              k == devid_key_types ? "" : ", ", k->name);
+    }
+}
+
 static const char *devid_key_type_of(const struct devid_key *key)
 {
     const struct devid_key_type_name *k;
@@ -193,7 +210,7 @@ int devid_cmd_keygen(struct devid_tool *t, int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     struct devid_key *key = NULL;
-    const char *type = t->set.key_type != NULL ? t->set.key_type : "ec-p256";
+    const char *type;
     const char *out = NULL;
     const char *name;
     int created = 0;
@@ -203,7 +220,9 @@ int devid_cmd_keygen(struct devid_tool *t, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            type = optarg;
+            if (!devid_settings_set(t, "--type", "key-type", optarg)) {
+                return DEVID_EXIT_CONFIG;
+            }
             break;
         case 'o':
             out = optarg;
@@ -216,6 +235,8 @@ int devid_cmd_keygen(struct devid_tool *t, int argc, char **argv)
             return DEVID_EXIT_USAGE;
         }
     }
+    /* keygen's own default: the cheapest key; provision asks for ec-p384 */
+    type = t->set.key_type != NULL ? t->set.key_type : "ec-p256";
     name = optind < argc ? argv[optind] : t->set.key;
     if (name == NULL || optind + 1 < argc) {
         devid_keygen_usage(stderr);

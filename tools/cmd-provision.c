@@ -79,7 +79,7 @@ static int devid_already_provisioned(struct devid_tool *t)
     STACK_OF(X509) *chain = NULL;
     int done = 0;
 
-    if (devid_state_load(t, devid_state_dir(t), &st) == 1
+    if (devid_state_load(t, devid_state_dir(t), &st) == DEVID_EXIT_OK
         && st.assigned_hub != NULL && st.registration_id != NULL
         && strcmp(st.registration_id, t->set.registration_id) == 0
         && st.cert_chain != NULL) {
@@ -143,29 +143,16 @@ static int devid_provision_register(struct devid_tool *t,
     return rc;
 }
 
+/* The issued chain becomes the identity in use at once; a legacy trust
+ * bundle's anchors are added to trust-dir. */
 static int devid_provision_install(struct devid_tool *t,
                                    struct devid_dps_result *res)
 {
-    const struct devid_backend_ops *ops = devid_backend_for_name(t->set.key);
     struct devid_install in;
+    int rc = devid_install_from_dps(t, t->set.key, NULL, res, &in);
 
-    memset(&in, 0, sizeof(in));
-    in.key = t->set.key;
-    /* default: the certificate goes into the token when the key is there */
-    in.to_token = t->set.install_to != NULL
-                      ? strcmp(t->set.install_to, "token") == 0
-                      : ops != NULL
-                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY)
-                                   != 0;
-    in.trust_dir = t->set.trust_dir;
-    in.registration_id = t->set.registration_id;
-    in.device_id = res->device_id;
-    in.assigned_hub = res->assigned_hub;
-    in.id_scope = t->set.id_scope;
-    if (res->issued_chain == NULL || sk_X509_num(res->issued_chain) == 0) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT,
-                               "DPS issued no certificate (is certificate "
-                               "issuance configured for this enrollment?)");
+    if (rc != DEVID_EXIT_OK) {
+        return rc;
     }
     return devid_install_chain(t, &in, res->issued_chain, res->trust_bundle);
 }

@@ -92,10 +92,10 @@ static void devid_register_usage(FILE *out)
             "write, 8 timeout, 9 issued certificate unusable (wrong key...).\n");
 }
 
-/* Parses argv over the defaults of the settings. Returns -1 when parsing
- * is done, or the exit code to return now. */
+/* Parses argv over the defaults of the settings. Returns 1 to go on, or 0
+ * to stop now with the exit code in *rc (OK after --help). */
 static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
-                                struct devid_register_args *a)
+                                struct devid_register_args *a, int *rc)
 {
     static const struct option opts[] = {
         { "id-scope", required_argument, NULL, 's' },
@@ -113,7 +113,6 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    char *end = NULL;
     int c;
 
     a->id_scope = t->set.id_scope;
@@ -160,27 +159,29 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
             a->payload = optarg;
             break;
         case 't':
-            errno = 0;
-            a->timeout_s = strtol(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || a->timeout_s < 1
-                || a->timeout_s > 86400) {
-                return devid_tool_fail(t, DEVID_EXIT_USAGE, "--timeout must be"
-                                       " 1 to 86400 seconds");
+            /* the same checks as dps-timeout in the config file */
+            if (!devid_settings_set(t, "--timeout", "dps-timeout", optarg)) {
+                *rc = DEVID_EXIT_CONFIG;
+                return 0;
             }
+            a->timeout_s = t->set.timeout_s;
             break;
         case 'h':
             devid_register_usage(stdout);
-            return DEVID_EXIT_OK;
+            *rc = DEVID_EXIT_OK;
+            return 0;
         default:
             devid_register_usage(stderr);
-            return DEVID_EXIT_USAGE;
+            *rc = DEVID_EXIT_USAGE;
+            return 0;
         }
     }
     if (optind < argc) {
         devid_register_usage(stderr);
-        return DEVID_EXIT_USAGE;
+        *rc = DEVID_EXIT_USAGE;
+        return 0;
     }
-    return -1;
+    return 1;
 }
 
 /* Names what a usable registration still lacks, or returns NULL. */
@@ -363,8 +364,7 @@ int devid_cmd_register(struct devid_tool *t, int argc, char **argv)
     memset(&a, 0, sizeof(a));
     memset(&req, 0, sizeof(req));
     memset(&res, 0, sizeof(res));
-    rc = devid_register_parse(t, argc, argv, &a);
-    if (rc >= 0) {
+    if (!devid_register_parse(t, argc, argv, &a, &rc)) {
         return rc;
     }
     missing = devid_register_missing(&a);

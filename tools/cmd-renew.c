@@ -1,41 +1,40 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* devid renew and devid rollback. A renewal makes a new key beside the old
- * one, registers again with DPS (authenticated by the current certificate,
- * else the onboarding one), installs the new chain in a new identity
- * directory, proves it with a TLS + MQTT CONNECT to the assigned hub, and
- * only then switches STATE/current in one rename. Until that rename the old
- * identity is the one in use, so a failure or a SIGKILL at any step leaves
- * a device that still connects. */
+/* devid renew. A renewal makes a new key beside the old one, registers
+ * again with DPS (authenticated by the current certificate, else the
+ * onboarding one), installs the new chain in a new identity directory,
+ * proves it with a TLS + MQTT CONNECT to the assigned hub, and only then
+ * switches STATE/current in one rename. Until that rename the old identity
+ * is the one in use, so a failure or a SIGKILL at any step leaves a device
+ * that still connects. After the switch come pruning (identity-prune.c)
+ * and the on-change hook (on-change.c); devid rollback (cmd-rollback.c)
+ * goes back. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "provider/backend.h"
 #include "tools/dps-client.h"
 #include "tools/hub-check.h"
 #include "tools/install.h"
+#include "tools/renew.h"
+#include "tools/test-hooks.h"
 #include "tools/tool.h"
 #include "tools/trust.h"
 
-#define DEVID_RENEW_DEFAULT_BEFORE "20%"
 #define DEVID_RENEW_DEFAULT_BEFORE_TEXT "20%%"
-#define DEVID_RENEW_DEFAULT_KEEP 3
-#define DEVID_HUB_DEFAULT_PORT "8883"
+#define DEVID_HUB_DEFAULT_PORT 8883
+
+/* renew-before when the settings say nothing: a fifth of the lifetime */
+static const struct devid_renew_before devid_renew_default_before = {
+    20, 0, "20%"
+};
 
 /* What one renewal run knows; strings are owned. */
 struct devid_renew {
@@ -47,45 +46,6 @@ struct devid_renew {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-/* DEVID_TEST_PAUSE=STEP: sleep at that step so tests can SIGKILL us there. */
-static void devid_renew_pause(struct devid_tool *t, const char *step)
-{
-    const char *want = getenv("DEVID_TEST_PAUSE");
-
-    if (want != NULL && strcmp(want, step) == 0) {
-        devid_tool_progress(t, "test pause at %s", step);
-        fflush(stderr);
-        sleep(30);
-    }
-}
-
-/* "90s", "10m", "12h", "30d" or plain seconds; 1 when valid. */
-static int devid_parse_duration(const char *text, long *out)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || v < 0) {
-        return 0;
-    }
-    if (*end == 'd') {
-        v *= 86400;
-    } else if (*end == 'h') {
-        v *= 3600;
-    } else if (*end == 'm') {
-        v *= 60;
-    } else if (*end != 's' && *end != '\0') {
-        return 0;
-    }
-    if (*end != '\0' && end[1] != '\0') {
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
 
 /* Seconds from a to b (b later is positive). */
 static long devid_asn1_diff(const ASN1_TIME *a, const ASN1_TIME *b)
@@ -115,8 +75,8 @@ static void devid_utc_stamp(char *buf, size_t size, int compact)
 
 /* ---- renewal.json: the outcome of the last attempt, for status -------- */
 
-static void devid_renew_record(struct devid_tool *t, const char *result,
-                               const char *step, int code, const char *detail)
+void devid_renew_record(struct devid_tool *t, const char *result,
+                        const char *step, int code, const char *detail)
 {
     json_object *o = json_object_new_object();
     char *path = devid_path(devid_state_dir(t), "renewal.json");
@@ -148,30 +108,20 @@ end:
 
 /* ---- when to renew ---------------------------------------------------- */
 
-/* 1 when leaf is due for renewal by the spec ("20%" of its lifetime left,
- * or a duration), 0 when not, -1 when the spec is malformed. */
-static int devid_renew_due(X509 *leaf, const char *spec, long *left)
+/* 1 when less than before (a share of the lifetime, or a duration) is
+ * left of leaf, else 0. *left receives the seconds left. */
+static int devid_renew_due(X509 *leaf, const struct devid_renew_before *before,
+                           long *left)
 {
     const ASN1_TIME *nb = X509_get0_notBefore(leaf);
     const ASN1_TIME *na = X509_get0_notAfter(leaf);
-    size_t n = strlen(spec);
     long life = devid_asn1_diff(nb, na);
-    long want;
 
     *left = devid_asn1_diff(NULL, na);
-    if (n > 1 && spec[n - 1] == '%') {
-        char *end = NULL;
-        long pct = strtol(spec, &end, 10);
-
-        if (end != spec + n - 1 || pct < 0 || pct > 100) {
-            return -1;
-        }
-        return *left * 100 < pct * life;
+    if (before->percent > 0) {
+        return *left * 100 < before->percent * life;
     }
-    if (!devid_parse_duration(spec, &want)) {
-        return -1;
-    }
-    return *left < want;
+    return *left < before->seconds;
 }
 
 /* ---- the new key -------------------------------------------------------- */
@@ -195,6 +145,8 @@ static char *devid_renew_key_name(const char *base, const char *stamp)
     return out;
 }
 
+/* Step "key": a new key of key-type (default ec-p384, what DPS issuance
+ * asks for) beside the configured key, else beside the one in use. */
 static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
 {
     struct devid_key *key = NULL;
@@ -263,10 +215,8 @@ static int devid_renew_current_valid(struct devid_tool *t,
                                 ? devid_tool_read_chain(t, r->cur.cert_chain)
                                 : NULL;
     int ok = chain != NULL
-             && ASN1_TIME_cmp_time_t(X509_get0_notAfter(
-                                         sk_X509_value(chain, 0)),
-                                     time(NULL))
-                    > 0;
+             && X509_cmp_current_time(
+                    X509_get0_notAfter(sk_X509_value(chain, 0))) > 0;
 
     ERR_clear_error();
     sk_X509_pop_free(chain, X509_free);
@@ -318,6 +268,8 @@ static int devid_renew_register(struct devid_tool *t, struct devid_renew *r,
                                                     ? r->cur.key_ref
                                                     : r->cur.key,
                                        r->cur.cert_chain, res);
+        /* errorCode 401xxx: this credential is not accepted (its CA is not
+         * enrolled, say); any other answer would not change with another */
         if (rc != DEVID_EXIT_REFUSED || res->error_code / 1000 != 401) {
             goto end;
         }
@@ -353,29 +305,17 @@ end:
 static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
                                struct devid_dps_result *res)
 {
-    const struct devid_backend_ops *ops = devid_backend_for_name(r->new_key);
     struct devid_install in;
-    int rc;
+    int rc = devid_install_from_dps(t, r->new_key, &r->cur, res, &in);
 
-    memset(&in, 0, sizeof(in));
-    in.key = r->new_key;
-    in.to_token = r->cur.install_to != NULL
-                      ? strcmp(r->cur.install_to, "token") == 0
-                      : ops != NULL
-                            && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY)
-                                   != 0;
-    in.trust_dir = t->set.trust_dir;
-    in.registration_id = r->cur.registration_id;
-    in.device_id = res->device_id;
-    in.assigned_hub = res->assigned_hub;
-    in.id_scope = r->cur.id_scope;
+    if (rc != DEVID_EXIT_OK) {
+        return rc;
+    }
+    /* beside the identity in use: the switch waits for the hub check */
     in.no_switch = 1;
     in.previous = r->cur.identity;
     in.name_out = r->identity;
     in.name_size = sizeof(r->identity);
-    if (res->issued_chain == NULL || sk_X509_num(res->issued_chain) == 0) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT, "DPS issued no certificate");
-    }
     /* the legacy trust bundle is applied etag-versioned, not just added */
     rc = devid_install_chain(t, &in, res->issued_chain, NULL);
     if (rc == DEVID_EXIT_OK && res->trust_bundle != NULL) {
@@ -389,8 +329,9 @@ static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
 static int devid_renew_hub_check(struct devid_tool *t, struct devid_renew *r,
                                  const char *hub, const char *device_id)
 {
-    const char *port = t->set.hub_port != NULL ? t->set.hub_port
-                                               : DEVID_HUB_DEFAULT_PORT;
+    long port_num = t->set.hub_port != 0 ? t->set.hub_port
+                                         : DEVID_HUB_DEFAULT_PORT;
+    char port[8];
     char *idir = devid_path(devid_state_dir(t), "identities");
     char *base = idir != NULL ? devid_path(idir, r->identity) : NULL;
     char *chain_path = base != NULL ? devid_path(base, "chain.pem") : NULL;
@@ -399,6 +340,7 @@ static int devid_renew_hub_check(struct devid_tool *t, struct devid_renew *r,
     char why[256] = "";
     int rc = DEVID_EXIT_NETWORK;
 
+    snprintf(port, sizeof(port), "%ld", port_num);
     if (chain_path == NULL
         || (chain = devid_tool_read_chain(t, chain_path)) == NULL
         || (pkey = devid_tool_load_key(t, r->new_key)) == NULL) {
@@ -426,132 +368,11 @@ end:
 
 /* ---- after the switch --------------------------------------------------- */
 
-/* Runs the on-change command through /bin/sh with DEVID_IDENTITY and
- * DEVID_STATE_DIR set. Returns its exit status (or -1). */
-static int devid_run_hook(struct devid_tool *t, const char *cmd,
-                          const char *identity)
-{
-    pid_t pid;
-    int status = 0;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        return -1;
-    }
-    if (pid == 0) {
-        setenv("DEVID_IDENTITY", identity, 1);
-        setenv("DEVID_STATE_DIR", devid_state_dir(t), 1);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            return -1;
-        }
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int devid_name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Removes one identity directory (its files, then itself). Token objects
- * and TPM key files of that identity stay: there is no backend delete. */
-static void devid_identity_remove(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d == NULL) {
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        char *p;
-
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        p = devid_path(dir, e->d_name);
-        if (p != NULL) {
-            unlink(p);
-        }
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-/* Keeps the newest keep-identities identities, the current one and the one
- * it replaced; removes the older directories. */
-static void devid_identities_prune(struct devid_tool *t, const char *current,
-                                   const char *previous)
-{
-    char *base = devid_path(devid_state_dir(t), "identities");
-    char **names = NULL;
-    size_t n = 0;
-    size_t cap = 0;
-    size_t i;
-    long keep = DEVID_RENEW_DEFAULT_KEEP;
-    DIR *d = base != NULL ? opendir(base) : NULL;
-    struct dirent *e;
-
-    if (t->set.keep_identities != NULL) {
-        keep = strtol(t->set.keep_identities, NULL, 10);
-        keep = keep < 1 ? 1 : keep;
-    }
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        if (n == cap) {
-            char **grown = realloc(names, (cap + 16) * sizeof(*names));
-
-            if (grown == NULL) {
-                break;
-            }
-            names = grown;
-            cap += 16;
-        }
-        names[n] = strdup(e->d_name);
-        n += names[n] != NULL;
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    if (n > 0) {
-        qsort(names, n, sizeof(*names), devid_name_cmp);
-    }
-    for (i = 0; i + (size_t)keep < n; i++) {
-        char *p;
-
-        if (strcmp(names[i], current) == 0
-            || (previous != NULL && strcmp(names[i], previous) == 0)) {
-            continue;
-        }
-        p = devid_path(base, names[i]);
-        if (p != NULL) {
-            devid_tool_progress(t, "pruning the old identity %s (its token "
-                                "objects or key files stay)", names[i]);
-            devid_identity_remove(p);
-        }
-        free(p);
-    }
-    for (i = 0; i < n; i++) {
-        free(names[i]);
-    }
-    free(names);
-    free(base);
-}
-
 /* Switches to the new identity, then prunes and runs the hook. */
 static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
 {
     int rc = devid_identity_switch(t, r->identity);
-    int hook;
+    char why[128];
 
     if (rc != DEVID_EXIT_OK) {
         snprintf(r->detail, sizeof(r->detail), "cannot switch to %s",
@@ -559,22 +380,21 @@ static int devid_renew_switch(struct devid_tool *t, struct devid_renew *r)
         return rc;
     }
     devid_tool_progress(t, "switched to the identity %s", r->identity);
-    devid_renew_pause(t, "switched");
+    devid_test_pause(t, "switched");
     devid_identities_prune(t, r->identity, r->cur.identity);
-    if (t->set.on_change != NULL) {
-        hook = devid_run_hook(t, t->set.on_change, r->identity);
-        if (hook != 0) {
-            snprintf(r->detail, sizeof(r->detail), "on-change command exited "
-                     "with %d", hook);
-            devid_tool_progress(t, "warning: %s", r->detail);
-        }
+    if (!devid_on_change_run(t, r->identity, why, sizeof(why))) {
+        /* a warning in renewal.json: the switch itself stands */
+        snprintf(r->detail, sizeof(r->detail), "on-change command %s", why);
+        devid_tool_progress(t, "warning: %s", r->detail);
     }
     return DEVID_EXIT_OK;
 }
 
 /* ---- the verb ----------------------------------------------------------- */
 
-/* The pipeline after the decision to renew; each step names itself in r. */
+/* The pipeline after the decision to renew; each step names itself in r,
+ * so renewal.json, the log and DEVID_TEST_PAUSE (test builds) speak of the
+ * same step. Nothing before "switch" touches the identity in use. */
 static int devid_renew_run(struct devid_tool *t, struct devid_renew *r)
 {
     struct devid_dps_result res;
@@ -584,32 +404,32 @@ static int devid_renew_run(struct devid_tool *t, struct devid_renew *r)
 
     memset(&res, 0, sizeof(res));
     r->step = "key";
-    devid_renew_pause(t, r->step);
+    devid_test_pause(t, r->step);
     rc = devid_renew_make_key(t, r);
     if (rc == DEVID_EXIT_OK) {
         r->step = "csr";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_csr_der(t, r->new_key, r->cur.registration_id, &csr,
                            &csr_len);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "register";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_register(t, r, csr, csr_len, &res);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "install";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_install(t, r, &res);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "hub-check";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_hub_check(t, r, res.assigned_hub, res.device_id);
     }
     if (rc == DEVID_EXIT_OK) {
         r->step = "switch";
-        devid_renew_pause(t, r->step);
+        devid_test_pause(t, r->step);
         rc = devid_renew_switch(t, r);
     }
     if (rc == DEVID_EXIT_OK) {
@@ -641,8 +461,10 @@ static void devid_renew_usage(FILE *out)
             "  --hub-port   the hub's port for the test (hub-port, 8883)\n");
 }
 
+/* Returns 1 to go on, or 0 to stop now with the exit code in *rc (OK after
+ * --help; a bad value of a setting's flag is a configuration error). */
 static int devid_renew_options(struct devid_tool *t, int argc, char **argv,
-                               int *force)
+                               int *force, int *rc)
 {
     static const struct option opts[] = {
         { "before", required_argument, NULL, 'b' },
@@ -652,43 +474,49 @@ static int devid_renew_options(struct devid_tool *t, int argc, char **argv,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    int ok = 1;
     int c;
 
-    while ((c = getopt_long(argc, argv, "b:fo:p:h", opts, NULL)) != -1) {
+    *rc = DEVID_EXIT_CONFIG;
+    while (ok && (c = getopt_long(argc, argv, "b:fo:p:h", opts, NULL)) != -1) {
         if (c == 'b') {
-            devid_settings_set(&t->set, "renew-before", optarg);
+            ok = devid_settings_set(t, "--before", "renew-before", optarg);
         } else if (c == 'f') {
             *force = 1;
         } else if (c == 'o') {
-            devid_settings_set(&t->set, "on-change", optarg);
+            ok = devid_settings_set(t, "--on-change", "on-change", optarg);
         } else if (c == 'p') {
-            devid_settings_set(&t->set, "hub-port", optarg);
+            ok = devid_settings_set(t, "--hub-port", "hub-port", optarg);
         } else if (c == 'h') {
             devid_renew_usage(stdout);
+            *rc = DEVID_EXIT_OK;
             return 0;
         } else {
             devid_renew_usage(stderr);
-            return -1;
+            *rc = DEVID_EXIT_USAGE;
+            return 0;
         }
     }
-    if (optind < argc) {
+    if (ok && optind < argc) {
         devid_renew_usage(stderr);
-        return -1;
+        *rc = DEVID_EXIT_USAGE;
+        return 0;
     }
-    return 1;
+    return ok;
 }
 
-/* 1 when a renewal is due (or forced), 0 when not; rc set on errors. */
+/* 1 when a renewal is due (renew-before, or an unreadable chain) or
+ * forced, else 0. */
 static int devid_renew_decide(struct devid_tool *t, struct devid_renew *r,
-                              int force, int *rc)
+                              int force)
 {
-    const char *spec = t->set.renew_before != NULL ? t->set.renew_before
-                                                   : DEVID_RENEW_DEFAULT_BEFORE;
+    const struct devid_renew_before *before
+        = t->set.renew_before.text[0] != '\0' ? &t->set.renew_before
+                                              : &devid_renew_default_before;
     STACK_OF(X509) *chain = NULL;
     long left = 0;
     int due = 1;
 
-    *rc = DEVID_EXIT_OK;
     if (r->cur.cert_chain != NULL) {
         chain = devid_tool_read_chain(t, r->cur.cert_chain);
     }
@@ -697,15 +525,10 @@ static int devid_renew_decide(struct devid_tool *t, struct devid_renew *r,
         devid_tool_progress(t, "the current chain is unreadable: renewing");
         return 1;
     }
-    due = devid_renew_due(sk_X509_value(chain, 0), spec, &left);
+    due = devid_renew_due(sk_X509_value(chain, 0), before, &left);
     sk_X509_pop_free(chain, X509_free);
-    if (due < 0) {
-        *rc = devid_tool_fail(t, DEVID_EXIT_CONFIG, "renew-before '%s' is "
-                              "neither a percentage nor a duration", spec);
-        return 0;
-    }
     devid_tool_progress(t, "the certificate has %ld s left (renew-before %s)",
-                        left, spec);
+                        left, before->text);
     return due || force;
 }
 
@@ -713,29 +536,26 @@ int devid_cmd_renew(struct devid_tool *t, int argc, char **argv)
 {
     struct devid_renew r;
     int force = 0;
-    int rc;
-    int o = devid_renew_options(t, argc, argv, &force);
+    int rc = DEVID_EXIT_OK;
 
-    if (o <= 0) {
-        return o == 0 ? DEVID_EXIT_OK : DEVID_EXIT_USAGE;
+    if (!devid_renew_options(t, argc, argv, &force, &rc)) {
+        return rc;
     }
     memset(&r, 0, sizeof(r));
     if (!devid_tool_crypto_init(t)) {
         return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
     }
-    if (devid_state_load(t, devid_state_dir(t), &r.cur) != 1
+    if (devid_state_load(t, devid_state_dir(t), &r.cur) != DEVID_EXIT_OK
         || r.cur.registration_id == NULL || r.cur.identity == NULL) {
         devid_state_clear(&r.cur);
         return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
                                "not provisioned: run devid provision first");
     }
-    if (!devid_renew_decide(t, &r, force, &rc)) {
-        if (rc == DEVID_EXIT_OK) {
-            devid_tool_progress(t, "nothing to do");
-            devid_tool_result(t, "changed", "no");
-        }
+    if (!devid_renew_decide(t, &r, force)) {
+        devid_tool_progress(t, "nothing to do");
+        devid_tool_result(t, "changed", "no");
         devid_state_clear(&r.cur);
-        return rc;
+        return DEVID_EXIT_OK;
     }
     rc = devid_renew_run(t, &r);
     devid_renew_record(t, rc == DEVID_EXIT_OK ? "renewed" : "failed",
@@ -743,103 +563,5 @@ int devid_cmd_renew(struct devid_tool *t, int argc, char **argv)
     devid_tool_result(t, "changed", rc == DEVID_EXIT_OK ? "yes" : "no");
     free(r.new_key);
     devid_state_clear(&r.cur);
-    return rc;
-}
-
-/* ---- rollback ----------------------------------------------------------- */
-
-/* DEVID_EXIT_OK when identities/<name> has a valid chain whose key opens
- * and matches, else an error printed. */
-static int devid_rollback_check(struct devid_tool *t, const char *name)
-{
-    char *base = devid_path(devid_state_dir(t), "identities");
-    char *dir = base != NULL ? devid_path(base, name) : NULL;
-    char *chain_path = dir != NULL ? devid_path(dir, "chain.pem") : NULL;
-    char *key_path = dir != NULL ? devid_path(dir, "key.pem") : NULL;
-    STACK_OF(X509) *chain = NULL;
-    EVP_PKEY *pkey = NULL;
-    int rc = DEVID_EXIT_CERT;
-
-    if (chain_path == NULL || key_path == NULL
-        || (chain = devid_tool_read_chain(t, chain_path)) == NULL) {
-        rc = devid_tool_fail(t, DEVID_EXIT_CERT, "the previous identity %s is "
-                             "gone (pruned?)", name);
-        goto end;
-    }
-    if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(sk_X509_value(chain, 0)),
-                             time(NULL))
-        <= 0) {
-        rc = devid_tool_fail(t, DEVID_EXIT_CERT, "the certificate of the "
-                             "previous identity %s has expired: cannot roll "
-                             "back (renew instead)", name);
-        goto end;
-    }
-    pkey = devid_tool_load_key(t, key_path);
-    if (pkey == NULL || X509_check_private_key(sk_X509_value(chain, 0), pkey)
-                            != 1) {
-        rc = devid_tool_fail(t, DEVID_EXIT_KEY, "the key of the previous "
-                             "identity %s cannot be used", name);
-        goto end;
-    }
-    rc = DEVID_EXIT_OK;
-end:
-    EVP_PKEY_free(pkey);
-    sk_X509_pop_free(chain, X509_free);
-    free(key_path);
-    free(chain_path);
-    free(dir);
-    free(base);
-    return rc;
-}
-
-int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv)
-{
-    struct devid_state st;
-    char *prev = NULL;
-    int rc;
-
-    if (argc > 1) {
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-            printf("Usage: devid rollback\nSwitches back to the identity the "
-                   "last renewal replaced, when its certificate is still "
-                   "valid.\n");
-            return DEVID_EXIT_OK;
-        }
-        fprintf(stderr, "Usage: devid rollback\n");
-        return DEVID_EXIT_USAGE;
-    }
-    if (!devid_tool_crypto_init(t)) {
-        return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
-    }
-    if (devid_state_load(t, devid_state_dir(t), &st) != 1
-        || st.identity == NULL) {
-        devid_state_clear(&st);
-        return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,
-                               "not provisioned: nothing to roll back");
-    }
-    if (st.previous == NULL || strcmp(st.previous, st.identity) == 0) {
-        rc = devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED, "the identity %s "
-                             "replaced none: nothing to roll back to",
-                             st.identity);
-        goto end;
-    }
-    prev = strdup(st.previous);
-    rc = prev != NULL ? devid_rollback_check(t, prev) : DEVID_EXIT_INSTALL;
-    if (rc == DEVID_EXIT_OK) {
-        rc = devid_identity_switch(t, prev);
-    }
-    if (rc == DEVID_EXIT_OK) {
-        devid_tool_progress(t, "rolled back from %s to %s", st.identity, prev);
-        devid_tool_result(t, "identity", prev);
-        devid_tool_result(t, "rolled_back_from", st.identity);
-        devid_renew_record(t, "rolled-back", "rollback", rc, NULL);
-        if (t->set.on_change != NULL
-            && devid_run_hook(t, t->set.on_change, prev) != 0) {
-            devid_tool_progress(t, "warning: the on-change command failed");
-        }
-    }
-end:
-    free(prev);
-    devid_state_clear(&st);
     return rc;
 }

@@ -187,7 +187,10 @@ int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
         if (c == 's') {
-            devid_settings_set(&t->set, "state-dir", optarg);
+            if (!devid_settings_set(t, "--state-dir", "state-dir", optarg)) {
+                json_object_put(problems);
+                return DEVID_EXIT_CONFIG;
+            }
         } else if (c == 'h') {
             devid_status_usage(stdout);
             json_object_put(problems);
@@ -204,16 +207,18 @@ int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
     }
     loaded = devid_state_load(t, devid_state_dir(t), &st);
     json_object_object_add(t->out, "provisioned",
-                           json_object_new_boolean(loaded == 1
+                           json_object_new_boolean(loaded == DEVID_EXIT_OK
                                                    && st.assigned_hub != NULL));
     json_object_object_add(t->out, "problems", problems);
     devid_tool_result(t, "state_dir", devid_state_dir(t));
-    if (loaded != 1 || st.assigned_hub == NULL) {
+    if (loaded != DEVID_EXIT_OK || st.assigned_hub == NULL) {
         if (!t->json) {
             printf("provisioned: no\n");
         }
-        devid_status_problem(t, problems, loaded < 0 ? "state file is corrupt"
-                                                     : "not provisioned");
+        devid_status_problem(t, problems,
+                             loaded == DEVID_EXIT_INSTALL
+                                 ? "state file is corrupt"
+                                 : "not provisioned");
         devid_state_clear(&st);
         return DEVID_EXIT_NOT_PROVISIONED;
     }
@@ -300,6 +305,7 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
     };
     struct devid_state st;
     const char *port = "8883";
+    long port_num = 0;
     const char *what;
     const char *trust;
     int c;
@@ -308,8 +314,15 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "p:s:h", opts, NULL)) != -1) {
         if (c == 'p') {
             port = optarg;
+            if (!devid_parse_long(port, 1, 65535, &port_num)) {
+                return devid_tool_fail(t, DEVID_EXIT_USAGE, "--port: bad "
+                                       "value '%s': it must be a whole number "
+                                       "from 1 to 65535 (a TCP port)", port);
+            }
         } else if (c == 's') {
-            devid_settings_set(&t->set, "state-dir", optarg);
+            if (!devid_settings_set(t, "--state-dir", "state-dir", optarg)) {
+                return DEVID_EXIT_CONFIG;
+            }
         } else if (c == 'h') {
             devid_print_config_usage(stdout);
             return DEVID_EXIT_OK;
@@ -331,7 +344,7 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
         devid_print_config_usage(stderr);
         return DEVID_EXIT_USAGE;
     }
-    if (devid_state_load(t, devid_state_dir(t), &st) != 1
+    if (devid_state_load(t, devid_state_dir(t), &st) != DEVID_EXIT_OK
         || st.cert_chain == NULL || st.key_ref == NULL) {
         devid_state_clear(&st);
         return devid_tool_fail(t, DEVID_EXIT_NOT_PROVISIONED,

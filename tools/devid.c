@@ -61,7 +61,10 @@ static void devid_usage(FILE *out)
             "8 timeout, 9 unusable certificate.\n");
 }
 
-static int devid_main_options(struct devid_tool *t, int argc, char **argv)
+/* The options before the verb. Returns 1 with the verb's index in *first,
+ * or 0 after printing the usage. */
+static int devid_main_options(struct devid_tool *t, int argc, char **argv,
+                              int *first)
 {
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -92,22 +95,22 @@ static int devid_main_options(struct devid_tool *t, int argc, char **argv)
             exit(0);
         default:
             devid_usage(stderr);
-            return -1;
+            return 0;
         }
     }
-    return optind;
+    *first = optind;
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
     struct devid_tool t;
     const struct devid_verb *v;
-    int first;
+    int first = 0;
     int rc = DEVID_EXIT_USAGE;
 
     memset(&t, 0, sizeof(t));
-    first = devid_main_options(&t, argc, argv);
-    if (first < 0) {
+    if (!devid_main_options(&t, argc, argv, &first)) {
         return DEVID_EXIT_USAGE;
     }
     if (first >= argc) {

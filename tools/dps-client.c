@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ struct devid_dps_answer {
     char *body;
     size_t len;
     int too_big;                /* the body passed DEVID_DPS_MAX_BODY */
+    int dropped;                /* the connection closed before an answer */
 };
 
 /* Everything one registration needs. */
@@ -118,8 +120,9 @@ static size_t devid_dps_on_header(char *data, size_t size, size_t n,
     struct devid_dps_answer *a = arg;
     size_t len = size * n;
     char value[32];
-    char *end = NULL;
-    long v;
+    char *v;
+    size_t vlen;
+    long secs;
 
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         a->retry_after = -1;
@@ -130,10 +133,15 @@ static size_t devid_dps_on_header(char *data, size_t size, size_t n,
     }
     memcpy(value, data + sizeof(name) - 1, len - (sizeof(name) - 1));
     value[len - (sizeof(name) - 1)] = '\0';
-    errno = 0;
-    v = strtol(value, &end, 10);
-    if (errno == 0 && end != value && strspn(end, " \t\r\n") == strlen(end)) {
-        a->retry_after = v;
+    /* RFC 9110 §10.2.3: delay-seconds, between optional blanks and CRLF */
+    v = value + strspn(value, " \t");
+    vlen = strcspn(v, " \t\r\n");
+    if (strspn(v + vlen, " \t\r\n") != strlen(v + vlen)) {
+        return len;
+    }
+    v[vlen] = '\0';
+    if (devid_parse_long(v, 0, LONG_MAX, &secs)) {
+        a->retry_after = secs;
     }
     return len;
 }
@@ -288,8 +296,9 @@ static int devid_dps_dropped(CURLcode cc)
 }
 
 /* One request; s->ans holds the answer. Returns DEVID_EXIT_OK when an HTTP
- * answer came, -1 for a dropped connection (not reported), or an exit code
- * of a transport failure (reported). */
+ * answer came or when the connection dropped before one (s->ans.dropped
+ * set, not reported: worth another try), or the exit code of a transport
+ * failure (reported). */
 static int devid_dps_perform(struct devid_dps_session *s, const char *what,
                              const char *url, const char *body)
 {
@@ -328,7 +337,8 @@ static int devid_dps_perform(struct devid_dps_session *s, const char *what,
     cc = curl_easy_perform(s->curl);
     if (cc != CURLE_OK) {
         if (devid_dps_dropped(cc) && !s->ans.too_big) {
-            return -1;
+            s->ans.dropped = 1;
+            return DEVID_EXIT_OK;
         }
         return devid_dps_transport_fail(s, cc, what);
     }
@@ -388,15 +398,14 @@ static int devid_dps_step(struct devid_dps_session *s, const char *what,
 
     for (s->attempt = 1;; s->attempt++) {
         rc = devid_dps_perform(s, what, url, body);
-        if (rc == DEVID_EXIT_OK && s->ans.status != 429
-            && s->ans.status < 500) {
-            return DEVID_EXIT_OK;
-        }
-        if (rc > 0) {
+        if (rc != DEVID_EXIT_OK) {
             return rc;
         }
+        if (!s->ans.dropped && s->ans.status != 429 && s->ans.status < 500) {
+            return DEVID_EXIT_OK;
+        }
         ms = devid_dps_backoff_ms(s);
-        if (rc < 0) {
+        if (s->ans.dropped) {
             snprintf(why, sizeof(why), "connection closed without an answer");
             snprintf(what_happened, sizeof(what_happened),
                      "DPS closed the connection without an answer");

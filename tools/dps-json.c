@@ -5,6 +5,7 @@
  * the wrong type makes the answer malformed. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +176,9 @@ static int devid_dps_get_typed(json_object *obj, const char *key,
 }
 
 /* A number, or a string of digits (errorCode is int32 in the spec, but a
- * string costs nothing to accept). 0 when absent. */
+ * string costs nothing to accept). 0 when absent or not a number. The
+ * check is spelled out rather than devid_parse_long (settings.c) so this
+ * file keeps no dependency and a fuzzer can link it alone. */
 static long devid_dps_get_long(json_object *obj, const char *key)
 {
     json_object *v = NULL;
@@ -189,8 +192,11 @@ static long devid_dps_get_long(json_object *obj, const char *key)
         return (long)json_object_get_int64(v);
     }
     if (json_object_is_type(v, json_type_string)) {
-        n = strtol(json_object_get_string(v), &end, 10);
-        return end != NULL && *end == '\0' ? n : 0;
+        const char *text = json_object_get_string(v);
+
+        errno = 0;
+        n = strtol(text, &end, 10);
+        return errno == 0 && end != text && *end == '\0' ? n : 0;
     }
     return 0;
 }
@@ -247,8 +253,8 @@ end:
     return x;
 }
 
-/* Appends the certificates of PEM text to chain. Returns how many, or -1
- * when the text holds none or too many. */
+/* Appends the certificates of PEM text to chain. Returns 1, or 0 when the
+ * text holds none or too many (more than DEVID_DPS_MAX_CERTS in chain). */
 static int devid_dps_pem_certs(const char *pem, STACK_OF(X509) *chain)
 {
     BIO *in = BIO_new_mem_buf(pem, -1);
@@ -256,20 +262,20 @@ static int devid_dps_pem_certs(const char *pem, STACK_OF(X509) *chain)
     int n = 0;
 
     if (in == NULL) {
-        return -1;
+        return 0;
     }
     while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
         if (sk_X509_num(chain) >= DEVID_DPS_MAX_CERTS
             || !sk_X509_push(chain, x)) {
             X509_free(x);
-            n = -1;
+            n = 0;              /* too many: refuse the whole text */
             break;
         }
         n++;
     }
     ERR_clear_error();          /* the end of the text reads as an error */
     BIO_free(in);
-    return n > 0 ? n : -1;
+    return n > 0;
 }
 
 /* issuedCertificateChain (2025-07-01-preview): base64 DER, leaf first. */
@@ -337,7 +343,7 @@ static int devid_dps_trust_bundle(json_object *tb,
 
         if (!json_object_is_type(e, json_type_object)
             || !devid_dps_get_str(e, "certificate", &pem) || pem == NULL
-            || devid_dps_pem_certs(pem, certs) < 0) {
+            || !devid_dps_pem_certs(pem, certs)) {
             snprintf(err, errlen, "trustBundle.certificates[%zu] holds no "
                      "PEM certificate", i);
             ret = DEVID_EXIT_CERT;
@@ -383,7 +389,7 @@ static int devid_dps_state_certs(json_object *st,
         }
     } else if (pem != NULL) {
         legacy = sk_X509_new_null();
-        if (legacy == NULL || devid_dps_pem_certs(pem, legacy) < 0) {
+        if (legacy == NULL || !devid_dps_pem_certs(pem, legacy)) {
             sk_X509_pop_free(legacy, X509_free);
             snprintf(err, errlen, "issuedClientCertificate holds no PEM "
                      "certificate");

@@ -7,6 +7,9 @@
 
 #include "tools/tool.h"
 
+struct devid_dps_result;
+
+/* What devid_install_chain installs and how; strings are borrowed. */
 struct devid_install {
     const char *key;                /* name of the key the chain is for */
     int to_token;                   /* also store the leaf in the token */
@@ -21,6 +24,20 @@ struct devid_install {
     size_t name_size;
 };
 
+/** Fills in (zeroed first) to install the chain DPS issued in res for the
+ *  key named key: device id and assigned hub from res, trust-dir from the
+ *  settings, and the registration (registration id, ID scope) and
+ *  install-to of cur, the identity being renewed, or of the settings when
+ *  cur is NULL (provisioning). When install-to is not set, the chain also
+ *  goes into the token if the key's backend keeps certificates beside its
+ *  keys. Every string is borrowed from t, key, cur and res, which must
+ *  outlive in. Returns DEVID_EXIT_OK, or DEVID_EXIT_CERT (reported) when DPS
+ *  issued no certificate. Shared by provision and renew. */
+int devid_install_from_dps(struct devid_tool *t, const char *key,
+                           const struct devid_state *cur,
+                           const struct devid_dps_result *res,
+                           struct devid_install *in);
+
 /** Checks that the chain's leaf belongs to in->key and is valid, stores it
  *  in the token when asked, adds bundle (may be NULL) to the trust dir, and
  *  writes the chain, reference and state files atomically, state last.
@@ -33,7 +50,9 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
  *  a devid_exit code (OK, or INSTALL with an error printed). */
 int devid_identity_switch(struct devid_tool *t, const char *name);
 
-/** Adds one CA certificate to a hashed trust directory (idempotent). */
+/** Adds one CA certificate to a hashed trust directory, under the name
+ *  "openssl rehash" would give it, unless it is there already. Returns a
+ *  devid_exit code (INSTALL, reported, when it cannot be written). */
 int devid_trust_add(struct devid_tool *t, const char *dir, X509 *ca);
 
 /** The state directory in force (setting or the default). */

@@ -88,24 +88,25 @@ int devid_state_load(struct devid_tool *t, const char *dir,
     const struct devid_state_field *f;
     char *path = devid_path(dir, "state.json");
     json_object *root = NULL;
-    int ret = -1;
+    int rc = DEVID_EXIT_INSTALL;
 
     memset(st, 0, sizeof(*st));
     if (path == NULL) {
-        return -1;
+        return devid_tool_fail(t, DEVID_EXIT_INSTALL, "out of memory");
     }
     root = json_object_from_file(path);
     if (root == NULL) {
         if (errno == ENOENT || access(path, F_OK) != 0) {
-            ret = 0;
+            rc = DEVID_EXIT_NOT_PROVISIONED;
         } else {
-            devid_tool_fail(t, DEVID_EXIT_INSTALL, "state file %s is corrupt",
-                            path);
+            rc = devid_tool_fail(t, DEVID_EXIT_INSTALL, "state file %s is "
+                                 "corrupt", path);
         }
         goto end;
     }
     if (!json_object_is_type(root, json_type_object)) {
-        devid_tool_fail(t, DEVID_EXIT_INSTALL, "state file %s is corrupt", path);
+        rc = devid_tool_fail(t, DEVID_EXIT_INSTALL, "state file %s is corrupt",
+                             path);
         goto end;
     }
     for (f = devid_state_fields; f->name != NULL; f++) {
@@ -117,11 +118,11 @@ int devid_state_load(struct devid_tool *t, const char *dir,
                 = strdup(json_object_get_string(v));
         }
     }
-    ret = 1;
+    rc = DEVID_EXIT_OK;
 end:
     json_object_put(root);
     free(path);
-    return ret;
+    return rc;
 }
 
 int devid_state_save(const char *dir, const struct devid_state *st)

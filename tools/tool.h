@@ -1,6 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shared declarations of the devid CLI: options every verb takes, exit
- * codes, output (plain or --json), the crypto set-up, atomic file writes. */
+ * codes, output (plain or --json), the crypto set-up, atomic file writes.
+ *
+ * How helpers in tools/ return. Every function follows one of these, and
+ * its comment says which when the name does not:
+ *  - Verbs (devid_cmd_*) and the steps they are made of return an
+ *    enum devid_exit code: DEVID_EXIT_OK, or another code once the failure
+ *    has been reported with devid_tool_fail, which returns the code so that
+ *    `return devid_tool_fail(t, CODE, ...)` reports and returns at once.
+ *    Callers pass a code on as it is, never turn it into 1/0.
+ *  - Predicates answer a yes/no question (devid_renew_due,
+ *    devid_key_type_known, devid_hub_try: "did the hub accept?"): 1 for
+ *    yes, 0 for no. They report nothing; a reason may go into a buffer.
+ *  - Parsers and low-level helpers (settings, option parsing, file writes,
+ *    directory creation) return 1 on success and 0 on failure. Those that
+ *    take a struct devid_tool and say so have reported the failure (its
+ *    exit code is then theirs to name: settings errors are
+ *    DEVID_EXIT_CONFIG); the others leave errno or a reason buffer to their
+ *    caller, which reports. An option parser returns 1 to go on, or 0 to
+ *    stop now with the verb's exit code in *rc (DEVID_EXIT_OK after --help).
+ *  - Constructors and lookups return what they name (a new object, a path,
+ *    a count) or NULL; comparators for qsort return what qsort asks.
+ * No helper returns -1 as an error or mixes two of these. */
 #ifndef DEVID_TOOL_H
 #define DEVID_TOOL_H
 
@@ -28,11 +49,28 @@ enum devid_exit {
     DEVID_EXIT_CERT = 9         /* issued certificate unusable (key mismatch...) */
 };
 
-/* Settings from the config file and the command line (flags win). */
+/* install-to: where an issued chain goes besides the state directory. */
+enum devid_install_to {
+    DEVID_INSTALL_TO_DEFAULT = 0,   /* not set: the verb's default */
+    DEVID_INSTALL_TO_FILES,         /* "files": the state directory only */
+    DEVID_INSTALL_TO_TOKEN          /* "token": also beside the key */
+};
+
+/* renew-before: renew when less than this is left of the certificate. */
+struct devid_renew_before {
+    int percent;                /* 1-99: a share of its lifetime, or 0 */
+    long seconds;               /* when percent is 0: a duration */
+    char text[24];              /* as written, for messages; "" when unset */
+};
+
+/* Settings from the config file and the command line (flags win), each
+ * parsed and checked once by devid_settings_set (settings.c holds the table
+ * of names, types and ranges). Strings are owned. NULL, 0 and
+ * DEVID_INSTALL_TO_DEFAULT mean "not set": the verb's default applies. */
 struct devid_settings {
     char *state_dir;            /* state-dir: where identity files live */
     char *key;                  /* key: pkcs11: URI, handle:, or TSS2 file */
-    char *key_type;             /* key-type: ec-p256 ... */
+    char *key_type;             /* key-type: a type keygen makes (ec-p256...) */
     char *registration_id;      /* registration-id */
     char *id_scope;             /* id-scope */
     char *endpoint;             /* dps-endpoint: host[:port] */
@@ -40,16 +78,16 @@ struct devid_settings {
     char *auth_cert;            /* onboarding-cert: chain, leaf first */
     char *auth_key;             /* onboarding-key */
     char *api_version;          /* api-version */
-    char *install_to;           /* install-to: "token" or "files" */
+    enum devid_install_to install_to;   /* install-to: token | files */
     char *trust_dir;            /* trust-dir: managed trust anchors */
     char *pkcs11_module;        /* pkcs11-module-path */
     char *pin_source;           /* pin-source: file:/path (never the PIN) */
     char *tcti;                 /* tcti */
-    long timeout_s;             /* dps-timeout (seconds) */
-    char *renew_before;         /* renew-before: "20%", "30d", "90s" */
-    char *keep_identities;      /* keep-identities: identities kept (3) */
+    long timeout_s;             /* dps-timeout: 1-86400 s (DPS client: 60) */
+    struct devid_renew_before renew_before; /* renew-before (20%) */
+    long keep_identities;       /* keep-identities: 1-1000 (3) */
     char *on_change;            /* on-change: /bin/sh command after a switch */
-    char *hub_port;             /* hub-port: the hub's MQTT/TLS port (8883) */
+    long hub_port;              /* hub-port: the hub's MQTT/TLS port (8883) */
     char *hub_trust;            /* hub-trust: CA file for the hub (dps-trust) */
     char *trust_roots;          /* trust-roots: PEM of operator-pinned roots */
 };
@@ -71,6 +109,7 @@ struct devid_tool {
 void devid_tool_progress(struct devid_tool *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
+#endif
     ;
 
 /** Reports an error: "devid VERB: message" on stderr, plus the OpenSSL error
@@ -89,7 +128,8 @@ void devid_tool_result(struct devid_tool *t, const char *name,
 
 /** Loads the "default" provider and devid (built in) into the default
  *  library context, without reading the system openssl.cnf, and applies the
- *  settings (module path, PIN source, TCTI) to devid. Returns 1 or 0. */
+ *  settings (module path, PIN source, TCTI) to devid. Returns 1, or 0 with
+ *  nothing reported (verbs say "cannot start OpenSSL", exit 2). */
 int devid_tool_crypto_init(struct devid_tool *t);
 
 /** Unloads what devid_tool_crypto_init loaded, so the provider's teardown
@@ -117,31 +157,81 @@ int devid_fsync_dir(const char *dir);
  *  free(). Returns NULL when it cannot be read. */
 char *devid_read_file(const char *path, size_t *len);
 
-/** Reads the config file and the DEVID_CONFIG default into t->set. Returns
- *  1, or 0 with an error printed (unknown key, unreadable file). */
+/** Reads the config file (path, else $DEVID_CONFIG, else
+ *  /etc/devid/devid.conf when it exists) into t->set, each line through
+ *  devid_settings_set. A missing file is an error only when required.
+ *  Returns 1, or 0 after reporting a DEVID_EXIT_CONFIG error that says
+ *  FILE:LINE (unreadable file, a line that is not "name = value", an
+ *  unknown setting, a bad value). */
 int devid_settings_load(struct devid_tool *t, const char *path, int required);
 
-/** Frees the strings of a settings struct. */
+/** Frees the strings of a settings struct and zeroes it. */
 void devid_settings_clear(struct devid_settings *s);
 
-/** Sets one setting by its config-file name. Returns 1, or 0 if unknown. */
-int devid_settings_set(struct devid_settings *s, const char *name,
-                       const char *value);
+/** Sets the setting called name (its config-file name) from the text
+ *  value: parsed and checked (a number in its range, a duration or share,
+ *  one of a list...) into its typed member of t->set, replacing what was
+ *  there. where names the source in the message: "FILE:LINE" for a config
+ *  line, the flag ("--before") for the command line. Returns 1, or 0 after
+ *  reporting a DEVID_EXIT_CONFIG error naming where, the setting and the
+ *  refused value (t->set then keeps its previous value). */
+int devid_settings_set(struct devid_tool *t, const char *where,
+                       const char *name, const char *value);
 
-/* The verbs. Each parses its own arguments (argv[0] is the verb) and
- * returns a devid_exit code. */
+/** Parses a whole decimal number from min to max, with nothing before or
+ *  after it. Returns 1 with *out set, or 0 with *out untouched (nothing
+ *  reported). The one place tools/ turns text into a number. */
+int devid_parse_long(const char *text, long min, long max, long *out);
+
+/** Returns 1 when name is a key type devid keygen can make ("ec-p256",
+ *  "rsa-2048"...), else 0. */
+int devid_key_type_known(const char *name);
+
+/** Writes the key types devid keygen can make, comma-separated, into buf
+ *  (size bytes, always NUL-terminated), for messages. */
+void devid_key_type_list(char *buf, size_t size);
+
+/* The verbs (docs/cli.md). Each parses its own arguments (argv[0] is the
+ * verb) over t->set, reports a failure with devid_tool_fail, puts results
+ * through devid_tool_result and returns a devid_exit code. */
+
+/** devid keygen: finds the key at NAME or creates it; writes its reference
+ *  file (cmd-key.c). */
 int devid_cmd_keygen(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_csr(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_register(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_install(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_provision(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_status(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_renew(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv);
-int devid_cmd_trust_sync(struct devid_tool *t, int argc, char **argv);
 
-#endif
+/** devid csr: a PKCS#10 request signed by a resident key (cmd-key.c). */
+int devid_cmd_csr(struct devid_tool *t, int argc, char **argv);
+
+/** devid register: one DPS registration by X.509 attestation, optionally
+ *  with a CSR (cmd-register.c). */
+int devid_cmd_register(struct devid_tool *t, int argc, char **argv);
+
+/** devid install: an issued chain installed beside its key, atomically
+ *  (cmd-install.c). */
+int devid_cmd_install(struct devid_tool *t, int argc, char **argv);
+
+/** devid provision: keygen, csr, register and install from the settings
+ *  (cmd-provision.c). */
+int devid_cmd_provision(struct devid_tool *t, int argc, char **argv);
+
+/** devid status: what the device is and what is wrong (cmd-status.c). */
+int devid_cmd_status(struct devid_tool *t, int argc, char **argv);
+
+/** devid print-config: the settings curl, mosquitto or openssl need
+ *  (cmd-status.c). */
+int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv);
+
+/** devid renew: a new key and certificate, switched to after the hub
+ *  accepted them (cmd-renew.c). */
+int devid_cmd_renew(struct devid_tool *t, int argc, char **argv);
+
+/** devid rollback: back to the identity the last renewal replaced
+ *  (cmd-rollback.c). */
+int devid_cmd_rollback(struct devid_tool *t, int argc, char **argv);
+
+/** devid trust-sync: trust-dir brought in line with trust-roots
+ *  (trust.c). */
+int devid_cmd_trust_sync(struct devid_tool *t, int argc, char **argv);
 
 /* What the device is, kept in STATE_DIR/state.json (written atomically).
  * Every string is owned by the struct; absent members are NULL. */
@@ -161,9 +251,11 @@ struct devid_state {
     char *previous;             /* the identity this one replaced (renew) */
 };
 
-/** Loads STATE_DIR/state.json into st (zeroed first). Returns 1, 0 when the
- *  file does not exist (st stays empty), -1 when it is unreadable or
- *  corrupt (error printed). */
+/** Loads STATE_DIR/state.json into st (zeroed first; free it with
+ *  devid_state_clear in every case). Returns DEVID_EXIT_OK when it was
+ *  read, DEVID_EXIT_NOT_PROVISIONED (nothing reported, st empty) when there
+ *  is no state file, or DEVID_EXIT_INSTALL when it is unreadable or corrupt
+ *  (reported). */
 int devid_state_load(struct devid_tool *t, const char *dir,
                      struct devid_state *st);
 

@@ -8,6 +8,14 @@ DEVID=$top_builddir/devid
 DEVID_DPS_EMULATOR=${DEVID_DPS_EMULATOR:-$top_builddir/devid-dps-emulator}
 export DEVID_DPS_EMULATOR
 
+# prov_need_test_hooks: for tests that drive devid through its DEVID_TEST_*
+# hooks, which only a build configured with --enable-test-hooks has. Without
+# them such a test fails here, loudly, instead of passing untested.
+prov_need_test_hooks() {
+    grep -q '^#define DEVID_TEST_HOOKS 1' "$top_builddir/config.h" \
+        || fail "this test needs the DEVID_TEST_* hooks: configure with --enable-test-hooks (scripts/test.sh does)"
+}
+
 # prov_emulators DIR [CONFIG]: starts DPS and the hub; sources DIR/emu/env
 prov_emulators() {
     if [ -n "${2:-}" ]; then

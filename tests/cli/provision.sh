@@ -8,6 +8,7 @@
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/cli/lib-provision.sh"
+prov_need_test_hooks            # the failed install uses DEVID_TEST_FAIL_WRITE
 devid_tmpdir
 SUB_PID=
 cleanup() {

@@ -7,6 +7,7 @@ set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/cli/lib-provision.sh"
 . "$top_srcdir/tests/cli/lib-renew.sh"
+prov_need_test_hooks
 devid_tmpdir
 REN_PID=
 cleanup() {

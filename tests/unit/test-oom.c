@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,15 +71,23 @@ static int oom_in_devid(const char *file)
 {
     static const char *const dirs[] = { "common/", "provider/", "pkcs11/",
                                         "tpm2/", NULL };
-    size_t n = strlen(DEVID_TEST_SRCDIR), i;
+    char top[PATH_MAX], real[PATH_MAX];
+    const char *rel;
+    size_t n, i;
 
-    if (strncmp(file, DEVID_TEST_SRCDIR "/", n + 1) == 0) {
-        file += n + 1;
-    } else if (strcmp(DEVID_TEST_SRCDIR, ".") != 0) {
+    /* compare real paths: the objects and this test may have been compiled
+     * with the source directory spelled differently (../.. or absolute) */
+    if (file == NULL || realpath(DEVID_TEST_SRCDIR, top) == NULL
+        || realpath(file, real) == NULL) {
         return 0;
     }
+    n = strlen(top);
+    if (strncmp(real, top, n) != 0 || real[n] != '/') {
+        return 0;
+    }
+    rel = real + n + 1;
     for (i = 0; dirs[i] != NULL; i++) {
-        if (strncmp(file, dirs[i], strlen(dirs[i])) == 0) {
+        if (strncmp(rel, dirs[i], strlen(dirs[i])) == 0) {
             return 1;
         }
     }

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The DEVID_TEST_* hooks (see test-hooks.h). Built only with
+ * ./configure --enable-test-hooks. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/test-hooks.h"
+#include "tools/tool.h"
+
+#ifndef DEVID_TEST_HOOKS
+#error "tools/test-hooks.c is built only with --enable-test-hooks"
+#endif
+
+void devid_test_pause(struct devid_tool *t, const char *step)
+{
+    const char *want = getenv("DEVID_TEST_PAUSE");
+
+    if (want != NULL && strcmp(want, step) == 0) {
+        devid_tool_progress(t, "test pause at %s", step);
+        fflush(stderr);
+        sleep(30);
+    }
+}
+
+/* Makes a failed install provable: the old identity must stay in place. */
+int devid_test_fail_write(const char *path)
+{
+    const char *name = getenv("DEVID_TEST_FAIL_WRITE");
+    size_t n;
+    size_t p;
+
+    if (name == NULL || *name == '\0') {
+        return 0;
+    }
+    n = strlen(name);
+    p = strlen(path);
+    return p >= n && strcmp(path + p - n, name) == 0;
+}
