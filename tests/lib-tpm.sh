@@ -20,7 +20,9 @@ devid_tpm_start() {
             --log file="$1/tpm/swtpm.log" --daemon 2>"$1/tpm/start.err" && break
         _try=$((_try + 1))
         # the control port (P+1) may have been taken: pick another pair
-        [ "$_try" -lt 5 ] || fail "swtpm does not start: $(cat "$1/tpm/start.err")"
+        # swtpm writes why (a port in use, say) to its log, not to stderr
+        [ "$_try" -lt 5 ] || fail "swtpm does not start: $(cat "$1/tpm/start.err" \
+            "$1/tpm/swtpm.log" 2>/dev/null | tail -5)"
     done
     DEVID_TPM_DIR="$1/tpm"
     DEVID_TCTI="swtpm:host=127.0.0.1,port=$DEVID_TPM_PORT"
