@@ -5,11 +5,15 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <openssl/err.h>
 #include <openssl/crypto.h>
 
 #include "common/err.h"
 
+/* One entry per line: tests/reason-coverage.sh reads the table line by
+ * line, and clang-format would break the long ones. */
+/* clang-format off */
 static const OSSL_ITEM devid_reasons[] = {
     { DEVID_R_BAD_URI, (void *)"invalid key name or URI" },
     { DEVID_R_NO_TOKEN, (void *)"no matching token" },
@@ -35,8 +39,10 @@ static const OSSL_ITEM devid_reasons[] = {
     { DEVID_R_NO_BACKEND, (void *)"no backend handles this key name" },
     { DEVID_R_MALLOC, (void *)"out of memory" },
     { DEVID_R_INTERNAL, (void *)"internal error" },
+    { DEVID_R_BAD_PIN, (void *)"unusable PIN: empty or too long" },
     { 0, NULL }
 };
+/* clang-format on */
 
 static OSSL_FUNC_core_new_error_fn *core_new_error;
 static OSSL_FUNC_core_set_error_debug_fn *core_set_error_debug;
@@ -127,23 +133,47 @@ static const OSSL_CORE_HANDLE *devid_err_handle(const void *ctx)
     return devid_err_handle_of(ctx);
 }
 
+/* The longest detail devid gives an error, well under OpenSSL's own limit
+ * (ERR_MAX_DATA_SIZE, 4096). */
+#define DEVID_ERR_DATA_MAX 1024
+
+/* core_vset_error with a format, for devid_err_raise. */
+static void devid_err_set(const OSSL_CORE_HANDLE *handle, uint32_t reason,
+                          const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    core_vset_error(handle, reason, fmt, ap);
+    va_end(ap);
+}
+
 void devid_err_raise(const void *ctx, const char *file, int line,
                      const char *func, int reason, const char *fmt, ...)
 {
     const OSSL_CORE_HANDLE *handle = devid_err_handle(ctx);
+    char data[DEVID_ERR_DATA_MAX];
     va_list ap;
+    int n;
 
+    /* formatted here, cut short with "...": OpenSSL drops the whole detail
+     * of an error whose text does not fit its buffer (a 5 KB URI gave an
+     * empty one, issue 14) */
     va_start(ap, fmt);
+    n = BIO_vsnprintf(data, sizeof(data), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(data) - 1) {
+        memcpy(data + sizeof(data) - 4, "...", 4);
+    }
     if (handle != NULL) {
         core_new_error(handle);
         core_set_error_debug(handle, file, line, func);
-        core_vset_error(handle, (uint32_t)reason, fmt, ap);
+        devid_err_set(handle, (uint32_t)reason, "%s", data);
     } else {
         ERR_new();
         ERR_set_debug(file, line, func);
-        ERR_vset_error(devid_err_lib(), reason, fmt, ap);
+        ERR_set_error(devid_err_lib(), reason, "%s", data);
     }
-    va_end(ap);
 }
 
 void devid_err_mark(const void *ctx)

@@ -35,6 +35,7 @@ enum devid_reason {
     DEVID_R_NO_BACKEND,         /* the name belongs to no backend */
     DEVID_R_MALLOC,             /* out of memory */
     DEVID_R_INTERNAL,           /* an impossible state */
+    DEVID_R_BAD_PIN,            /* empty or over-long PIN: not sent */
     DEVID_R_MAX
 };
 

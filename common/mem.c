@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <openssl/crypto.h>
 
 #include "common/mem.h"
@@ -17,29 +20,72 @@ void devid_memzero(void *p, size_t len)
     }
 }
 
-char *devid_read_secret_file(const char *path, size_t max, size_t *len)
+/* What a secret file must be before a byte of it is read (issue 14, item
+ * 4): a regular file (a directory or FIFO would give an empty or endless
+ * PIN), owned by the caller or root, and out of reach of other users, as
+ * ssh requires of private keys. Checked on the open descriptor, so a file
+ * swapped in after the check is not the one read. NULL when it passes. */
+static const char *devid_secret_file_refusal(int fd, size_t max, int flags)
 {
-    FILE *f = NULL;
+    struct stat st;
+    mode_t forbidden = (flags & DEVID_SECRET_GROUP_READABLE) != 0
+                           ? (S_IWGRP | S_IXGRP | S_IRWXO)
+                           : (S_IRWXG | S_IRWXO);
+
+    if (fstat(fd, &st) != 0) {
+        return "cannot be read";
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return "is not a regular file";
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        return "is owned by another user";
+    }
+    if ((st.st_mode & forbidden) != 0) {
+        return (flags & DEVID_SECRET_GROUP_READABLE) != 0
+                   ? "is open to others (it must be mode 0640 or stricter)"
+                   : "is readable or writable by group or others (it must be "
+                     "mode 0600 or stricter)";
+    }
+    if (st.st_size > (off_t)max + 2) {
+        return "is too long"; /* max, plus CR LF */
+    }
+    return NULL;
+}
+
+char *devid_read_secret_file(const char *path, size_t max, int flags,
+                             size_t *len, const char **why)
+{
     char *buf = NULL;
     size_t n = 0;
-    int c;
+    ssize_t got = 0;
+    int fd;
 
     *len = 0;
-    f = fopen(path, "re");
-    if (f == NULL) {
+    *why = "cannot be read";
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
         return NULL;
     }
-    buf = OPENSSL_secure_zalloc(max + 1);
-    if (buf == NULL) {
+    *why = devid_secret_file_refusal(fd, max, flags);
+    if (*why != NULL) {
         goto end;
     }
-    while ((c = fgetc(f)) != EOF) {
-        if (n == max) {
-            OPENSSL_secure_clear_free(buf, max + 1);
-            buf = NULL;
-            goto end;
+    /* max, plus a CR LF ending, plus one byte to tell "too long" */
+    buf = OPENSSL_secure_zalloc(max + 4);
+    if (buf == NULL) {
+        *why = "cannot be read (out of memory)";
+        goto end;
+    }
+    while (n < max + 3) {
+        got = read(fd, buf + n, max + 3 - n);
+        if (got < 0 && errno == EINTR) {
+            continue;
         }
-        buf[n++] = (char)c;
+        if (got <= 0) {
+            break;
+        }
+        n += (size_t)got;
     }
     if (n > 0 && buf[n - 1] == '\n') {
         buf[--n] = '\0';
@@ -47,9 +93,16 @@ char *devid_read_secret_file(const char *path, size_t max, size_t *len)
     if (n > 0 && buf[n - 1] == '\r') {
         buf[--n] = '\0';
     }
+    if (got < 0 || n > max) {
+        *why = got < 0 ? "cannot be read" : "is too long";
+        OPENSSL_secure_clear_free(buf, max + 4);
+        buf = NULL;
+        n = 0;
+        goto end;
+    }
     *len = n;
 end:
-    fclose(f);
+    close(fd);
     return buf;
 }
 

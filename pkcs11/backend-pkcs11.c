@@ -423,6 +423,11 @@ static int devid_p11be_store(struct devid_key *key, const unsigned char *der,
     } else {
         rv = tok->mod->fn->C_CreateObject(s, t, n, &h);
     }
+    /* a key has one leaf: the ones this replaces go, once it is written
+     * (provision --force left one more each time) */
+    if (rv == CKR_OK && h != CK_INVALID_HANDLE && !authority && k->id != NULL) {
+        rv = devid_p11_certs_replace(tok, s, k->id, k->id_len, h);
+    }
     devid_p11_session_give(tok, s, 0);
     if (rv != CKR_OK) {
         devid_p11_raise_rv(key->prov, "C_CreateObject", rv, key->uri);
@@ -591,5 +596,7 @@ const struct devid_backend_ops devid_pkcs11_backend = {
     .generate = devid_p11be_generate,
     .store_cert = devid_p11be_store_cert,
     .store_ca_cert = devid_p11be_store_ca_cert,
+    .describe = devid_p11_key_describe,
     .key_free = devid_p11be_key_free,
+    .delete_key = devid_p11_key_delete,
 };

@@ -10,8 +10,12 @@
 #include "common/mem.h"
 #include "pkcs11/p11.h"
 
+/* Read in this order (provider/prov.c), whatever the order in openssl.cnf:
+ * the group setting must be known when the PIN file is read. */
 const struct devid_backend_setting devid_p11_settings[] = {
     { "pkcs11-module-path", "PKCS#11 module used when a URI names none" },
+    { "pkcs11-pin-file-group-readable",
+      "yes: accept PIN files its group may read (default no: 0600)" },
     { "pkcs11-module-token-pin",
       "the user PIN, or file:/path to read it from" },
     { "pkcs11-module-load-behavior",
@@ -54,11 +58,17 @@ static int devid_p11_cfg_set_pin(struct devid_prov *prov,
     char *pin = NULL;
     size_t len = 0;
 
+    const char *why = NULL;
+
     if (strncmp(value, "file:", 5) == 0) {
-        pin = devid_read_secret_file(value + 5, DEVID_P11_PIN_MAX, &len);
+        pin = devid_read_secret_file(value + 5, DEVID_P11_PIN_MAX,
+                                     cfg->pin_file_group
+                                         ? DEVID_SECRET_GROUP_READABLE
+                                         : 0,
+                                     &len, &why);
         if (pin == NULL) {
             DEVID_RAISE(prov, DEVID_R_PIN_SOURCE,
-                        "pkcs11-module-token-pin: cannot read %s", value + 5);
+                        "pkcs11-module-token-pin: %s %s", value + 5, why);
             return 0;
         }
     } else {
@@ -122,6 +132,10 @@ int devid_p11_cfg_set(struct devid_prov *prov, void **vcfg, const char *name,
     if (strcmp(name, "pkcs11-module-load-behavior") == 0) {
         return devid_p11_cfg_choice(prov, name, value, "early", "lazy",
                                     &cfg->load_early);
+    }
+    if (strcmp(name, "pkcs11-pin-file-group-readable") == 0) {
+        return devid_p11_cfg_choice(prov, name, value, "yes", "no",
+                                    &cfg->pin_file_group);
     }
     if (strcmp(name, "pkcs11-module-cache-pins") == 0) {
         return devid_p11_cfg_choice(prov, name, value, "cache", "none",

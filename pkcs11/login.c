@@ -57,17 +57,22 @@ static int devid_p11_pin_from_source(struct devid_prov *prov,
                                      struct devid_p11_pin *pin,
                                      const char *src)
 {
+    const struct devid_p11_cfg *cfg = devid_p11_cfg_get(prov);
     const char *path = src;
+    const char *why = NULL;
 
     if (strncmp(path, "file://", 7) == 0) {
         path += 7;
     } else if (strncmp(path, "file:", 5) == 0) {
         path += 5;
     }
-    pin->buf = devid_read_secret_file(path, DEVID_P11_PIN_MAX, &pin->len);
+    pin->buf = devid_read_secret_file(path, DEVID_P11_PIN_MAX,
+                                      cfg->pin_file_group
+                                          ? DEVID_SECRET_GROUP_READABLE
+                                          : 0,
+                                      &pin->len, &why);
     if (pin->buf == NULL) {
-        DEVID_RAISE(prov, DEVID_R_PIN_SOURCE, "pin-source %s: cannot read",
-                    path);
+        DEVID_RAISE(prov, DEVID_R_PIN_SOURCE, "pin-source %s %s", path, why);
         return 0;
     }
     pin->size = pin->len + 1;
@@ -230,6 +235,22 @@ static int devid_p11_login_call(struct devid_p11_token *tok,
 
     BIO_snprintf(what, sizeof(what), "(token %.*s)",
                  DEVID_P11_LABEL(tok->info.label));
+    /* an empty PIN would use up a retry of a real token (issue 14) */
+    if (pin->buf != NULL && pin->len == 0) {
+        DEVID_RAISE(prov, DEVID_R_BAD_PIN,
+                    "token %.*s: the %s is empty; "
+                    "not sent",
+                    DEVID_P11_LABEL(tok->info.label), pin->from);
+        goto end;
+    }
+    if (pin->buf != NULL && pin->len > DEVID_P11_PIN_MAX) {
+        DEVID_RAISE(prov, DEVID_R_BAD_PIN,
+                    "token %.*s: the %s is over %d "
+                    "bytes; not sent",
+                    DEVID_P11_LABEL(tok->info.label), pin->from,
+                    DEVID_P11_PIN_MAX);
+        goto end;
+    }
     if (pin->buf != NULL && !devid_p11_pin_hash(tok, pin, hash)) {
         DEVID_RAISE(prov, DEVID_R_INTERNAL, "PIN hash");
         goto end;

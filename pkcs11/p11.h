@@ -39,6 +39,7 @@ struct devid_p11_cfg {
     size_t pin_len;
     int load_early; /* pkcs11-module-load-behavior = early */
     int cache_pins; /* pkcs11-module-cache-pins = cache */
+    int pin_file_group; /* pkcs11-pin-file-group-readable = yes */
 };
 
 /* A PKCS#11 module loaded through p11-kit. */
@@ -255,6 +256,21 @@ void devid_p11_session_forget(struct devid_p11_token *tok);
  *  Call with tok->lock held. Returns CKR_OK or the C_OpenSession code. */
 CK_RV devid_p11_session_anchor(struct devid_p11_token *tok);
 
+/* ---- key-delete.c ----------------------------------------------------- */
+
+/** devid_backend_ops.delete_key: destroys the private key name designates
+ *  and every object with its CKA_ID (public key, certificates). Returns 1
+ *  (also when there is no such key), or 0 with an error raised. */
+int devid_p11_key_delete(struct devid_prov *prov, const char *name,
+                         const struct devid_pin_cb *pin);
+
+/** Destroys the certificate objects of tok with CKA_ID id except keep: a
+ *  key's leaf certificates that a new one replaced. Returns CKR_OK or the
+ *  failing call's code (not raised). */
+CK_RV devid_p11_certs_replace(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
+                              const unsigned char *id, size_t id_len,
+                              CK_OBJECT_HANDLE keep);
+
 /* ---- login.c ---------------------------------------------------------- */
 
 /** Logs the user in to tok once, when the token needs it. The PIN comes
@@ -296,6 +312,13 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                                 CK_ATTRIBUTE_TYPE type, unsigned char **out,
                                 size_t *len);
+
+/* ---- describe.c ------------------------------------------------------- */
+
+/** Prints the key's token, module, CKA_ID and boolean attributes, one line
+ *  each at indent (the backend's describe). Returns 1, or 0 with a token
+ *  error raised. */
+int devid_p11_key_describe(struct devid_key *key, BIO *out, int indent);
 
 /* ---- ops.c ------------------------------------------------------------ */
 

@@ -98,6 +98,28 @@ static int devid_asym_decrypt_init(void *vctx, void *vkey,
     return devid_asym_set_ctx_params(ctx, params);
 }
 
+/* Raw RSA (rsa_padding_mode:none) only where the backend says the key can,
+ * on exactly one modulus-sized block: the caller does the unpadding. */
+static int devid_asym_raw_ok(const struct devid_asym_ctx *ctx, size_t inlen,
+                             size_t outsize)
+{
+    size_t modlen = ((size_t)ctx->key->pub.bits + 7) / 8;
+
+    if ((ctx->key->caps & DEVID_CAP_DECRYPT_RAW) == 0) {
+        DEVID_RAISE(ctx->prov, DEVID_R_MECHANISM,
+                    "%s cannot decrypt without padding",
+                    ctx->key->uri != NULL ? ctx->key->uri : "the key");
+        return 0;
+    }
+    if (inlen != modlen || outsize < modlen) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    "raw RSA takes and gives %zu bytes (got %zu, room %zu)",
+                    modlen, inlen, outsize);
+        return 0;
+    }
+    return 1;
+}
+
 static int devid_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen,
                               size_t outsize, const unsigned char *in,
                               size_t inlen)
@@ -110,8 +132,13 @@ static int devid_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen,
         *outlen = modlen;
         return 1;
     }
+    if (ctx->pad == RSA_NO_PADDING && !devid_asym_raw_ok(ctx, inlen, outsize)) {
+        return 0;
+    }
     memset(&p, 0, sizeof(p));
-    p.pad = ctx->pad == RSA_PKCS1_OAEP_PADDING ? DEVID_PAD_OAEP : DEVID_PAD_PKCS1;
+    p.pad = ctx->pad == RSA_PKCS1_OAEP_PADDING ? DEVID_PAD_OAEP
+            : ctx->pad == RSA_NO_PADDING       ? DEVID_PAD_NONE
+                                               : DEVID_PAD_PKCS1;
     p.oaep_md_nid = ctx->oaep_nid;
     p.mgf1_nid = ctx->mgf1_nid != NID_undef ? ctx->mgf1_nid : ctx->oaep_nid;
     p.label = ctx->label;
@@ -151,15 +178,18 @@ static int devid_asym_set_pad(struct devid_asym_ctx *ctx, const OSSL_PARAM *p)
         if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
             return 0;
         }
-        pad = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0  ? RSA_PKCS1_PADDING
-              : strcmp(s, OSSL_PKEY_RSA_PAD_MODE_OAEP) == 0 ? RSA_PKCS1_OAEP_PADDING
+        pad = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0 ? RSA_PKCS1_PADDING
+              : strcmp(s, OSSL_PKEY_RSA_PAD_MODE_OAEP) == 0
+                  ? RSA_PKCS1_OAEP_PADDING
+              : strcmp(s, OSSL_PKEY_RSA_PAD_MODE_NONE) == 0 ? RSA_NO_PADDING
                                                             : -1;
     } else if (!OSSL_PARAM_get_int(p, &pad)) {
         return 0;
     }
-    if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_OAEP_PADDING) {
+    if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_OAEP_PADDING
+        && pad != RSA_NO_PADDING) {
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
-                    "RSA decryption padding %s (use pkcs1 or oaep)",
+                    "RSA decryption padding %s (use pkcs1, oaep or none)",
                     s != NULL ? s : "number");
         return 0;
     }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
+#include <openssl/types.h>
 
 struct devid_prov;
 struct devid_backend_ops;
@@ -27,6 +28,14 @@ enum devid_key_type {
 #define DEVID_CAP_DECRYPT_PKCS1 0x0010u /* RSAES-PKCS1-v1_5 */
 #define DEVID_CAP_DECRYPT_OAEP 0x0020u  /* RSAES-OAEP */
 #define DEVID_CAP_DERIVE_ECDH 0x0040u   /* ECDH, raw shared x coordinate */
+/* PSS where the hardware picks the salt itself, of the digest's length
+ * (a TPM's RSASSA-PSS scheme): other lengths cannot be made. */
+#define DEVID_CAP_PSS_SALT_DIGEST 0x0080u
+#define DEVID_CAP_DECRYPT_RAW 0x0100u /* raw RSA: c^d mod n, no padding */
+/* The hardware hashes what it signs (a TPM's restricted signing key):
+ * sign() gets the message itself, to be hashed with md_nid, never a digest
+ * made elsewhere; the provider refuses digests for such keys. */
+#define DEVID_CAP_SIGN_MESSAGE 0x0200u
 
 /* The public half of a key, in the form OSSL_PARAMs want it. */
 struct devid_pubkey {
@@ -71,7 +80,9 @@ struct devid_sign_params {
 
 enum devid_dec_pad {
     DEVID_PAD_PKCS1 = 1,
-    DEVID_PAD_OAEP
+    DEVID_PAD_OAEP,
+    DEVID_PAD_NONE /* only for keys with DEVID_CAP_DECRYPT_RAW;
+                               * input and output are modulus-sized */
 };
 
 struct devid_dec_params {
@@ -82,12 +93,32 @@ struct devid_dec_params {
     size_t label_len;
 };
 
+/* Most extra generation parameters one key generation carries. */
+#define DEVID_GEN_EXTRA_MAX 8
+
+/* An extra generation parameter a backend declared (gen_params): its name
+ * and the value as text (an unsigned integer arrives as "0x%x"). The value
+ * may be a secret (an auth value): it lives in the secure heap and is
+ * wiped by the provider. */
+struct devid_gen_extra {
+    const char *name; /* the backend's gen_params entry */
+    char *value;      /* NUL-terminated */
+    size_t len;
+};
+
 struct devid_gen_params {
     enum devid_key_type type;
     int bits;                 /* RSA */
     unsigned long exponent;   /* RSA, 0 means 65537 */
+    int pss;                  /* RSA: makes only PSS signatures (RSA-PSS) */
     char group[32];           /* EC group name */
+    struct devid_gen_extra extra[DEVID_GEN_EXTRA_MAX];
+    size_t n_extra;
 };
+
+/** The value of the extra generation parameter name, or NULL. */
+const struct devid_gen_extra *
+devid_gen_extra_get(const struct devid_gen_params *p, const char *name);
 
 enum devid_obj_class {
     DEVID_OBJ_ANY = 0,
@@ -123,6 +154,10 @@ struct devid_backend_setting {
 };
 
 /* Backend flags (devid_backend_ops.flags). */
+/* generate() takes name NULL: the new key then lives in its reference file
+ * alone, which the encoder writes ("openssl genpkey -out key.pem" with no
+ * name). The first backend in the registry with this flag gets such keys. */
+#define DEVID_BACKEND_GEN_UNNAMED 0x0002u
 #define DEVID_BACKEND_CERT_BESIDE_KEY                                          \
     0x0001u /* the key's store holds
                                                * certificates too: install
@@ -153,6 +188,10 @@ struct devid_backend_ops {
     /* An extra key-generation parameter that carries the key's name, for
      * programs written for another provider (NULL: only "uri"). */
     const char *gen_name_param;
+
+    /* Names of further key-generation parameters this backend reads
+     * (devid_gen_params.extra), NULL-terminated. May be NULL. */
+    const char *const *gen_params;
 
     /* 1 when name is this backend's kind of name. Must not touch any
      * hardware. */
@@ -242,7 +281,8 @@ struct devid_backend_ops {
     int (*derive)(struct devid_key *key, const unsigned char *peer,
                   size_t peer_len, unsigned char *secret, size_t *secretlen);
 
-    /* Creates a non-exportable key pair at name; returns a new reference. */
+    /* Creates a non-exportable key pair at name (NULL: see
+     * DEVID_BACKEND_GEN_UNNAMED); returns a new reference. */
     int (*generate)(struct devid_prov *prov, const char *name,
                     const struct devid_gen_params *p,
                     const struct devid_pin_cb *pin, struct devid_key **out);
@@ -257,8 +297,23 @@ struct devid_backend_ops {
     int (*store_ca_cert)(struct devid_key *key, const unsigned char *der,
                          size_t der_len, const char *label);
 
+    /* Writes what the hardware says about key, as text for "openssl pkey
+     * -text": where the key lives and the attributes that limit its use
+     * (TPM object attributes, PKCS#11 CKA_* flags). One item per line, each
+     * indented by indent spaces. Never prints an auth value or PIN. May be
+     * NULL; the provider prints the public half and the name itself. */
+    int (*describe)(struct devid_key *key, BIO *out, int indent);
+
     /* Releases key->be (the common part is freed by devid_key_free). */
     void (*key_free)(struct devid_key *key);
+
+    /* Deletes the key name designates and what belongs to it: PKCS#11
+     * destroys the key pair and the certificates with its CKA_ID; TPM
+     * removes a key file, or evicts a persistent handle. Only for keys
+     * devid made (the CLI asks for no other). A key that is not there is
+     * success. Optional (NULL: nothing to delete). */
+    int (*delete_key)(struct devid_prov *prov, const char *name,
+                      const struct devid_pin_cb *pin);
 };
 
 /* ---- the registry (provider/registry.c) ---------------------------------- */
@@ -318,6 +373,11 @@ void devid_key_free(struct devid_key *key);
 
 /** Size in bytes of the largest signature the key makes (DER for ECDSA). */
 size_t devid_key_max_sig_len(const struct devid_key *key);
+
+/** OpenSSL's name for the key's type: "EC", "RSA", or "RSA-PSS" for an RSA
+ *  key that can only make PSS signatures (no PKCS#1 v1.5, no decryption),
+ *  so OpenSSL picks PSS for it as it does for its own RSA-PSS keys. */
+const char *devid_key_type_name(const struct devid_key *key);
 
 /** Security bits of the key (NIST SP 800-57 table, as OpenSSL computes). */
 int devid_key_security_bits(const struct devid_key *key);

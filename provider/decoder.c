@@ -58,9 +58,10 @@ static int devid_dec_emit(struct devid_key **key, OSSL_CALLBACK *object_cb,
     int type = OSSL_OBJECT_PKEY;
 
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
-    params[1] = OSSL_PARAM_construct_utf8_string(
-        OSSL_OBJECT_PARAM_DATA_TYPE,
-        (char *)((*key)->pub.type == DEVID_KEY_EC ? "EC" : "RSA"), 0);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                                 (char *)devid_key_type_name(
+                                                     *key),
+                                                 0);
     params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE,
                                                   key, sizeof(*key));
     params[3] = OSSL_PARAM_construct_end();

@@ -28,6 +28,7 @@
 
 extern const OSSL_DISPATCH devid_keymgmt_ec_functions[];
 extern const OSSL_DISPATCH devid_keymgmt_rsa_functions[];
+extern const OSSL_DISPATCH devid_keymgmt_rsa_pss_functions[];
 extern const OSSL_DISPATCH devid_sig_ecdsa_functions[];
 extern const OSSL_DISPATCH devid_sig_rsa_functions[];
 extern const OSSL_DISPATCH devid_asym_rsa_functions[];

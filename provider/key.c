@@ -30,6 +30,34 @@ struct devid_key *devid_key_up_ref(struct devid_key *key)
     return key;
 }
 
+const struct devid_gen_extra *
+devid_gen_extra_get(const struct devid_gen_params *p, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_extra; i++) {
+        if (strcmp(p->extra[i].name, name) == 0) {
+            return &p->extra[i];
+        }
+    }
+    return NULL;
+}
+
+const char *devid_key_type_name(const struct devid_key *key)
+{
+    const unsigned int other = DEVID_CAP_SIGN_PKCS1 | DEVID_CAP_SIGN_RAW_PKCS1
+                               | DEVID_CAP_DECRYPT_PKCS1
+                               | DEVID_CAP_DECRYPT_OAEP;
+
+    if (key->pub.type == DEVID_KEY_EC) {
+        return "EC";
+    }
+    if ((key->caps & DEVID_CAP_SIGN_PSS) != 0 && (key->caps & other) == 0) {
+        return "RSA-PSS";
+    }
+    return "RSA";
+}
+
 void devid_pubkey_clear(struct devid_pubkey *pub)
 {
     if (pub == NULL) {

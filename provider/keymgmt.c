@@ -31,12 +31,17 @@ static OSSL_FUNC_keymgmt_import_types_fn devid_km_import_types;
 static OSSL_FUNC_keymgmt_export_fn devid_km_export;
 static OSSL_FUNC_keymgmt_export_types_fn devid_km_export_types;
 static OSSL_FUNC_keymgmt_get_params_fn devid_km_get_params;
+static OSSL_FUNC_keymgmt_set_params_fn devid_km_set_params;
+static OSSL_FUNC_keymgmt_settable_params_fn devid_km_ec_settable_params;
 static OSSL_FUNC_keymgmt_gettable_params_fn devid_km_ec_gettable_params;
 static OSSL_FUNC_keymgmt_gettable_params_fn devid_km_rsa_gettable_params;
 static OSSL_FUNC_keymgmt_query_operation_name_fn devid_km_ec_query_operation_name;
 static OSSL_FUNC_keymgmt_query_operation_name_fn devid_km_rsa_query_operation_name;
+static OSSL_FUNC_keymgmt_query_operation_name_fn
+    devid_km_rsa_pss_query_operation_name;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_ec_gen_init;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_rsa_gen_init;
+static OSSL_FUNC_keymgmt_gen_init_fn devid_km_rsa_pss_gen_init;
 static OSSL_FUNC_keymgmt_gen_set_params_fn devid_km_gen_set_params;
 static OSSL_FUNC_keymgmt_gen_settable_params_fn devid_km_ec_gen_settable_params;
 static OSSL_FUNC_keymgmt_gen_settable_params_fn devid_km_rsa_gen_settable_params;
@@ -50,7 +55,7 @@ static OSSL_FUNC_keymgmt_gen_cleanup_fn devid_km_gen_cleanup;
 
 /* Settable generation parameters: the algorithm's own, "uri", and every
  * backend's alias; built once from the registry. */
-#define DEVID_GEN_SETTABLE_MAX (3 + DEVID_BACKEND_MAX + 1)
+#define DEVID_GEN_SETTABLE_MAX (3 + 2 * DEVID_BACKEND_MAX + 16 + 1)
 static OSSL_PARAM devid_km_ec_gen_settable[DEVID_GEN_SETTABLE_MAX];
 static OSSL_PARAM devid_km_rsa_gen_settable[DEVID_GEN_SETTABLE_MAX];
 static CRYPTO_ONCE devid_km_gen_settable_once = CRYPTO_ONCE_STATIC_INIT;
@@ -58,7 +63,7 @@ static CRYPTO_ONCE devid_km_gen_settable_once = CRYPTO_ONCE_STATIC_INIT;
 static void devid_km_gen_settable_build(void)
 {
     const struct devid_backend_ops *ops;
-    size_t i, ec = 0, rsa = 0;
+    size_t i, j, ec = 0, rsa = 0;
 
     devid_km_ec_gen_settable[ec++] =
         OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0);
@@ -70,16 +75,21 @@ static void devid_km_gen_settable_build(void)
         OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
     devid_km_rsa_gen_settable[rsa++] =
         OSSL_PARAM_construct_utf8_string(DEVID_GEN_PARAM_URI, NULL, 0);
-    for (i = 0; (ops = devid_backend_at(i)) != NULL
-                && rsa < DEVID_GEN_SETTABLE_MAX - 1;
-         i++) {
-        if (ops->gen_name_param == NULL) {
-            continue;
+    for (i = 0; (ops = devid_backend_at(i)) != NULL; i++) {
+        if (ops->gen_name_param != NULL && rsa < DEVID_GEN_SETTABLE_MAX - 1) {
+            devid_km_ec_gen_settable[ec++] =
+                OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
+            devid_km_rsa_gen_settable[rsa++] =
+                OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
         }
-        devid_km_ec_gen_settable[ec++] =
-            OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
-        devid_km_rsa_gen_settable[rsa++] =
-            OSSL_PARAM_construct_utf8_string(ops->gen_name_param, NULL, 0);
+        for (j = 0; ops->gen_params != NULL && ops->gen_params[j] != NULL
+                    && rsa < DEVID_GEN_SETTABLE_MAX - 1;
+             j++) {
+            devid_km_ec_gen_settable[ec++] =
+                OSSL_PARAM_construct_utf8_string(ops->gen_params[j], NULL, 0);
+            devid_km_rsa_gen_settable[rsa++] =
+                OSSL_PARAM_construct_utf8_string(ops->gen_params[j], NULL, 0);
+        }
     }
     devid_km_ec_gen_settable[ec] = OSSL_PARAM_construct_end();
     devid_km_rsa_gen_settable[rsa] = OSSL_PARAM_construct_end();
@@ -103,10 +113,50 @@ static void devid_km_free(void *keydata)
     devid_key_free(keydata);
 }
 
+/* A public-only copy of the parts of src that selection names. */
+static struct devid_key *devid_km_dup_public(const struct devid_key *src,
+                                             int selection)
+{
+    struct devid_key *key = devid_key_new(NULL, src->prov);
+    int pub = (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0;
+
+    if (key == NULL) {
+        return NULL;
+    }
+    key->pub.type = src->pub.type;
+    key->pub.bits = src->pub.bits;
+    memcpy(key->pub.group, src->pub.group, sizeof(key->pub.group));
+    if (pub && src->pub.point != NULL) {
+        key->pub.point = OPENSSL_memdup(src->pub.point, src->pub.point_len);
+        key->pub.point_len = src->pub.point_len;
+    }
+    if (src->pub.n != NULL) {
+        key->pub.n = OPENSSL_memdup(src->pub.n, src->pub.n_len);
+        key->pub.n_len = src->pub.n_len;
+        key->pub.e = OPENSSL_memdup(src->pub.e, src->pub.e_len);
+        key->pub.e_len = src->pub.e_len;
+    }
+    if ((pub && src->pub.point != NULL && key->pub.point == NULL)
+        || (src->pub.n != NULL && (key->pub.n == NULL || key->pub.e == NULL))) {
+        devid_key_free(key);
+        return NULL;
+    }
+    return key;
+}
+
 static void *devid_km_dup(const void *keydata, int selection)
 {
-    /* keys are immutable after creation: sharing is a copy */
-    return devid_key_up_ref((struct devid_key *)keydata);
+    const struct devid_key *src = keydata;
+
+    /* a resident key is immutable after creation: sharing is a copy. A
+     * copy without the private half is a new public key, which callers
+     * may change (EVP_PKEY_copy_parameters, then a new public point: how
+     * CMS builds the originator's key from ours) */
+    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0
+        || src->ops == NULL) {
+        return devid_key_up_ref((struct devid_key *)src);
+    }
+    return devid_km_dup_public(src, selection);
 }
 
 /* The store hands us a pointer to a key it holds a reference to; the
@@ -219,6 +269,29 @@ static int devid_km_import_ec(struct devid_key *key, const OSSL_PARAM params[])
     key->pub.type = DEVID_KEY_EC;
     ret = 1;
 end:
+    EC_GROUP_free(g);
+    return ret;
+}
+
+/* An encoded EC point (SEC 1 §2.3.3, any form) as 04||X||Y on group. */
+static int devid_ec_point_uncompressed(const char *group, const OSSL_PARAM *p,
+                                       unsigned char **out, size_t *len)
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(OBJ_sn2nid(group));
+    EC_POINT *pt = g != NULL ? EC_POINT_new(g) : NULL;
+    const void *in = NULL;
+    size_t inlen = 0;
+    int ret = 0;
+
+    *out = NULL;
+    if (pt == NULL || !OSSL_PARAM_get_octet_string_ptr(p, &in, &inlen)
+        || !EC_POINT_oct2point(g, pt, in, inlen, NULL)) {
+        goto end;
+    }
+    *len = EC_POINT_point2buf(g, pt, POINT_CONVERSION_UNCOMPRESSED, out, NULL);
+    ret = *len > 0;
+end:
+    EC_POINT_free(pt);
     EC_GROUP_free(g);
     return ret;
 }
@@ -337,6 +410,45 @@ static int devid_km_export(void *keydata, int selection, OSSL_CALLBACK *cb,
     return devid_key_export_public(key, cb, cbarg);
 }
 
+/* Only a public EC key made by import or dup may get a new point; a
+ * resident key's public half is the hardware's. */
+static int devid_km_set_params(void *keydata, const OSSL_PARAM params[])
+{
+    struct devid_key *key = keydata;
+    const OSSL_PARAM *p;
+    unsigned char *point = NULL;
+    size_t len = 0;
+
+    p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
+    if (p == NULL) {
+        return 1;
+    }
+    if (key == NULL || key->ops != NULL || key->pub.type != DEVID_KEY_EC) {
+        DEVID_RAISE(key != NULL ? key->prov : NULL, DEVID_R_INVALID_PARAM,
+                    "the public key of a resident key cannot be set");
+        return 0;
+    }
+    if (!devid_ec_point_uncompressed(key->pub.group, p, &point, &len)) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM, "not a point on %s",
+                    key->pub.group);
+        return 0;
+    }
+    OPENSSL_free(key->pub.point);
+    key->pub.point = point;
+    key->pub.point_len = len;
+    return 1;
+}
+
+static const OSSL_PARAM *devid_km_ec_settable_params(void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
+        OSSL_PARAM_END
+    };
+
+    return params;
+}
+
 static int devid_km_get_params(void *keydata, OSSL_PARAM params[])
 {
     const struct devid_key *key = keydata;
@@ -405,9 +517,15 @@ static const char *devid_km_rsa_query_operation_name(int operation_id)
     }
 }
 
+/* An RSA-PSS key only signs (RFC 4055 §1.2): no encryption operation. */
+static const char *devid_km_rsa_pss_query_operation_name(int operation_id)
+{
+    return operation_id == OSSL_OP_SIGNATURE ? DEVID_NAME_RSA_SIG : NULL;
+}
+
 static void *devid_km_gen_init_type(void *provctx, int selection,
                                     const OSSL_PARAM params[],
-                                    enum devid_key_type type)
+                                    enum devid_key_type type, int pss)
 {
     struct devid_km_gen_ctx *gctx = NULL;
 
@@ -420,6 +538,7 @@ static void *devid_km_gen_init_type(void *provctx, int selection,
     }
     gctx->prov = provctx;
     gctx->params.type = type;
+    gctx->params.pss = pss;
     if (type == DEVID_KEY_RSA) {
         gctx->params.bits = 2048;
     } else {
@@ -436,13 +555,20 @@ static void *devid_km_gen_init_type(void *provctx, int selection,
 static void *devid_km_ec_gen_init(void *provctx, int selection,
                                   const OSSL_PARAM params[])
 {
-    return devid_km_gen_init_type(provctx, selection, params, DEVID_KEY_EC);
+    return devid_km_gen_init_type(provctx, selection, params, DEVID_KEY_EC, 0);
 }
 
 static void *devid_km_rsa_gen_init(void *provctx, int selection,
                                    const OSSL_PARAM params[])
 {
-    return devid_km_gen_init_type(provctx, selection, params, DEVID_KEY_RSA);
+    return devid_km_gen_init_type(provctx, selection, params, DEVID_KEY_RSA, 0);
+}
+
+/* An RSA key that makes only PSS signatures ("genpkey -algorithm RSA-PSS"). */
+static void *devid_km_rsa_pss_gen_init(void *provctx, int selection,
+                                       const OSSL_PARAM params[])
+{
+    return devid_km_gen_init_type(provctx, selection, params, DEVID_KEY_RSA, 1);
 }
 
 /* Accepts "P-256" style and short names; stores the short name. */
@@ -455,13 +581,82 @@ static int devid_km_gen_set_group(struct devid_km_gen_ctx *gctx,
         nid = OBJ_sn2nid(name);
     }
     if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1
-        && nid != NID_secp521r1) {
+        && nid != NID_secp521r1 && nid != NID_secp224r1
+        && nid != NID_X9_62_prime192v1) {
         DEVID_RAISE(gctx->prov, DEVID_R_UNSUPPORTED_KEY,
-                    "EC group '%s' (use P-256, P-384 or P-521)", name);
+                    "EC group '%s' (use P-192, P-224, P-256, P-384 or P-521)",
+                    name);
         return 0;
     }
     OPENSSL_strlcpy(gctx->params.group, OBJ_nid2sn(nid),
                     sizeof(gctx->params.group));
+    return 1;
+}
+
+/* Stores one backend-declared parameter (text, or an unsigned integer as
+ * "0x%x") in the secure heap: it may be an auth value. */
+static int devid_km_gen_set_extra(struct devid_km_gen_ctx *gctx,
+                                  const char *name, const OSSL_PARAM *p)
+{
+    struct devid_gen_params *gp = &gctx->params;
+    struct devid_gen_extra *x = NULL;
+    const char *s = NULL;
+    char num[16];
+    unsigned int u = 0;
+    size_t i;
+
+    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
+        if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
+            return 0;
+        }
+    } else if (OSSL_PARAM_get_uint(p, &u)) {
+        snprintf(num, sizeof(num), "0x%x", u);
+        s = num;
+    } else {
+        DEVID_RAISE(gctx->prov, DEVID_R_INVALID_PARAM,
+                    "generation parameter %s: text or a number", name);
+        return 0;
+    }
+    for (i = 0; i < gp->n_extra && x == NULL; i++) {
+        if (strcmp(gp->extra[i].name, name) == 0) {
+            x = &gp->extra[i];
+        }
+    }
+    if (x == NULL && gp->n_extra < DEVID_GEN_EXTRA_MAX) {
+        x = &gp->extra[gp->n_extra++];
+    }
+    if (x == NULL) {
+        return 0;
+    }
+    OPENSSL_secure_clear_free(x->value, x->len + 1);
+    x->name = name;
+    x->len = strlen(s);
+    x->value = OPENSSL_secure_malloc(x->len + 1);
+    if (x->value == NULL) {
+        DEVID_RAISE(gctx->prov, DEVID_R_MALLOC, "%s", name);
+        return 0;
+    }
+    memcpy(x->value, s, x->len + 1);
+    return 1;
+}
+
+static int devid_km_gen_set_extras(struct devid_km_gen_ctx *gctx,
+                                   const OSSL_PARAM params[])
+{
+    const struct devid_backend_ops *ops;
+    const OSSL_PARAM *p;
+    size_t i, j;
+
+    for (i = 0; (ops = devid_backend_at(i)) != NULL; i++) {
+        for (j = 0; ops->gen_params != NULL && ops->gen_params[j] != NULL;
+             j++) {
+            p = OSSL_PARAM_locate_const(params, ops->gen_params[j]);
+            if (p != NULL
+                && !devid_km_gen_set_extra(gctx, ops->gen_params[j], p)) {
+                return 0;
+            }
+        }
+    }
     return 1;
 }
 
@@ -490,6 +685,9 @@ static int devid_km_gen_set_params(void *genctx, const OSSL_PARAM params[])
     }
     p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_E);
     if (p != NULL && !OSSL_PARAM_get_ulong(p, &gctx->params.exponent)) {
+        return 0;
+    }
+    if (!devid_km_gen_set_extras(gctx, params)) {
         return 0;
     }
     p = OSSL_PARAM_locate_const(params, DEVID_GEN_PARAM_URI);
@@ -551,6 +749,21 @@ static void devid_km_gen_no_name(struct devid_prov *prov)
                 "say where to create the key: -pkeyopt %s", forms);
 }
 
+/* The backend that keeps a key without a name (its reference file). */
+static const struct devid_backend_ops *devid_km_gen_unnamed_backend(void)
+{
+    const struct devid_backend_ops *ops;
+    size_t i;
+
+    for (i = 0; (ops = devid_backend_at(i)) != NULL; i++) {
+        if ((ops->flags & DEVID_BACKEND_GEN_UNNAMED) != 0
+            && ops->generate != NULL) {
+            return ops;
+        }
+    }
+    return NULL;
+}
+
 static void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 {
     struct devid_km_gen_ctx *gctx = genctx;
@@ -558,8 +771,16 @@ static void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     struct devid_key *key = NULL;
 
     if (gctx->uri == NULL) {
-        devid_km_gen_no_name(gctx->prov);
-        return NULL;
+        ops = devid_km_gen_unnamed_backend();
+        if (ops == NULL) {
+            devid_km_gen_no_name(gctx->prov);
+            return NULL;
+        }
+        DEVID_DEBUG("keymgmt", "generating a key with the %s backend, no name",
+                    ops->name);
+        return ops->generate(gctx->prov, NULL, &gctx->params, NULL, &key)
+                   ? key
+                   : NULL;
     }
     ops = devid_backend_for_name(gctx->uri);
     if (ops == NULL) {
@@ -581,11 +802,16 @@ static void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 static void devid_km_gen_cleanup(void *genctx)
 {
     struct devid_km_gen_ctx *gctx = genctx;
+    size_t i;
 
     if (gctx == NULL) {
         return;
     }
     OPENSSL_free(gctx->uri);
+    for (i = 0; i < gctx->params.n_extra; i++) {
+        OPENSSL_secure_clear_free(gctx->params.extra[i].value,
+                                  gctx->params.extra[i].len + 1);
+    }
     OPENSSL_clear_free(gctx, sizeof(*gctx));
 }
 
@@ -608,6 +834,8 @@ static void devid_km_gen_cleanup(void *genctx)
 const OSSL_DISPATCH devid_keymgmt_ec_functions[] = {
     DEVID_KM_COMMON,
     DEVID_DISPATCH(KEYMGMT, km, GETTABLE_PARAMS, ec_gettable_params),
+    DEVID_DISPATCH(KEYMGMT, km, SET_PARAMS, set_params),
+    DEVID_DISPATCH(KEYMGMT, km, SETTABLE_PARAMS, ec_settable_params),
     DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME, ec_query_operation_name),
     DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, ec_gen_init),
     DEVID_DISPATCH(KEYMGMT, km, GEN_SETTABLE_PARAMS, ec_gen_settable_params),
@@ -620,5 +848,30 @@ const OSSL_DISPATCH devid_keymgmt_rsa_functions[] = {
     DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME, rsa_query_operation_name),
     DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, rsa_gen_init),
     DEVID_DISPATCH(KEYMGMT, km, GEN_SETTABLE_PARAMS, rsa_gen_settable_params),
+    OSSL_DISPATCH_END
+};
+
+/* Keys loaded as RSA-PSS (devid_key_type_name), and generated as RSA keys
+ * that make only PSS signatures (devid_gen_params.pss). */
+const OSSL_DISPATCH devid_keymgmt_rsa_pss_functions[] = {
+    DEVID_DISPATCH(KEYMGMT, km, NEW, new),
+    DEVID_DISPATCH(KEYMGMT, km, FREE, free),
+    DEVID_DISPATCH(KEYMGMT, km, DUP, dup),
+    DEVID_DISPATCH(KEYMGMT, km, LOAD, load),
+    DEVID_DISPATCH(KEYMGMT, km, HAS, has),
+    DEVID_DISPATCH(KEYMGMT, km, MATCH, match),
+    DEVID_DISPATCH(KEYMGMT, km, IMPORT, import),
+    DEVID_DISPATCH(KEYMGMT, km, IMPORT_TYPES, import_types),
+    DEVID_DISPATCH(KEYMGMT, km, EXPORT, export),
+    DEVID_DISPATCH(KEYMGMT, km, EXPORT_TYPES, export_types),
+    DEVID_DISPATCH(KEYMGMT, km, GET_PARAMS, get_params),
+    DEVID_DISPATCH(KEYMGMT, km, GETTABLE_PARAMS, rsa_gettable_params),
+    DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME,
+                   rsa_pss_query_operation_name),
+    DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, rsa_pss_gen_init),
+    DEVID_DISPATCH(KEYMGMT, km, GEN_SET_PARAMS, gen_set_params),
+    DEVID_DISPATCH(KEYMGMT, km, GEN_SETTABLE_PARAMS, rsa_gen_settable_params),
+    DEVID_DISPATCH(KEYMGMT, km, GEN, gen),
+    DEVID_DISPATCH(KEYMGMT, km, GEN_CLEANUP, gen_cleanup),
     OSSL_DISPATCH_END
 };

@@ -20,6 +20,9 @@ static const OSSL_ALGORITHM devid_keymgmt[] = {
       devid_keymgmt_ec_functions, "devid EC key in a token or TPM" },
     { "RSA:rsaEncryption:1.2.840.113549.1.1.1", DEVID_PROPS,
       devid_keymgmt_rsa_functions, "devid RSA key in a token or TPM" },
+    { "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10", DEVID_PROPS,
+      devid_keymgmt_rsa_pss_functions,
+      "devid RSA key fixed to PSS signatures in a token or TPM" },
     { NULL, NULL, NULL, NULL }
 };
 

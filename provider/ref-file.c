@@ -16,6 +16,28 @@
 #include "provider/prov.h"
 #include "provider/ref-file.h"
 
+int devid_ref_der_for_key(struct devid_key *key, const char **pem_label,
+                          unsigned char **der, size_t *der_len)
+{
+    const char *label = NULL;
+
+    *der = NULL;
+    *der_len = 0;
+    if (key->ops == NULL || key->ops->encode_ref == NULL) {
+        DEVID_RAISE(key->prov, DEVID_R_NOT_SUPPORTED,
+                    "the %s backend writes no reference files",
+                    key->ops != NULL ? key->ops->name : "key's");
+        return 0;
+    }
+    if (!key->ops->encode_ref(key, &label, der, der_len)) {
+        return 0;
+    }
+    if (pem_label != NULL) {
+        *pem_label = label;
+    }
+    return 1;
+}
+
 char *devid_ref_pem_for_key(struct devid_key *key)
 {
     const char *label = NULL;
@@ -25,13 +47,7 @@ char *devid_ref_pem_for_key(struct devid_key *key)
     BUF_MEM *bm = NULL;
     char *out = NULL;
 
-    if (key->ops == NULL || key->ops->encode_ref == NULL) {
-        DEVID_RAISE(key->prov, DEVID_R_NOT_SUPPORTED,
-                    "the %s backend writes no reference files",
-                    key->ops != NULL ? key->ops->name : "key's");
-        goto end;
-    }
-    if (!key->ops->encode_ref(key, &label, &der, &der_len)) {
+    if (!devid_ref_der_for_key(key, &label, &der, &der_len)) {
         goto end;
     }
     mem = BIO_new(BIO_s_mem());

@@ -17,6 +17,13 @@ int devid_ref_is_ours(const char *label);
  *  OPENSSL_free. Returns NULL with an error raised on failure. */
 char *devid_ref_pem_for_key(struct devid_key *key);
 
+/** Writes the reference to key as its backend's DER body: *der (the
+ *  caller frees it with OPENSSL_free) and, when pem_label is not NULL, the
+ *  PEM label it goes under. Returns 1, or 0 with DEVID_R_NOT_SUPPORTED (the
+ *  backend writes no reference files) or the backend's reason raised. */
+int devid_ref_der_for_key(struct devid_key *key, const char **pem_label,
+                          unsigned char **der, size_t *der_len);
+
 /** Opens the key a reference file body designates. label is the PEM label
  *  (NULL for a DER file: the body is recognised by its content). Returns 1
  *  with a new key reference, 1 with *out NULL when the body is no reference

@@ -5,6 +5,7 @@
  * No verification: that stays in the default provider. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -44,7 +45,16 @@ struct devid_sig_ctx {
     int pad;                        /* RSA_PKCS1_PADDING / RSA_PKCS1_PSS_PADDING */
     EVP_MD *mgf1;                   /* PSS; NULL means the signing digest */
     int saltlen;                    /* RSA_PSS_SALTLEN_* or a length */
+    int pad_set;                    /* the caller chose pad */
+    int message;                    /* the key signs messages, not digests
+                                     * (DEVID_CAP_SIGN_MESSAGE) */
+    unsigned char *msg;             /* message mode: what update gave */
+    size_t msg_len;
 };
+
+/* Message mode keeps the whole message for the hardware to hash: bound it
+ * (TLS handshakes and CSRs are a few kilobytes). */
+#define DEVID_SIG_MESSAGE_MAX (1024 * 1024)
 
 static void *devid_sig_newctx_type(void *provctx, const char *propq,
                                    enum devid_key_type type)
@@ -82,6 +92,7 @@ static void devid_sig_freectx(void *vctx)
     EVP_MD_free(ctx->md);
     EVP_MD_free(ctx->mgf1);
     EVP_MD_CTX_free(ctx->mdctx);
+    OPENSSL_clear_free(ctx->msg, ctx->msg_len);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
@@ -95,6 +106,7 @@ static void *devid_sig_dupctx(void *vctx)
     }
     /* every owned pointer is copied or re-referenced, never shared */
     dst->mdctx = NULL;
+    dst->msg = NULL;
     devid_key_up_ref(dst->key);
     if (dst->md != NULL) {
         EVP_MD_up_ref(dst->md);
@@ -105,6 +117,14 @@ static void *devid_sig_dupctx(void *vctx)
     if (src->mdctx != NULL) {
         dst->mdctx = EVP_MD_CTX_new();
         if (dst->mdctx == NULL || !EVP_MD_CTX_copy_ex(dst->mdctx, src->mdctx)) {
+            devid_sig_freectx(dst);
+            return NULL;
+        }
+    }
+    if (src->msg != NULL) {
+        dst->msg = OPENSSL_memdup(src->msg, src->msg_len);
+        if (dst->msg == NULL) {
+            dst->msg_len = 0;
             devid_sig_freectx(dst);
             return NULL;
         }
@@ -144,6 +164,13 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
         }
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
+        ctx->message = (key->caps & DEVID_CAP_SIGN_MESSAGE) != 0;
+        /* a PSS-only key signs PSS unless told otherwise, as OpenSSL's own
+         * RSA-PSS keys do */
+        if (ctx->type == DEVID_KEY_RSA && !ctx->pad_set
+            && strcmp(devid_key_type_name(key), "RSA-PSS") == 0) {
+            ctx->pad = RSA_PKCS1_PSS_PADDING;
+        }
     }
     if (ctx->key == NULL) {
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "no key");
@@ -184,11 +211,19 @@ static int devid_sig_md_nid(const struct devid_sig_ctx *ctx, size_t tbslen)
     }
 }
 
-/* PSS salt length in bytes from the RSA_PSS_SALTLEN_* convention. */
+/* PSS salt length in bytes from the RSA_PSS_SALTLEN_* convention. When the
+ * hardware picks the salt (DEVID_CAP_PSS_SALT_DIGEST), OpenSSL's defaults
+ * "auto" and "max" (nobody pinned a length) mean the length it makes: the
+ * digest's. */
 static int devid_sig_pss_saltlen(const struct devid_sig_ctx *ctx, int mdsize)
 {
     int max = ((ctx->key->pub.bits - 1 + 7) / 8) - mdsize - 2;
 
+    if ((ctx->key->caps & DEVID_CAP_PSS_SALT_DIGEST) != 0
+        && (ctx->saltlen == RSA_PSS_SALTLEN_AUTO
+            || ctx->saltlen == RSA_PSS_SALTLEN_MAX)) {
+        return mdsize;
+    }
     switch (ctx->saltlen) {
     case RSA_PSS_SALTLEN_DIGEST:
         return mdsize;
@@ -229,7 +264,29 @@ static int devid_sig_params(const struct devid_sig_ctx *ctx, size_t tbslen,
                     "PSS salt length %d too long for the key", ctx->saltlen);
         return 0;
     }
+    if ((ctx->key->caps & DEVID_CAP_PSS_SALT_DIGEST) != 0
+        && p->saltlen != mdsize) {
+        DEVID_RAISE(ctx->prov, DEVID_R_MECHANISM,
+                    "%s: the hardware makes PSS salts of the digest length "
+                    "(%d bytes), not %d",
+                    ctx->key->uri != NULL ? ctx->key->uri : "key file", mdsize,
+                    p->saltlen);
+        return 0;
+    }
     return 1;
+}
+
+/* The salt length a signature with the current settings gets, for
+ * reporting; the setting itself while no digest is known. */
+static int devid_sig_saltlen_now(const struct devid_sig_ctx *ctx)
+{
+    int len;
+
+    if (ctx->md == NULL || ctx->key == NULL) {
+        return ctx->saltlen;
+    }
+    len = devid_sig_pss_saltlen(ctx, EVP_MD_get_size(ctx->md));
+    return len < 0 ? ctx->saltlen : len;
 }
 
 /* ECDSA: the backend gives r||s; X9.62 wants a DER SEQUENCE. */
@@ -263,11 +320,33 @@ end:
     return ret;
 }
 
+/* sign() proper: tbs is a digest, or the message in message mode (called
+ * from digest_sign_final only). */
+static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
+                              size_t *siglen, size_t sigsize,
+                              const unsigned char *tbs, size_t tbslen);
+
 static int devid_sig_sign(void *vctx, unsigned char *sig, size_t *siglen,
                           size_t sigsize, const unsigned char *tbs,
                           size_t tbslen)
 {
     struct devid_sig_ctx *ctx = vctx;
+
+    if (ctx->message && sig != NULL) {
+        DEVID_RAISE(ctx->prov, DEVID_R_MECHANISM,
+                    "%s signs only what the hardware hashes itself (a "
+                    "restricted key): sign the message (dgst -sign, req, "
+                    "TLS), not a digest",
+                    ctx->key->uri != NULL ? ctx->key->uri : "the key");
+        return 0;
+    }
+    return devid_sig_sign_tbs(ctx, sig, siglen, sigsize, tbs, tbslen);
+}
+
+static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
+                              size_t *siglen, size_t sigsize,
+                              const unsigned char *tbs, size_t tbslen)
+{
     struct devid_sign_params p;
     unsigned char raw[1024];
     size_t rawlen = sizeof(raw);
@@ -315,6 +394,12 @@ static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
     if (!devid_sig_set_md(ctx, &ctx->md, mdname)) {
         return 0;
     }
+    OPENSSL_clear_free(ctx->msg, ctx->msg_len);
+    ctx->msg = NULL;
+    ctx->msg_len = 0;
+    if (ctx->message) {
+        return 1; /* the hardware hashes: keep the message (update) */
+    }
     if (ctx->mdctx == NULL) {
         ctx->mdctx = EVP_MD_CTX_new();
         if (ctx->mdctx == NULL) {
@@ -328,7 +413,25 @@ static int devid_sig_digest_sign_update(void *vctx, const unsigned char *data,
                                         size_t datalen)
 {
     struct devid_sig_ctx *ctx = vctx;
+    unsigned char *grown;
 
+    if (ctx->message) {
+        if (datalen > DEVID_SIG_MESSAGE_MAX - ctx->msg_len) {
+            DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                        "message over %d bytes for a restricted key",
+                        DEVID_SIG_MESSAGE_MAX);
+            return 0;
+        }
+        grown = OPENSSL_clear_realloc(ctx->msg, ctx->msg_len,
+                                      ctx->msg_len + datalen + 1);
+        if (grown == NULL) {
+            return 0;
+        }
+        memcpy(grown + ctx->msg_len, data, datalen);
+        ctx->msg = grown;
+        ctx->msg_len += datalen;
+        return 1;
+    }
     if (ctx->mdctx == NULL) {
         return 0;
     }
@@ -341,14 +444,48 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
     struct devid_sig_ctx *ctx = vctx;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
+    int ret;
 
     if (sig == NULL) {
-        return devid_sig_sign(ctx, NULL, siglen, 0, NULL, 0);
+        return devid_sig_sign_tbs(ctx, NULL, siglen, 0, NULL, 0);
+    }
+    if (ctx->message) {
+        ret = devid_sig_sign_tbs(ctx, sig, siglen, sigsize,
+                                 ctx->msg != NULL ? ctx->msg
+                                                  : (const unsigned char *)"",
+                                 ctx->msg_len);
+        OPENSSL_clear_free(ctx->msg, ctx->msg_len);
+        ctx->msg = NULL;
+        ctx->msg_len = 0;
+        return ret;
     }
     if (ctx->mdctx == NULL || !EVP_DigestFinal_ex(ctx->mdctx, digest, &dlen)) {
         return 0;
     }
-    return devid_sig_sign(ctx, sig, siglen, sigsize, digest, dlen);
+    return devid_sig_sign_tbs(ctx, sig, siglen, sigsize, digest, dlen);
+}
+
+/* Reports the salt length as a number once it is known (the hardware's
+ * choice included), else as OpenSSL names the setting. */
+static int devid_sig_get_saltlen(const struct devid_sig_ctx *ctx, OSSL_PARAM *p)
+{
+    int len = devid_sig_saltlen_now(ctx);
+    char buf[16];
+
+    if (p->data_type != OSSL_PARAM_UTF8_STRING) {
+        return OSSL_PARAM_set_int(p, len);
+    }
+    switch (len) {
+    case RSA_PSS_SALTLEN_DIGEST:
+        return OSSL_PARAM_set_utf8_string(p, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST);
+    case RSA_PSS_SALTLEN_MAX:
+        return OSSL_PARAM_set_utf8_string(p, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX);
+    case RSA_PSS_SALTLEN_AUTO:
+        return OSSL_PARAM_set_utf8_string(p, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO);
+    default:
+        snprintf(buf, sizeof(buf), "%d", len);
+        return OSSL_PARAM_set_utf8_string(p, buf);
+    }
 }
 
 static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
@@ -363,8 +500,8 @@ static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
         if (ctx->md == NULL
             || !devid_sig_algid(ctx->type, ctx->pad, ctx->md, ctx->mgf1,
                                 ctx->key != NULL ? ctx->key->pub.bits : 0,
-                                ctx->saltlen, algid, sizeof(algid),
-                                &algid_len)
+                                devid_sig_saltlen_now(ctx), algid,
+                                sizeof(algid), &algid_len)
             || !OSSL_PARAM_set_octet_string(p, algid, algid_len)) {
             return 0;
         }
@@ -379,6 +516,11 @@ static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
         && !OSSL_PARAM_set_int(p, ctx->pad)) {
         return 0;
     }
+    p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
+    if (p != NULL && ctx->type == DEVID_KEY_RSA
+        && !devid_sig_get_saltlen(ctx, p)) {
+        return 0;
+    }
     return 1;
 }
 
@@ -389,6 +531,7 @@ static const OSSL_PARAM *devid_sig_gettable_ctx_params(void *vctx,
         OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
         OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL),
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
         OSSL_PARAM_END
     };
 
@@ -417,6 +560,7 @@ static int devid_sig_set_pad(struct devid_sig_ctx *ctx, const OSSL_PARAM *p)
         return 0;
     }
     ctx->pad = pad;
+    ctx->pad_set = 1;
     return 1;
 }
 

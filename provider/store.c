@@ -173,11 +173,6 @@ static int devid_store_search(struct devid_store_ctx *ctx,
     return 1;
 }
 
-static const char *devid_key_type_name(const struct devid_key *key)
-{
-    return key->pub.type == DEVID_KEY_EC ? "EC" : "RSA";
-}
-
 static int devid_store_emit(struct devid_store_item *item,
                             OSSL_CALLBACK *object_cb, void *object_cbarg)
 {

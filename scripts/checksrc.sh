@@ -18,7 +18,7 @@
 # matches the shell GLOB. Say why in a # comment above the line.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-folders="common provider pkcs11 tpm2 engine-compat tools emulator examples tests"
+folders="common provider pkcs11 tpm2 engine-compat p11module tools emulator examples tests"
 
 if [ $# -eq 0 ]; then
     set --

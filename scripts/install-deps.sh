@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Installs every Debian package devid needs to build, test and run its demo
-# (Debian 12; the same names serve Debian 13 and sid).
+# (Debian 12; the same names serve Debian 13 and sid), and with --fuzz,
+# also what scripts/fuzz.sh needs.
 # Safe to run again: apt-get skips what is already installed.
 set -eu
 
@@ -12,12 +13,17 @@ set -eu
 # (make check-style).
 PKGS="build-essential binutils autoconf automake libtool pkg-config
   libssl-dev openssl libp11-kit-dev p11-kit libcunit1-dev
-  softhsm2 opensc
+  softhsm2 opensc gnutls-bin libnss3-tools
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
   mosquitto mosquitto-clients libmosquitto-dev
   nginx python3 strace ltrace valgrind ca-certificates
-  iproute2 coreutils clang-format git"
+  iproute2 coreutils clang-format git scdoc"
+
+# --fuzz: also clang and its libFuzzer runtime, for scripts/fuzz.sh only
+if [ "${1:-}" = --fuzz ]; then
+    PKGS="$PKGS clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -11,18 +11,22 @@ devid_tpm_start() {
     mkdir -p "$1/tpm"
     _try=0
     while :; do
-        DEVID_TPM_PORT=$(devid_freeport)
+        DEVID_TPM_PORT=$(devid_freeport_pair)
         _ctrl=$((DEVID_TPM_PORT + 1))
-        swtpm socket --tpm2 --tpmstate dir="$1/tpm" \
+        # swtpm never uses our modules: no ASan runtime (the ASan pass
+        # preloads it into every program, see tests/lib.sh) and no
+        # openssl.cnf of the test's, which would load our ASan-built
+        # provider into it
+        env -u LD_PRELOAD OPENSSL_CONF=/dev/null swtpm socket --tpm2 \
+            --tpmstate dir="$1/tpm" \
             --server type=tcp,bindaddr=127.0.0.1,port="$DEVID_TPM_PORT" \
             --ctrl type=tcp,bindaddr=127.0.0.1,port="$_ctrl" \
             --flags not-need-init --pid file="$1/tpm/swtpm.pid" \
             --log file="$1/tpm/swtpm.log" --daemon 2>"$1/tpm/start.err" && break
         _try=$((_try + 1))
-        # the control port (P+1) may have been taken: pick another pair
-        # swtpm writes why (a port in use, say) to its log, not to stderr
-        [ "$_try" -lt 5 ] || fail "swtpm does not start: $(cat "$1/tpm/start.err" \
-            "$1/tpm/swtpm.log" 2>/dev/null | tail -5)"
+        # a port of the pair may have been taken since: pick another pair
+        [ "$_try" -lt 5 ] || fail "swtpm does not start: $(cat "$1/tpm/start.err"
+            tail -5 "$1/tpm/swtpm.log" 2>/dev/null)"
     done
     DEVID_TPM_DIR="$1/tpm"
     DEVID_TCTI="swtpm:host=127.0.0.1,port=$DEVID_TPM_PORT"

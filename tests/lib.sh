@@ -24,7 +24,8 @@ if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
     # tpm2-tools hang in it (glibc locale lock), and need not have it.
     for _tool in tpm2_startup tpm2_createprimary tpm2_create tpm2_load \
         tpm2_evictcontrol tpm2_flushcontext tpm2_getcap tpm2_readpublic \
-        tpm2_encodeobject tpm2_print; do
+        tpm2_encodeobject tpm2_print tpm2_createek tpm2_createak \
+        tpm2_nvdefine tpm2_nvwrite; do
         eval "$_tool() { env -u LD_PRELOAD $_tool \"\$@\"; }"
     done
 fi
@@ -100,6 +101,34 @@ devid_p11tool() {
 # devid_freeport: prints a TCP port on 127.0.0.1 nobody listens on now
 devid_freeport() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# devid_freeport_pair: a port P with P and P+1 both free on 127.0.0.1 (swtpm
+# and its TCTI use P+1 for control). P is drawn below the kernel's ephemeral
+# range: a port from bind(0) is ephemeral, and under load its neighbour is
+# often the local end of some outgoing connection.
+devid_freeport_pair() {
+    python3 - <<'PY'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(10000, max(10002, lo - 1))
+    socks = []
+    try:
+        for q in (p, p + 1):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", q))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(p)
+    break
+else:
+    raise SystemExit("no free port pair")
+PY
 }
 
 # devid_wait_port PORT [SECONDS]: waits until something listens on PORT

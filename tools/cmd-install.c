@@ -25,6 +25,7 @@
 #include "tools/dps-client.h"
 #include "tools/install.h"
 #include "tools/tool.h"
+#include "tools/trust.h"
 
 #define DEVID_DEFAULT_STATE_DIR "/var/lib/devid"
 
@@ -67,76 +68,6 @@ static void devid_time_iso(const ASN1_TIME *at, char *buf, size_t size)
         return;
     }
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int devid_checked_chain(struct devid_tool *t, STACK_OF(X509) *chain,
-                               EVP_PKEY *pkey)
-{
-    X509 *leaf = sk_X509_value(chain, 0);
-
-    if (leaf == NULL) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT, "empty certificate chain");
-    }
-    if (X509_check_private_key(leaf, pkey) != 1) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT,
-                               "the certificate does not belong to the key: "
-                               "nothing installed");
-    }
-    if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), time(NULL)) <= 0) {
-        return devid_tool_fail(t, DEVID_EXIT_CERT,
-                               "the certificate has expired: nothing installed");
-    }
-    ERR_clear_error();
-    return DEVID_EXIT_OK;
-}
-
-/* One hashed-name file per anchor (as "openssl rehash" names them). */
-int devid_trust_add(struct devid_tool *t, const char *dir, X509 *ca)
-{
-    char name[32];
-    char *path = NULL;
-    char *pem = NULL;
-    BIO *mem = BIO_new(BIO_s_mem());
-    BUF_MEM *bm = NULL;
-    unsigned long h = X509_subject_name_hash(ca);
-    int n;
-    int rc = DEVID_EXIT_INSTALL;
-
-    if (mem == NULL || !PEM_write_bio_X509(mem, ca)
-        || !devid_mkdirs(dir, 0755)) {
-        goto end;
-    }
-    BIO_get_mem_ptr(mem, &bm);
-    for (n = 0; n < 100; n++) {
-        size_t len = 0;
-
-        snprintf(name, sizeof(name), "%08lx.%d", h, n);
-        free(path);
-        free(pem);
-        path = devid_path(dir, name);
-        if (path == NULL) {
-            goto end;
-        }
-        pem = devid_read_file(path, &len);
-        if (pem == NULL) {
-            break;                      /* free slot */
-        }
-        if (len == bm->length && memcmp(pem, bm->data, len) == 0) {
-            rc = DEVID_EXIT_OK;         /* already there */
-            goto end;
-        }
-    }
-    if (n == 100 || !devid_atomic_write(path, bm->data, bm->length, 0644)) {
-        devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write trust anchor in %s",
-                        dir);
-        goto end;
-    }
-    rc = DEVID_EXIT_OK;
-end:
-    free(path);
-    free(pem);
-    BIO_free(mem);
-    return rc;
 }
 
 struct devid_found_key {
@@ -290,6 +221,8 @@ static void devid_install_state(struct devid_state *st,
     devid_state_set(&st->previous, in->previous != NULL ? in->previous
                                                         : st->identity);
     devid_state_set(&st->identity, identity);
+    /* only a key devid made may ever be deleted with its identity */
+    devid_state_set(&st->key_created, in->key_created ? "yes" : "no");
 }
 
 /* The stable names programs use point through "current" into the identity
@@ -466,24 +399,23 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
 {
     EVP_PKEY *pkey = devid_tool_load_key(t, in->key);
     int rc;
-    int i;
 
     if (pkey == NULL) {
         return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot open key %s",
                                in->key);
     }
-    rc = devid_checked_chain(t, chain, pkey);
+    rc = devid_leaf_check(t, chain, pkey, in->registration_id);
     if (rc == DEVID_EXIT_OK && in->to_token) {
         rc = devid_install_in_token(t, in->key, chain);
     }
-    for (i = 0; rc == DEVID_EXIT_OK && bundle != NULL
-                && i < sk_X509_num(bundle); i++) {
-        if (in->trust_dir == NULL) {
-            rc = devid_tool_fail(t, DEVID_EXIT_CONFIG,
-                                 "a trust bundle needs trust-dir");
-            break;
-        }
-        rc = devid_trust_add(t, in->trust_dir, sk_X509_value(bundle, i));
+    /* the trust bundle's lifecycle is trust.c's, as for DPS bundles: CA
+     * certificates only, tracked in the manifest (no etag: a later bundle
+     * replaces this one) */
+    if (rc == DEVID_EXIT_OK && bundle != NULL) {
+        rc = in->trust_dir == NULL
+                 ? devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                                   "a trust bundle needs trust-dir")
+                 : devid_trust_sync(t, bundle, NULL);
     }
     if (rc == DEVID_EXIT_OK) {
         rc = devid_install_files(t, in, chain, pkey);
@@ -495,18 +427,24 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
 static void devid_install_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: devid install --cert CHAIN.pem --key NAME [--to token|files]\n"
+            "Usage: devid install --cert CHAIN.pem --key NAME [--to "
+            "token|files]\n"
             "                     [--trust-bundle FILE] [--state-dir DIR]\n"
             "Installs an issued chain (leaf first) for the key NAME: with\n"
             "--to token the chain also becomes certificate objects beside a\n"
-            "PKCS#11 key (leaf with the key's id and label, CAs as LABEL-caN).\n"
-            "Writes a new identity directory DIR/identities/<time>-<n> (chain,\n"
+            "PKCS#11 key (leaf with the key's id and label, CAs as "
+            "LABEL-caN).\n"
+            "Writes a new identity directory DIR/identities/<time>-<n> "
+            "(chain,\n"
             "reference key file with no secret, state) and then switches\n"
             "DIR/current to it in one rename; DIR/device-chain.pem,\n"
             "DIR/device-key.pem and DIR/state.json point through current.\n"
-            "A chain whose leaf does not match the key is refused.\n"
+            "A chain is refused (exit 9, nothing written) unless its leaf\n"
+            "matches the key, is valid now, has CN = registration-id (when\n"
+            "set), and each certificate is signed by the next.\n"
             "  --trust-bundle  CA certificates to add to trust-dir\n"
-            "  --state-dir     default: state-dir setting, else " DEVID_DEFAULT_STATE_DIR "\n");
+            "  --state-dir     default: state-dir setting, "
+            "else " DEVID_DEFAULT_STATE_DIR "\n");
 }
 
 int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
@@ -566,6 +504,8 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
     /* devid install's default is files: --to token asks for the token */
     in.to_token = t->set.install_to == DEVID_INSTALL_TO_TOKEN;
     in.trust_dir = t->set.trust_dir;
+    /* the leaf's CN is checked against registration-id when it is set */
+    in.registration_id = t->set.registration_id;
     if (!devid_tool_crypto_init(t)) {
         return devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot start OpenSSL");
     }

@@ -18,7 +18,9 @@
 #include "provider/backend.h"
 #include "tools/dps-client.h"
 #include "tools/install.h"
+#include "tools/renew.h"
 #include "tools/tool.h"
+#include "tools/trust.h"
 
 struct devid_timer {
     struct timespec start;
@@ -96,16 +98,16 @@ static int devid_already_provisioned(struct devid_tool *t)
     return done;
 }
 
-/* The operational key: the one at `key`, created when missing. */
-static int devid_provision_key(struct devid_tool *t)
+/* The operational key: the one at `key`, created when missing (*created
+ * says which). */
+static int devid_provision_key(struct devid_tool *t, int *created)
 {
     struct devid_key *key = NULL;
-    int created = 0;
     int rc;
 
     rc = devid_key_ensure(t, t->set.key,
                           t->set.key_type != NULL ? t->set.key_type : "ec-p384",
-                          &key, &created);
+                          &key, created);
     devid_key_free(key);
     return rc;
 }
@@ -143,18 +145,37 @@ static int devid_provision_register(struct devid_tool *t,
     return rc;
 }
 
-/* The issued chain becomes the identity in use at once; a legacy trust
- * bundle's anchors are added to trust-dir. */
+/* The issued chain becomes the identity in use at once. A legacy trust
+ * bundle goes through the lifecycle renew uses (trust.c): CA certificates
+ * only, tracked in the manifest with the bundle's etag, so that a later
+ * bundle removes what it no longer holds. It is applied first, as renew
+ * applies it before its switch. */
 static int devid_provision_install(struct devid_tool *t,
-                                   struct devid_dps_result *res)
+                                   struct devid_dps_result *res,
+                                   int key_created)
 {
     struct devid_install in;
+    struct devid_state st;
     int rc = devid_install_from_dps(t, t->set.key, NULL, res, &in);
 
+    if (rc == DEVID_EXIT_OK && res->trust_bundle != NULL) {
+        rc = devid_trust_sync(t, res->trust_bundle, res->trust_bundle_etag);
+    }
     if (rc != DEVID_EXIT_OK) {
         return rc;
     }
-    return devid_install_chain(t, &in, res->issued_chain, res->trust_bundle);
+    in.key_created = key_created;
+    memset(&st, 0, sizeof(st));
+    rc = devid_install_chain(t, &in, res->issued_chain, NULL);
+    /* provision --force makes an identity each time: old ones are pruned
+     * as after a renewal (keep-identities), with what devid made for them */
+    if (rc == DEVID_EXIT_OK
+        && devid_state_load(t, devid_state_dir(t), &st) == DEVID_EXIT_OK
+        && st.identity != NULL) {
+        devid_identities_prune(t, st.identity, st.previous);
+    }
+    devid_state_clear(&st);
+    return rc;
 }
 
 static void devid_provision_usage(FILE *out)
@@ -183,6 +204,7 @@ int devid_cmd_provision(struct devid_tool *t, int argc, char **argv)
     size_t csr_len = 0;
     const char *missing;
     int force = 0;
+    int created = 0;
     int c;
     int rc;
 
@@ -217,7 +239,7 @@ int devid_cmd_provision(struct devid_tool *t, int argc, char **argv)
     }
     devid_tool_progress(t, "step 1/4: key %s", t->set.key);
     devid_timer_start(&tm);
-    rc = devid_provision_key(t);
+    rc = devid_provision_key(t, &created);
     if (rc != DEVID_EXIT_OK) {
         goto end;
     }
@@ -239,7 +261,7 @@ int devid_cmd_provision(struct devid_tool *t, int argc, char **argv)
     devid_tool_progress(t, "step 4/4: install (hub %s, device %s)",
                         res.assigned_hub, res.device_id);
     devid_timer_start(&tm);
-    rc = devid_provision_install(t, &res);
+    rc = devid_provision_install(t, &res, created);
     if (rc != DEVID_EXIT_OK) {
         goto end;
     }

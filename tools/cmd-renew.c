@@ -42,6 +42,7 @@ struct devid_renew {
     char *new_key;                  /* name of the new key */
     char identity[64];              /* the new identity's directory name */
     const char *step;               /* where we are, for renewal.json */
+    int key_created;                /* new_key was made by this run */
     char detail[512];               /* why it failed, for renewal.json */
 };
 
@@ -175,6 +176,7 @@ static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
                           t->set.key_type != NULL ? t->set.key_type : "ec-p384",
                           &key, &created);
     devid_key_free(key);
+    r->key_created = rc == DEVID_EXIT_OK && created;
     return rc;
 }
 
@@ -318,6 +320,7 @@ static int devid_renew_install(struct devid_tool *t, struct devid_renew *r,
     in.previous = r->cur.identity;
     in.name_out = r->identity;
     in.name_size = sizeof(r->identity);
+    in.key_created = r->key_created;
     /* the legacy trust bundle is applied etag-versioned, not just added */
     rc = devid_install_chain(t, &in, res->issued_chain, NULL);
     if (rc == DEVID_EXIT_OK && res->trust_bundle != NULL) {
@@ -433,6 +436,11 @@ static int devid_renew_run(struct devid_tool *t, struct devid_renew *r)
         r->step = "switch";
         devid_test_pause(t, r->step);
         rc = devid_renew_switch(t, r);
+    }
+    if (rc != DEVID_EXIT_OK && r->key_created
+        && strcmp(r->step, "switch") != 0) {
+        /* never switched to: the key this run made would only pile up */
+        devid_key_delete(t, r->new_key);
     }
     if (rc == DEVID_EXIT_OK) {
         devid_tool_result(t, "identity", r->identity);

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "tools/install.h"
+#include "tools/escape.h"
 #include "tools/tool.h"
 #include "tools/trust.h"
 
@@ -20,12 +21,21 @@
  * and root migration should have happened by then). */
 #define DEVID_WARN_ANCHOR_DAYS 30
 
+/* "name: text" on stdout, text escaped: it may come from the state file,
+ * renewal.json or a certificate, all written from what a server said. */
+static void devid_status_line(const char *name, const char *text)
+{
+    char out[4096];
+
+    printf("%s: %s\n", name, devid_text_escape(text, out, sizeof(out)));
+}
+
 static void devid_status_problem(struct devid_tool *t, json_object *problems,
                                  const char *text)
 {
     json_object_array_add(problems, json_object_new_string(text));
     if (!t->json) {
-        printf("problem: %s\n", text);
+        devid_status_line("problem", text);
     }
 }
 
@@ -125,7 +135,7 @@ static void devid_status_renewal(struct devid_tool *t, json_object *problems)
         result = json_object_get_string(v);
     }
     if (!t->json) {
-        printf("last renewal: %s\n", result != NULL ? result : "unknown");
+        devid_status_line("last renewal", result != NULL ? result : "unknown");
     }
     if (result != NULL && strcmp(result, "failed") == 0) {
         json_object *step = NULL;
@@ -155,8 +165,9 @@ static void devid_status_warnings(struct devid_tool *t,
         devid_trust_expiry_warnings(dir, DEVID_WARN_ANCHOR_DAYS, warnings);
     }
     for (i = 0; !t->json && i < json_object_array_length(warnings); i++) {
-        printf("warning: %s\n",
-               json_object_get_string(json_object_array_get_idx(warnings, i)));
+        devid_status_line("warning",
+                          json_object_get_string(
+                              json_object_array_get_idx(warnings, i)));
     }
 }
 
@@ -275,8 +286,40 @@ static void devid_print_config_usage(FILE *out)
             "  --port     the hub's MQTT port (default 8883)\n");
 }
 
-static void devid_print_openssl_cnf(const struct devid_tool *t)
+/* "name = value" in openssl.cnf syntax: the value in double quotes, with
+ * '"' and '\\' escaped, so that '#', '$' or spaces in a path stay part of
+ * it (OpenSSL's NCONF reads quoted text literally). A control character
+ * would end the line: refused, naming the setting. Returns a devid_exit
+ * code. */
+static int devid_print_cnf_value(struct devid_tool *t, const char *setting,
+                                 const char *name, const char *value)
 {
+    const char *p;
+
+    if (value == NULL) {
+        return DEVID_EXIT_OK;
+    }
+    if (devid_text_has_control(value)) {
+        return devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                               "%s holds control "
+                               "characters: it cannot go into openssl.cnf",
+                               setting);
+    }
+    printf("%s = \"", name);
+    for (p = value; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            putchar('\\');
+        }
+        putchar(*p);
+    }
+    printf("\"\n");
+    return DEVID_EXIT_OK;
+}
+
+static int devid_print_openssl_cnf(struct devid_tool *t)
+{
+    int rc;
+
     printf("# activate devid next to default for every OpenSSL program\n"
            "openssl_conf = openssl_init\n\n"
            "[openssl_init]\nproviders = provider_sect\n\n"
@@ -284,15 +327,103 @@ static void devid_print_openssl_cnf(const struct devid_tool *t)
            "default = default_sect\ndevid = devid_sect\n\n"
            "[default_sect]\nactivate = 1\n\n"
            "[devid_sect]\nactivate = 1\n");
-    if (t->set.pkcs11_module != NULL) {
-        printf("pkcs11-module-path = %s\n", t->set.pkcs11_module);
+    rc = devid_print_cnf_value(t, "pkcs11-module-path", "pkcs11-module-path",
+                               t->set.pkcs11_module);
+    if (rc == DEVID_EXIT_OK) {
+        rc = devid_print_cnf_value(t, "pin-file-group-readable",
+                                   "pkcs11-pin-file-group-readable",
+                                   t->set.pin_file_group);
     }
-    if (t->set.pin_source != NULL) {
-        printf("pkcs11-module-token-pin = %s\n", t->set.pin_source);
+    if (rc == DEVID_EXIT_OK) {
+        rc = devid_print_cnf_value(t, "pin-source", "pkcs11-module-token-pin",
+                                   t->set.pin_source);
     }
-    if (t->set.tcti != NULL) {
-        printf("tcti = %s\n", t->set.tcti);
+    if (rc == DEVID_EXIT_OK) {
+        rc = devid_print_cnf_value(t, "tcti", "tcti", t->set.tcti);
     }
+    return rc;
+}
+
+/* The words of one shell command line, each quoted for a POSIX shell
+ * (escape.c), so the line is safe to paste whatever the state file holds.
+ * names[i] names words[i] in the error for a word no quoting keeps on one
+ * line (a control character: a state file from a hostile DPS answer, as
+ * devid before issue 14 wrote them). Returns a devid_exit code. */
+static int devid_print_words(struct devid_tool *t, const char *const *words,
+                             const char *const *names, size_t n)
+{
+    char **quoted = calloc(n, sizeof(*quoted));
+    size_t i;
+    int rc = DEVID_EXIT_OK;
+
+    if (quoted == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_INSTALL, "out of memory");
+    }
+    for (i = 0; rc == DEVID_EXIT_OK && i < n; i++) {
+        quoted[i] = devid_shell_quote(words[i]);
+        if (quoted[i] == NULL) {
+            rc = devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                                 "the state file's %s "
+                                 "holds control characters: run devid "
+                                 "provision --force",
+                                 names[i]);
+        }
+    }
+    for (i = 0; rc == DEVID_EXIT_OK && i < n; i++) {
+        printf("%s%s", i > 0 ? " " : "", quoted[i]);
+    }
+    if (rc == DEVID_EXIT_OK) {
+        printf("\n");
+    }
+    for (i = 0; i < n; i++) {
+        free(quoted[i]);
+    }
+    free(quoted);
+    return rc;
+}
+
+static int devid_print_curl(struct devid_tool *t, const struct devid_state *st,
+                            const char *trust)
+{
+    const char *const words[] = { "--cert",    st->cert_chain, "--key",
+                                  st->key_ref, "--capath",     trust };
+    const char *const names[] = { "",        "cert_chain", "",
+                                  "key_ref", "",           "trust-dir" };
+
+    return devid_print_words(t, words, names, 6);
+}
+
+static int devid_print_mosquitto(struct devid_tool *t,
+                                 const struct devid_state *st, const char *port,
+                                 const char *trust)
+{
+    const char *hub = st->assigned_hub != NULL ? st->assigned_hub : "";
+    const char *dev = st->device_id != NULL ? st->device_id : "";
+    size_t len = strlen(hub) + 2 * strlen(dev) + 64;
+    char *user = malloc(len);
+    char *topic = malloc(len);
+    int rc;
+
+    if (user == NULL || topic == NULL) {
+        rc = devid_tool_fail(t, DEVID_EXIT_INSTALL, "out of memory");
+    } else {
+        const char *const words[] = {
+            "-h",    hub,         "-p",       port,  "--cert", st->cert_chain,
+            "--key", st->key_ref, "--capath", trust, "-i",     dev,
+            "-u",    user,        "-t",       topic
+        };
+        const char *const names[] = { "", "assigned_hub", "", "",
+                                      "", "cert_chain",   "", "key_ref",
+                                      "", "trust-dir",    "", "device_id",
+                                      "", "assigned_hub", "", "device_id" };
+
+        snprintf(user, len, "%s/%s/?api-version=2021-04-12", hub, dev);
+        snprintf(topic, len, "devices/%s/messages/events/", dev);
+        rc = devid_print_words(t, words, names, 16);
+    }
+    free(user);
+    free(topic);
+    return rc;
 }
 
 int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
@@ -337,8 +468,7 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
     }
     what = argv[optind];
     if (strcmp(what, "openssl") == 0) {
-        devid_print_openssl_cnf(t);
-        return DEVID_EXIT_OK;
+        return devid_print_openssl_cnf(t);
     }
     if (strcmp(what, "curl") != 0 && strcmp(what, "mosquitto") != 0) {
         devid_print_config_usage(stderr);
@@ -351,15 +481,11 @@ int devid_cmd_print_config(struct devid_tool *t, int argc, char **argv)
                                "not provisioned: run devid provision first");
     }
     trust = t->set.trust_dir != NULL ? t->set.trust_dir : "/etc/ssl/certs";
-    if (strcmp(what, "curl") == 0) {
-        printf("--cert %s --key %s --capath %s\n", st.cert_chain, st.key_ref,
-               trust);
-    } else {
-        printf("-h %s -p %s --cert %s --key %s --capath %s -i %s "
-               "-u %s/%s/?api-version=2021-04-12 "
-               "-t devices/%s/messages/events/\n",
-               st.assigned_hub, port, st.cert_chain, st.key_ref, trust,
-               st.device_id, st.assigned_hub, st.device_id, st.device_id);
+    rc = strcmp(what, "curl") == 0 ? devid_print_curl(t, &st, trust)
+                                   : devid_print_mosquitto(t, &st, port, trust);
+    if (rc != DEVID_EXIT_OK) {
+        devid_state_clear(&st);
+        return rc;
     }
     printf("# with OPENSSL_CONF pointing at the output of: devid print-config openssl\n");
     devid_state_clear(&st);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <openssl/crypto.h>
 
 #include "tools/tool.h"
@@ -102,6 +104,25 @@ static int devid_main_options(struct devid_tool *t, int argc, char **argv,
     return 1;
 }
 
+/* Before any verb can read a PIN: no core dump of this process, and no
+ * ptrace attach by another process of the same user (PR_SET_DUMPABLE 0
+ * also makes /proc/PID/mem root's). A core file of provision or renew
+ * would otherwise hold the PIN in clear (issue 14, item 4). Commands that
+ * devid runs (on-change) get the default back at execve. Failures are
+ * reported, not fatal: a kernel without prctl still gets the rest. */
+static void devid_harden(void)
+{
+    struct rlimit none = { 0, 0 };
+
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        fprintf(stderr, "devid: warning: cannot disable core dumps\n");
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "devid: warning: cannot make the process "
+                        "non-dumpable\n");
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct devid_tool t;
@@ -110,6 +131,7 @@ int main(int argc, char **argv)
     int rc = DEVID_EXIT_USAGE;
 
     memset(&t, 0, sizeof(t));
+    devid_harden();
     if (!devid_main_options(&t, argc, argv, &first)) {
         return DEVID_EXIT_USAGE;
     }

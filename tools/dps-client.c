@@ -22,6 +22,7 @@
 
 #include "tools/dps-client.h"
 #include "tools/dps-json.h"
+#include "tools/escape.h"
 
 #define DEVID_DPS_DEFAULT_TIMEOUT 60    /* s, C SDK PROV_DEFAULT_TIMEOUT */
 #define DEVID_DPS_POLL_DEFAULT 1        /* s, C SDK PROV_GET_THROTTLE_TIME */
@@ -447,6 +448,21 @@ static int devid_dps_refused(struct devid_dps_session *s,
     }
     free(res->error_message);
     devid_dps_json_error(root, &res->error_code, &res->error_message, &tid);
+    if ((res->error_message != NULL
+         && devid_text_has_control(res->error_message))
+        || (tid != NULL && devid_text_has_control(tid))) {
+        /* a refusal still, but not one to quote (issue 14, item 2) */
+        devid_tool_fail(s->t, DEVID_EXIT_NETWORK,
+                        "malformed DPS answer: "
+                        "%s holds control characters (HTTP %ld from %s)",
+                        tid != NULL && devid_text_has_control(tid)
+                            ? "trackingId"
+                            : "message",
+                        s->ans.status, s->endpoint);
+        free(tid);
+        json_object_put(root);
+        return DEVID_EXIT_NETWORK;
+    }
     if (res->error_code == 0 && res->error_message == NULL) {
         devid_tool_fail(s->t, DEVID_EXIT_REFUSED, "DPS refused the "
                         "registration of %s: HTTP %ld, no error details",

@@ -201,6 +201,114 @@ static long devid_dps_get_long(json_object *obj, const char *key)
     return 0;
 }
 
+/* ---- server strings (issue 14, item 2) -------------------------------- */
+
+/* 1 when s holds no control character: no C0, no DEL, no UTF-8 encoded C1
+ * (U+0080-U+009F), which terminals act on. The same set as escape.c's,
+ * written out here so that this file links alone into a fuzzer. */
+static int devid_dps_text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f
+            || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A DNS host name (RFC 1123 §2.1): dot-separated labels of 1-63 letters,
+ * digits and hyphens, no hyphen at either end of a label, 253 characters
+ * at most. What MQTT and TLS connect to; nothing else is a hub name. */
+static int devid_dps_dns_name(const char *s)
+{
+    size_t len = strlen(s);
+    size_t label = 0;
+    size_t i;
+
+    if (len == 0 || len > 253) {
+        return 0;
+    }
+    for (i = 0; i <= len; i++) {
+        char c = s[i];
+
+        if (c == '.' || c == '\0') {
+            if (label == 0 || s[i - 1] == '-') {
+                return 0;
+            }
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                   || (c >= '0' && c <= '9') || c == '-') {
+            if (label == 0 && c == '-') {
+                return 0;
+            }
+            if (++label > 63) {
+                return 0;
+            }
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* An IoT Hub device ID: 1-128 ASCII letters, digits and
+ * "-.+%_#*?!(),:=@$'" (IoT Hub identity registry, "Device identity
+ * properties"). */
+static int devid_dps_device_id(const char *s)
+{
+    static const char extra[] = "-.+%_#*?!(),:=@$'";
+    size_t len = strlen(s);
+    size_t i;
+
+    if (len == 0 || len > 128) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || strchr(extra, c) != NULL)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Checks the strings of an answer: names the first bad one in err (never
+ * quoting it) and returns DEVID_EXIT_NETWORK, or DEVID_EXIT_OK. Each of
+ * names[i] / values[i] (NULL: absent) must be free of control characters;
+ * hub and dev must also be a DNS name and a device ID. */
+static int devid_dps_check_strings(const char *const *names,
+                                   const char *const *values, size_t n,
+                                   const char *hub, const char *dev, char *err,
+                                   size_t errlen)
+{
+    size_t i;
+
+    if (hub != NULL && !devid_dps_dns_name(hub)) {
+        snprintf(err, errlen,
+                 "registrationState.assignedHub is not a DNS "
+                 "host name");
+        return DEVID_EXIT_NETWORK;
+    }
+    if (dev != NULL && !devid_dps_device_id(dev)) {
+        snprintf(err, errlen,
+                 "registrationState.deviceId is not an IoT Hub "
+                 "device ID (1-128 letters, digits and -.+%%_#*?!(),:=@$')");
+        return DEVID_EXIT_NETWORK;
+    }
+    for (i = 0; i < n; i++) {
+        if (values[i] != NULL && !devid_dps_text_ok(values[i])) {
+            snprintf(err, errlen, "%s holds control characters", names[i]);
+            return DEVID_EXIT_NETWORK;
+        }
+    }
+    return DEVID_EXIT_OK;
+}
+
 /* Replaces *slot by a copy of value (NULL leaves NULL). 0 on ENOMEM. */
 static int devid_dps_set(char **slot, const char *value)
 {
@@ -350,6 +458,10 @@ static int devid_dps_trust_bundle(json_object *tb,
             goto end;
         }
     }
+    if (etag != NULL && !devid_dps_text_ok(etag)) {
+        snprintf(err, errlen, "trustBundle.etag holds control characters");
+        goto end;
+    }
     if (!devid_dps_set(&res->trust_bundle_etag, etag)) {
         goto end;
     }
@@ -421,6 +533,16 @@ static int devid_dps_state(json_object *st, struct devid_dps_result *res,
                  "type");
         return DEVID_EXIT_NETWORK;
     }
+    {
+        const char *const names[] = { "registrationState.substatus",
+                                      "registrationState.errorMessage" };
+        const char *const values[] = { sub, msg };
+
+        if (devid_dps_check_strings(names, values, 2, hub, dev, err, errlen)
+            != DEVID_EXIT_OK) {
+            return DEVID_EXIT_NETWORK;
+        }
+    }
     if (!devid_dps_set(&res->substatus, sub)
         || !devid_dps_set(&res->assigned_hub, hub)
         || !devid_dps_set(&res->device_id, dev)
@@ -449,6 +571,11 @@ int devid_dps_json_operation(json_object *root, struct devid_dps_result *res,
     }
     if (status == NULL || *status == '\0') {
         snprintf(err, errlen, "no status");
+        return DEVID_EXIT_NETWORK;
+    }
+    if (!devid_dps_text_ok(status) || (op != NULL && !devid_dps_text_ok(op))) {
+        snprintf(err, errlen, "%s holds control characters",
+                 devid_dps_text_ok(status) ? "operationId" : "status");
         return DEVID_EXIT_NETWORK;
     }
     if ((op != NULL && !devid_dps_set(&res->operation_id, op))

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pruning old identity directories after a switch: the newest
  * keep-identities stay, and so do the current identity and the one it
- * replaced, so devid rollback always has somewhere to go back to. */
+ * replaced, so devid rollback always has somewhere to go back to. What a
+ * pruned identity owned goes with it: its key, when devid made it and no
+ * kept identity uses it (issue 14, item 7: a secure element holds a
+ * handful of keys, and a device that renews yearly must not fill it). */
 #include "config.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/err.h>
 
+#include "provider/backend.h"
 #include "tools/install.h"
 #include "tools/renew.h"
 #include "tools/tool.h"
@@ -23,8 +28,7 @@ static int devid_name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Removes one identity directory (its files, then itself). Token objects
- * and TPM key files of that identity stay: there is no backend delete. */
+/* Removes one identity directory (its files, then itself). */
 static void devid_identity_remove(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -49,13 +53,92 @@ static void devid_identity_remove(const char *dir)
     rmdir(dir);
 }
 
+int devid_key_delete(struct devid_tool *t, const char *name)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(name);
+
+    if (ops == NULL || ops->delete_key == NULL) {
+        return 1; /* nothing a backend could delete */
+    }
+    devid_tool_progress(t, "deleting the key %s", name);
+    if (!ops->delete_key(t->prov, name, NULL)) {
+        devid_tool_progress(t, "warning: cannot delete the key %s", name);
+        ERR_print_errors_fp(stderr);
+        return 0;
+    }
+    return 1;
+}
+
+/* The key of identity name (in base) when devid made it, else NULL; the
+ * caller frees it. */
+static char *devid_identity_own_key(struct devid_tool *t, const char *base,
+                                    const char *name, int made_only)
+{
+    char *dir = devid_path(base, name);
+    struct devid_state st;
+    char *key = NULL;
+
+    if (dir != NULL && devid_state_load(t, dir, &st) == DEVID_EXIT_OK
+        && st.key != NULL
+        && (!made_only
+            || (st.key_created != NULL
+                && strcmp(st.key_created, "yes") == 0))) {
+        key = strdup(st.key);
+    }
+    ERR_clear_error();
+    devid_state_clear(&st);
+    free(dir);
+    return key;
+}
+
+/* 1 when one of the kept identities (keep[i] != 0) uses key. */
+static int devid_key_kept(struct devid_tool *t, const char *base, char **names,
+                          const int *gone, size_t n, const char *key)
+{
+    size_t i;
+    int used = 0;
+
+    for (i = 0; !used && i < n; i++) {
+        char *k = gone[i] ? NULL : devid_identity_own_key(t, base, names[i], 0);
+
+        used = k != NULL && strcmp(k, key) == 0;
+        free(k);
+    }
+    return used;
+}
+
+/* Removes the identities marked in gone, deleting the keys devid made for
+ * them that no kept identity uses. */
+static void devid_identities_remove(struct devid_tool *t, const char *base,
+                                    char **names, const int *gone, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char *key = gone[i] ? devid_identity_own_key(t, base, names[i], 1)
+                            : NULL;
+        char *p = gone[i] ? devid_path(base, names[i]) : NULL;
+
+        if (p != NULL) {
+            devid_tool_progress(t, "pruning the old identity %s", names[i]);
+            if (key != NULL && !devid_key_kept(t, base, names, gone, n, key)) {
+                devid_key_delete(t, key);
+            }
+            devid_identity_remove(p);
+        }
+        free(p);
+        free(key);
+    }
+}
+
 /* Keeps the newest keep-identities identities, the current one and the one
- * it replaced; removes the older directories. */
+ * it replaced; removes the older directories and what they owned. */
 void devid_identities_prune(struct devid_tool *t, const char *current,
                             const char *previous)
 {
     char *base = devid_path(devid_state_dir(t), "identities");
     char **names = NULL;
+    int *gone = NULL;
     size_t n = 0;
     size_t cap = 0;
     size_t i;
@@ -85,28 +168,20 @@ void devid_identities_prune(struct devid_tool *t, const char *current,
     if (d != NULL) {
         closedir(d);
     }
-    if (n > 0) {
+    gone = n > 0 ? calloc(n, sizeof(*gone)) : NULL;
+    if (n > 0 && gone != NULL) {
         qsort(names, n, sizeof(*names), devid_name_cmp);
-    }
-    /* the oldest n - keep go, except the two rollback may need */
-    for (i = 0; i + (size_t)keep < n; i++) {
-        char *p;
-
-        if (strcmp(names[i], current) == 0
-            || (previous != NULL && strcmp(names[i], previous) == 0)) {
-            continue;
+        /* the oldest n - keep go, except the two rollback may need */
+        for (i = 0; i + (size_t)keep < n; i++) {
+            gone[i] = strcmp(names[i], current) != 0
+                      && (previous == NULL || strcmp(names[i], previous) != 0);
         }
-        p = devid_path(base, names[i]);
-        if (p != NULL) {
-            devid_tool_progress(t, "pruning the old identity %s (its token "
-                                "objects or key files stay)", names[i]);
-            devid_identity_remove(p);
-        }
-        free(p);
+        devid_identities_remove(t, base, names, gone, n);
     }
     for (i = 0; i < n; i++) {
         free(names[i]);
     }
     free(names);
+    free(gone);
     free(base);
 }

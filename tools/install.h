@@ -20,6 +20,7 @@ struct devid_install {
     const char *id_scope;
     int no_switch;                  /* renew: install beside, keep current */
     const char *previous;           /* identity replaced (NULL: current) */
+    int key_created;                /* devid made the key in this run */
     char *name_out;                 /* optional: receives the identity name */
     size_t name_size;
 };
@@ -38,22 +39,27 @@ int devid_install_from_dps(struct devid_tool *t, const char *key,
                            const struct devid_dps_result *res,
                            struct devid_install *in);
 
-/** Checks that the chain's leaf belongs to in->key and is valid, stores it
+/** Checks the chain with devid_leaf_check (CN against
+ *  in->registration_id), stores it
  *  in the token when asked, adds bundle (may be NULL) to the trust dir, and
  *  writes the chain, reference and state files atomically, state last.
  *  Returns a devid_exit code; on failure nothing of the identity changed. */
 int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
                         STACK_OF(X509) *chain, STACK_OF(X509) *bundle);
 
+/** Checks an issued chain before it is installed for pkey: the leaf
+ *  belongs to pkey, is valid now (notBefore passed, notAfter not), has one
+ *  subject CN equal to regid (skipped when regid is NULL), and each
+ *  certificate is issued and signed by the next one (leaf-check.c).
+ *  Returns DEVID_EXIT_OK or DEVID_EXIT_CERT (reported, saying what is
+ *  wrong). */
+int devid_leaf_check(struct devid_tool *t, STACK_OF(X509) *chain,
+                     EVP_PKEY *pkey, const char *regid);
+
 /** Points STATE/current at identities/<name> in one rename (and makes the
  *  stable links through current). The identity's files must exist. Returns
  *  a devid_exit code (OK, or INSTALL with an error printed). */
 int devid_identity_switch(struct devid_tool *t, const char *name);
-
-/** Adds one CA certificate to a hashed trust directory, under the name
- *  "openssl rehash" would give it, unless it is there already. Returns a
- *  devid_exit code (INSTALL, reported, when it cannot be written). */
-int devid_trust_add(struct devid_tool *t, const char *dir, X509 *ca);
 
 /** The state directory in force (setting or the default). */
 const char *devid_state_dir(const struct devid_tool *t);

@@ -18,11 +18,17 @@ void devid_renew_record(struct devid_tool *t, const char *result,
 
 /** Removes identity directories of STATE/identities older than the newest
  *  keep-identities (default 3); current and previous (may be NULL) are
- *  always kept. Token objects and TPM key files of a pruned identity stay
- *  (the backends have no delete). Failures are not reported: pruning is
- *  tidying, it never fails a renewal. */
+ *  always kept. The key of a removed identity is deleted through its
+ *  backend (token objects, TPM key file or handle) when devid made it
+ *  (key_created in its state) and no kept identity uses it. Failures are
+ *  only warnings: pruning is tidying, it never fails a renewal. */
 void devid_identities_prune(struct devid_tool *t, const char *current,
                             const char *previous);
+
+/** Deletes the key name (which devid made) through its backend's
+ *  delete_key, with a progress line; a failure is a warning on stderr.
+ *  Predicate: 1 when deleted (or nothing to delete), else 0. */
+int devid_key_delete(struct devid_tool *t, const char *name);
 
 /** Runs the on-change setting's command through /bin/sh -c with
  *  DEVID_IDENTITY = identity and DEVID_STATE_DIR set, and waits for it.

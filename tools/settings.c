@@ -63,6 +63,7 @@ static const struct devid_setting_def devid_setting_defs[] = {
     DEVID_SETTING_TEXT("trust-dir", trust_dir),
     DEVID_SETTING_TEXT("pkcs11-module-path", pkcs11_module),
     DEVID_SETTING_TEXT("pin-source", pin_source),
+    DEVID_SETTING_TEXT("pin-file-group-readable", pin_file_group),
     DEVID_SETTING_TEXT("tcti", tcti),
     DEVID_SETTING_NUMBER("dps-timeout", timeout_s, 1, 86400, "seconds"),
     DEVID_SETTING("renew-before", DEVID_SETTING_RENEW_BEFORE, renew_before),

@@ -32,6 +32,7 @@ static const struct devid_state_field devid_state_fields[] = {
     DEVID_STATE_FIELD(provisioned_at),
     DEVID_STATE_FIELD(identity),
     DEVID_STATE_FIELD(previous),
+    DEVID_STATE_FIELD(key_created),
     { NULL, 0 }
 };
 

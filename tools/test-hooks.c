@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 
 #include "tools/test-hooks.h"
 #include "tools/tool.h"
@@ -20,7 +21,9 @@ void devid_test_pause(struct devid_tool *t, const char *step)
     const char *want = getenv("DEVID_TEST_PAUSE");
 
     if (want != NULL && strcmp(want, step) == 0) {
-        devid_tool_progress(t, "test pause at %s", step);
+        /* the PIN hygiene test checks the process cannot be dumped */
+        devid_tool_progress(t, "test pause at %s (dumpable %d)", step,
+                            prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
         fflush(stderr);
         sleep(30);
     }

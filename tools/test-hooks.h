@@ -13,7 +13,8 @@
 
 #ifdef DEVID_TEST_HOOKS
 
-/** DEVID_TEST_PAUSE=STEP: when step is STEP, prints "test pause at STEP"
+/** DEVID_TEST_PAUSE=STEP: when step is STEP, prints "test pause at STEP
+ *  (dumpable N)"
  *  on stderr and sleeps 30 s, so a test can SIGKILL the process at exactly
  *  that step (tests/cli/renew-kill.sh). Otherwise returns at once. */
 void devid_test_pause(struct devid_tool *t, const char *step);

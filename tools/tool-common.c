@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -13,20 +14,29 @@
 #include <openssl/store.h>
 #include <openssl/ui.h>
 
+#include "common/err.h"
 #include "common/mem.h"
 #include "provider/prov.h"
 #include "provider/provider.h"
+#include "tools/escape.h"
 #include "tools/tool.h"
 
+/* Progress, errors and results often carry text from outside (a DPS
+ * answer, a state file): it is printed escaped, so that it can neither
+ * forge a line nor send ESC sequences to the terminal (escape.c). */
 void devid_tool_progress(struct devid_tool *t, const char *fmt, ...)
 {
+    char raw[4096];
+    char msg[sizeof(raw)];
+    char out[4 * sizeof(msg)];
     va_list ap;
 
     va_start(ap, fmt);
-    fputs("devid: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    devid_text_redact_pins(raw, msg, sizeof(msg));
+    devid_memzero(raw, sizeof(raw));
+    fprintf(stderr, "devid: %s\n", devid_text_escape(msg, out, sizeof(out)));
 }
 
 /* Appends the OpenSSL error queue (reason and detail of each entry) to buf,
@@ -38,6 +48,7 @@ static void devid_tool_drain_errors(char *buf, size_t size)
     int flags = 0;
     size_t n = strlen(buf);
     char reason[256];
+    char detail[1024];
 
     while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
         const char *r = ERR_reason_error_string(e);
@@ -49,10 +60,11 @@ static void devid_tool_drain_errors(char *buf, size_t size)
         if (n + 4 >= size) {
             break;
         }
+        /* the detail may quote a name or a server string: escaped */
+        devid_text_escape((flags & ERR_TXT_STRING) != 0 ? data : "", detail,
+                          sizeof(detail));
         n += (size_t)snprintf(buf + n, size - n, "\n  %s%s%s", r,
-                              (flags & ERR_TXT_STRING) != 0 && *data != '\0'
-                                  ? ": " : "",
-                              (flags & ERR_TXT_STRING) != 0 ? data : "");
+                              detail[0] != '\0' ? ": " : "", detail);
         if (n >= size) {
             n = size - 1;
         }
@@ -61,12 +73,17 @@ static void devid_tool_drain_errors(char *buf, size_t size)
 
 int devid_tool_fail(struct devid_tool *t, int code, const char *fmt, ...)
 {
-    char msg[4096];
+    char raw[4096];
+    char redacted[sizeof(raw)];
+    char msg[4 * sizeof(raw)];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    devid_text_redact_pins(raw, redacted, sizeof(redacted));
+    devid_memzero(raw, sizeof(raw));
+    devid_text_escape(redacted, msg, sizeof(msg));
     devid_tool_drain_errors(msg, sizeof(msg));
     fprintf(stderr, "devid: error: %s\n", msg);
     if (t->json && t->out != NULL) {
@@ -82,10 +99,15 @@ void devid_tool_result(struct devid_tool *t, const char *name,
     if (value == NULL) {
         return;
     }
+    char redacted[4096];
+    char out[4 * sizeof(redacted)];
+
+    devid_text_redact_pins(value, redacted, sizeof(redacted));
     if (t->json) {
-        json_object_object_add(t->out, name, json_object_new_string(value));
+        /* json-c writes control characters as \u00XX */
+        json_object_object_add(t->out, name, json_object_new_string(redacted));
     } else {
-        printf("%s: %s\n", name, value);
+        printf("%s: %s\n", name, devid_text_escape(redacted, out, sizeof(out)));
     }
 }
 
@@ -97,6 +119,12 @@ static int devid_tool_configure(struct devid_tool *t)
 
     if (s->pkcs11_module != NULL
         && !devid_config_set(t->prov, "pkcs11-module-path", s->pkcs11_module)) {
+        return 0;
+    }
+    /* before the PIN file is read: it decides whether group may read it */
+    if (s->pin_file_group != NULL
+        && !devid_config_set(t->prov, "pkcs11-pin-file-group-readable",
+                             s->pin_file_group)) {
         return 0;
     }
     if (s->pin_source != NULL
@@ -156,6 +184,26 @@ void devid_tool_crypto_done(struct devid_tool *t)
 
 /* A PIN prompt is not possible for an unattended tool: the PIN comes from
  * pin-source or the key name, and a missing one is an error. */
+/* The provider's decoder reads no more of a key file than this
+ * (DEVID_REF_MAX in provider/decoder.c): no reference or key file is as
+ * big. */
+#define DEVID_TOOL_REF_MAX 65536
+
+/* A key file too big to be one gets a devid reason of its own, where
+ * OpenSSL's file store would only say "unsupported" (issue 14, item 6). */
+static void devid_tool_key_file_size(const char *name)
+{
+    struct stat st;
+
+    if (stat(name, &st) == 0 && S_ISREG(st.st_mode)
+        && st.st_size >= DEVID_TOOL_REF_MAX) {
+        DEVID_RAISE(NULL, DEVID_R_BAD_KEY_FILE,
+                    "%s: %lld bytes: a key "
+                    "reference or key file is under %d KB",
+                    name, (long long)st.st_size, DEVID_TOOL_REF_MAX / 1024);
+    }
+}
+
 EVP_PKEY *devid_tool_load_key(struct devid_tool *t, const char *name)
 {
     OSSL_STORE_CTX *store = NULL;
@@ -180,6 +228,9 @@ EVP_PKEY *devid_tool_load_key(struct devid_tool *t, const char *name)
     }
 end:
     OSSL_STORE_close(store);
+    if (pkey == NULL) {
+        devid_tool_key_file_size(name);
+    }
     return pkey;
 }
 

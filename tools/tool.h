@@ -82,6 +82,7 @@ struct devid_settings {
     char *trust_dir;            /* trust-dir: managed trust anchors */
     char *pkcs11_module;        /* pkcs11-module-path */
     char *pin_source;           /* pin-source: file:/path (never the PIN) */
+    char *pin_file_group;       /* pin-file-group-readable: yes | no */
     char *tcti;                 /* tcti */
     long timeout_s;             /* dps-timeout: 1-86400 s (DPS client: 60) */
     struct devid_renew_before renew_before; /* renew-before (20%) */
@@ -249,6 +250,8 @@ struct devid_state {
     char *provisioned_at;       /* ISO 8601 UTC */
     char *identity;             /* identities/<name> this state belongs to */
     char *previous;             /* the identity this one replaced (renew) */
+    char *key_created;          /* "yes": devid made key (pruning may
+                                 * delete it), else never deleted */
 };
 
 /** Loads STATE_DIR/state.json into st (zeroed first; free it with

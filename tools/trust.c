@@ -182,6 +182,48 @@ static int devid_trust_pem(X509 *x, BIO *mem)
 
 /* ---- the plan ----------------------------------------------------------- */
 
+/* 1 when x may be a trust anchor: a CA certificate (basicConstraints
+ * CA:TRUE) allowed to sign certificates (keyUsage with keyCertSign, RFC
+ * 5280 §4.2.1.3). A leaf or a CA key restricted to other uses in a DPS
+ * bundle is not trusted to issue anything. */
+static int devid_trust_is_ca(X509 *x)
+{
+    uint32_t flags = X509_get_extension_flags(x);
+
+    return (flags & EXFLAG_INVALID) == 0 && (flags & EXFLAG_CA) != 0
+           && (flags & EXFLAG_KUSAGE) != 0
+           && (X509_get_key_usage(x) & KU_KEY_CERT_SIGN) != 0;
+}
+
+/* Pushes the CA certificates of a new bundle onto p->bundle; others are
+ * left out, each with a progress line. Returns 1, or 0 on ENOMEM. */
+static int devid_trust_bundle_cas(struct devid_tool *t,
+                                  struct devid_trust_plan *p,
+                                  STACK_OF(X509) *bundle)
+{
+    char subject[256];
+    int i;
+
+    for (i = 0; i < sk_X509_num(bundle); i++) {
+        X509 *x = sk_X509_value(bundle, i);
+
+        if (!devid_trust_is_ca(x)) {
+            X509_NAME_oneline(X509_get_subject_name(x), subject,
+                              sizeof(subject));
+            devid_tool_progress(t,
+                                "trust bundle: %s left out: not a CA "
+                                "certificate (basicConstraints CA:TRUE and "
+                                "keyUsage keyCertSign)",
+                                subject);
+            continue;
+        }
+        if (!devid_trust_push(p->bundle, x)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Decides the bundle set: the new bundle when its etag is new, else the
  * anchors of the old manifest's bundle still in the directory. */
 static int devid_trust_plan_bundle(struct devid_tool *t,
@@ -203,12 +245,7 @@ static int devid_trust_plan_bundle(struct devid_tool *t,
         devid_tool_progress(t, "applying the DPS trust bundle (etag %s)",
                             etag != NULL ? etag : "none");
         p->etag = etag;
-        for (i = 0; i < sk_X509_num(bundle); i++) {
-            if (!devid_trust_push(p->bundle, sk_X509_value(bundle, i))) {
-                return 0;
-            }
-        }
-        return 1;
+        return devid_trust_bundle_cas(t, p, bundle);
     }
     if (bundle != NULL) {
         devid_tool_progress(t, "DPS trust bundle etag %s unchanged: skipped",

@@ -18,10 +18,10 @@
 /* Enough of a file to see a PEM header after a few comment lines. */
 #define DEVID_TPM2_SNIFF_LEN 4096
 
-/* "handle:..." is ours by its prefix; a path (optionally "file:PATH") is
- * ours when the file starts like a TSS2 PRIVATE KEY, or when it does not
- * exist yet (a place to generate a key file: "file:PATH" or a name with a
- * '/'). No TPM access. */
+/* "handle:..." and "object:..." are ours by their prefix; a path
+ * (optionally "file:PATH") is ours when the file starts like a TSS2 PRIVATE
+ * KEY, is empty, or does not exist yet (a place to generate a key file:
+ * "file:PATH" or a name with a '/'). No TPM access. */
 static int devid_tpm2_be_handles(const char *name)
 {
     unsigned char buf[DEVID_TPM2_SNIFF_LEN];
@@ -33,7 +33,7 @@ static int devid_tpm2_be_handles(const char *name)
     if (name == NULL) {
         return 0;
     }
-    if (strncmp(name, "handle:", 7) == 0) {
+    if (strncmp(name, "handle:", 7) == 0 || strncmp(name, "object:", 7) == 0) {
         return 1;
     }
     if (strncmp(name, "file://", 7) == 0) {
@@ -51,7 +51,9 @@ static int devid_tpm2_be_handles(const char *name)
     }
     n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    return devid_tpm2_keyfile_sniff(buf, n);
+    /* an empty file is a place to write too: "openssl genpkey -pkeyopt
+     * uri:X -out X" creates X before the key exists */
+    return n == 0 || devid_tpm2_keyfile_sniff(buf, n);
 }
 
 /* A public-only twin of key for a PUBKEY result (its TPM state stays with
@@ -91,8 +93,8 @@ end:
     return pk;
 }
 
-/* One private key per name (and its public half when asked); a TPM holds
- * no certificates for us. */
+/* One private key per name (and its public half when asked); an NV index
+ * gives a public key and the certificate it holds. */
 static int devid_tpm2_be_search(struct devid_prov *prov, const char *name,
                                 unsigned int want,
                                 const struct devid_pin_cb *pin,
@@ -100,8 +102,15 @@ static int devid_tpm2_be_search(struct devid_prov *prov, const char *name,
 {
     struct devid_key *key = NULL, *pub = NULL;
     struct devid_object obj;
+    TPM2_HANDLE nv = 0;
     int all = want == DEVID_OBJ_ANY, ret = 0;
 
+    if (devid_tpm2_name_nv(name, &nv)) {
+        if (!all && (want & (DEVID_OBJ_PUBKEY | DEVID_OBJ_CERT)) == 0) {
+            return 1; /* an NV index holds no private key */
+        }
+        return devid_tpm2_nv_search(prov, name, nv, want, cb, cbarg);
+    }
     if (!all && (want & (DEVID_OBJ_PRIVKEY | DEVID_OBJ_PUBKEY)) == 0) {
         return 1;
     }
@@ -196,7 +205,12 @@ static int devid_tpm2_be_renew_name(const char *base, const char *stamp,
     return 1;
 }
 
-static const char *const devid_tpm2_be_schemes[] = { "handle", NULL };
+/* tpm2-openssl's key-generation parameters (its docs/keys.md) */
+static const char *const devid_tpm2_be_gen_params[] = { "user-auth", "parent",
+                                                        "parent-auth", "digest",
+                                                        NULL };
+
+static const char *const devid_tpm2_be_schemes[] = { "handle", "object", NULL };
 static const char *const devid_tpm2_be_ref_labels[] = {
     DEVID_TPM2_KEYFILE_PEM_NAME, NULL
 };
@@ -204,9 +218,12 @@ static const char *const devid_tpm2_be_ref_labels[] = {
 const struct devid_backend_ops devid_tpm2_backend = {
     .name = "tpm2",
     .description = "keys in a TPM 2.0: persistent handles and TSS2 key files",
-    .flags = 0, /* a TPM holds no certificates for us */
+    /* a TPM holds no certificates for us; a key without a name lives in
+     * its TSS2 key file */
+    .flags = DEVID_BACKEND_GEN_UNNAMED,
     .schemes = devid_tpm2_be_schemes,
-    .name_help = "handle:0x81... or uri:/path/key.tss2.pem",
+    .name_help = "handle:0x81..., object:/path or uri:/path/key.tss2.pem",
+    .gen_params = devid_tpm2_be_gen_params,
     .handles = devid_tpm2_be_handles,
     .renew_name = devid_tpm2_be_renew_name,
     .ref_labels = devid_tpm2_be_ref_labels,
@@ -222,7 +239,9 @@ const struct devid_backend_ops devid_tpm2_backend = {
     .derive = devid_tpm2_op_derive,
     .generate = devid_tpm2_key_generate,
     /* no store_cert: a TPM holds no certificates; they go to files */
+    .describe = devid_tpm2_key_describe,
     .key_free = devid_tpm2_key_free,
+    .delete_key = devid_tpm2_key_delete,
     .encode_ref = devid_tpm2_be_encode_ref,
     .decode_ref = devid_tpm2_be_decode_ref,
 };

@@ -7,6 +7,8 @@
 
 #include <string.h>
 #include <unistd.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
@@ -23,6 +25,9 @@ static void devid_tpm2_obj_init(struct devid_tpm2_obj *obj)
 
 const struct devid_backend_setting devid_tpm2_settings[] = {
     { "tcti", "TPM 2.0 TCTI, e.g. device:/dev/tpmrm0 or swtpm:port=2321" },
+    { "tpm2-parent-auth",
+      "auth value of key files' persistent parents: a value, file:PATH, or "
+      "ask (the passphrase callback)" },
     { NULL, NULL }
 };
 
@@ -32,7 +37,7 @@ int devid_tpm2_cfg_set(struct devid_prov *prov, void **vcfg, const char *name,
     struct devid_tpm2_cfg *cfg = *vcfg;
     char *copy;
 
-    if (strcmp(name, "tcti") != 0) {
+    if (strcmp(name, "tcti") != 0 && strcmp(name, "tpm2-parent-auth") != 0) {
         DEVID_RAISE(prov, DEVID_R_BAD_CONFIG, "unknown setting '%s'", name);
         return 0;
     }
@@ -43,6 +48,9 @@ int devid_tpm2_cfg_set(struct devid_prov *prov, void **vcfg, const char *name,
             return 0;
         }
         *vcfg = cfg;
+    }
+    if (strcmp(name, "tpm2-parent-auth") == 0) {
+        return devid_tpm2_parent_auth_cfg(prov, cfg, value);
     }
     copy = OPENSSL_strdup(value);
     if (copy == NULL) {
@@ -60,7 +68,9 @@ void devid_tpm2_cfg_free(void *vcfg)
 
     if (cfg != NULL) {
         OPENSSL_free(cfg->tcti);
-        OPENSSL_free(cfg);
+        OPENSSL_secure_clear_free(cfg->parent_auth, cfg->parent_auth_len + 1);
+        OPENSSL_free(cfg->parent_auth_file);
+        OPENSSL_clear_free(cfg, sizeof(*cfg));
     }
 }
 
@@ -230,8 +240,50 @@ static unsigned int devid_tpm2_alg_bit(TPM2_ALG_ID alg)
 
 /* TPM 2.0 Part 3 §30.2 TPM2_GetCapability, TPM_CAP_ALGS and
  * TPM_CAP_ECC_CURVES: what this TPM implements, read once per context. */
+static const struct devid_tpm2_curve devid_tpm2_curves[] = {
+    { TPM2_ECC_NIST_P192, "prime192v1", 192, DEVID_TPM2_CURVE_P192 },
+    { TPM2_ECC_NIST_P224, "secp224r1", 224, DEVID_TPM2_CURVE_P224 },
+    { TPM2_ECC_NIST_P256, "prime256v1", 256, DEVID_TPM2_CURVE_P256 },
+    { TPM2_ECC_NIST_P384, "secp384r1", 384, DEVID_TPM2_CURVE_P384 },
+    { TPM2_ECC_NIST_P521, "secp521r1", 521, DEVID_TPM2_CURVE_P521 },
+};
+
+const struct devid_tpm2_curve *devid_tpm2_curve_by_id(TPMI_ECC_CURVE id)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(devid_tpm2_curves) / sizeof(devid_tpm2_curves[0]);
+         i++) {
+        if (devid_tpm2_curves[i].id == id) {
+            return &devid_tpm2_curves[i];
+        }
+    }
+    return NULL;
+}
+
+const struct devid_tpm2_curve *devid_tpm2_curve_by_name(const char *name)
+{
+    int nid = EC_curve_nist2nid(name);
+    size_t i;
+
+    /* "P-256" and "secp256r1" name prime256v1 too */
+    if (nid == NID_undef) {
+        nid = OBJ_sn2nid(strcmp(name, "secp256r1") == 0 ? "prime256v1" : name);
+    }
+    name = nid != NID_undef ? OBJ_nid2sn(nid) : name;
+
+    for (i = 0; i < sizeof(devid_tpm2_curves) / sizeof(devid_tpm2_curves[0]);
+         i++) {
+        if (strcmp(devid_tpm2_curves[i].name, name) == 0) {
+            return &devid_tpm2_curves[i];
+        }
+    }
+    return NULL;
+}
+
 int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st)
 {
+    const struct devid_tpm2_curve *c;
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_NO;
     TSS2_RC rc;
@@ -268,11 +320,8 @@ int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st)
     }
     st->curves = 0;
     for (i = 0; i < cap->data.eccCurves.count; i++) {
-        if (cap->data.eccCurves.eccCurves[i] == TPM2_ECC_NIST_P256) {
-            st->curves |= DEVID_TPM2_CURVE_P256;
-        } else if (cap->data.eccCurves.eccCurves[i] == TPM2_ECC_NIST_P384) {
-            st->curves |= DEVID_TPM2_CURVE_P384;
-        }
+        c = devid_tpm2_curve_by_id(cap->data.eccCurves.eccCurves[i]);
+        st->curves |= c != NULL ? c->bit : 0;
     }
     st->caps_read = 1;
     DEVID_DEBUG("tpm2", "algorithms 0x%x curves 0x%x", st->algs, st->curves);

@@ -93,6 +93,7 @@ void devid_tpm2_key_free(struct devid_key *key)
         CRYPTO_THREAD_unlock(st->lock);
     }
     OPENSSL_secure_clear_free(k->auth, k->auth_len + 1);
+    OPENSSL_secure_clear_free(k->parent_auth, DEVID_TPM2_PARENT_AUTH_SIZE);
     devid_tpm2_keyfile_free(k->kf);
     OPENSSL_clear_free(k, sizeof(*k));
     key->be = NULL;
@@ -166,9 +167,46 @@ static TSS2_RC devid_tpm2_load_f(struct devid_tpm2 *st, void *arg)
 {
     struct devid_tpm2_load *a = arg;
 
-    /* TPM 2.0 Part 3 §12.2 TPM2_Load; the parent's auth is empty */
+    /* TPM 2.0 Part 3 §12.2 TPM2_Load; the parent's auth was set on it */
     return Esys_Load(st->esys, a->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                      ESYS_TR_NONE, &a->kf->priv, &a->kf->pub, &a->tr);
+}
+
+/* A persistent parent with its auth value set, unless the TPM refused that
+ * value before: then nothing is sent (DEVID_R_PIN_REFUSED_BEFORE). */
+static int devid_tpm2_key_parent(struct devid_key *key, struct devid_tpm2 *st,
+                                 ESYS_TR *ptr)
+{
+    struct devid_tpm2_key *k = key->be;
+    TPM2B_AUTH auth = { 0 };
+    TSS2_RC rc;
+
+    if (devid_tpm2_parent_auth_refused(st, k->kf->parent, k->parent_auth,
+                                       k->parent_auth_len)) {
+        DEVID_RAISE(key->prov, DEVID_R_PIN_REFUSED_BEFORE,
+                    "the TPM refused this auth value for parent 0x%08x "
+                    "before",
+                    (unsigned int)k->kf->parent);
+        return 0;
+    }
+    DEVID_TPM2_RETRY(st, NULL, rc,
+                     Esys_TR_FromTPMPublic(st->esys, k->kf->parent,
+                                           ESYS_TR_NONE, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, ptr));
+    if (rc != TSS2_RC_SUCCESS) {
+        return devid_tpm2_rc_raise(key->prov, "parent Esys_TR_FromTPMPublic",
+                                   rc);
+    }
+    if (k->parent_auth != NULL) {
+        auth.size = (UINT16)k->parent_auth_len;
+        memcpy(auth.buffer, k->parent_auth, k->parent_auth_len);
+    }
+    rc = Esys_TR_SetAuth(st->esys, *ptr, &auth);
+    OPENSSL_cleanse(&auth, sizeof(auth));
+    if (rc != TSS2_RC_SUCCESS) {
+        return devid_tpm2_rc_raise(key->prov, "Esys_TR_SetAuth", rc);
+    }
+    return 1;
 }
 
 /* Loads a key file's object under its parent and frees the parent's slot. */
@@ -176,7 +214,6 @@ static int devid_tpm2_key_load(struct devid_key *key, struct devid_tpm2 *st)
 {
     struct devid_tpm2_key *k = key->be;
     struct devid_tpm2_load a = { ESYS_TR_NONE, k->kf, ESYS_TR_NONE };
-    ESYS_TR ptr = ESYS_TR_NONE;
     TSS2_RC rc;
     int ret = 0;
 
@@ -184,18 +221,22 @@ static int devid_tpm2_key_load(struct devid_key *key, struct devid_tpm2 *st)
         if (!devid_tpm2_srk_get(key->prov, st, &a.parent)) {
             goto end;
         }
-    } else {
-        DEVID_TPM2_RETRY(st, NULL, rc,
-                         Esys_TR_FromTPMPublic(st->esys, k->kf->parent,
-                                               ESYS_TR_NONE, ESYS_TR_NONE,
-                                               ESYS_TR_NONE, &ptr));
-        if (rc != TSS2_RC_SUCCESS) {
-            devid_tpm2_rc_raise(key->prov, "parent Esys_TR_FromTPMPublic", rc);
-            goto end;
-        }
-        a.parent = ptr;
+    } else if (!devid_tpm2_key_parent(key, st, &a.parent)) {
+        goto end;
     }
     rc = devid_tpm2_obj_with_room(st, devid_tpm2_load_f, &a, NULL);
+    if (rc != TSS2_RC_SUCCESS && k->kf->parent != TPM2_RH_OWNER
+        && devid_tpm2_rc_is_auth_fail(rc)) {
+        /* never resent, by this key or any other under this parent */
+        devid_tpm2_parent_auth_remember(st, k->kf->parent, k->parent_auth,
+                                        k->parent_auth_len);
+        DEVID_RAISE(key->prov, DEVID_R_PIN_INCORRECT,
+                    "Esys_Load: %s (0x%x): parent 0x%08x refused the auth "
+                    "value (tpm2-parent-auth), not retried",
+                    Tss2_RC_Decode(rc), (unsigned int)rc,
+                    (unsigned int)k->kf->parent);
+        goto end;
+    }
     if (rc != TSS2_RC_SUCCESS) {
         devid_tpm2_rc_raise(key->prov, "Esys_Load", rc);
         goto end;
@@ -273,21 +314,19 @@ static void devid_tpm2_pad(unsigned char *out, size_t n, const BYTE *x,
 static int devid_tpm2_pub_ecc(struct devid_key *key, const TPMT_PUBLIC *pub)
 {
     const TPMS_ECC_POINT *q = &pub->unique.ecc;
+    const struct devid_tpm2_curve *c = devid_tpm2_curve_by_id(
+        pub->parameters.eccDetail.curveID);
     struct devid_pubkey *pk = &key->pub;
     size_t n;
 
-    if (pub->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256) {
-        snprintf(pk->group, sizeof(pk->group), "%s", "prime256v1");
-        pk->bits = 256;
-    } else if (pub->parameters.eccDetail.curveID == TPM2_ECC_NIST_P384) {
-        snprintf(pk->group, sizeof(pk->group), "%s", "secp384r1");
-        pk->bits = 384;
-    } else {
+    if (c == NULL) {
         DEVID_RAISE(key->prov, DEVID_R_UNSUPPORTED_KEY, "TPM curve 0x%x",
                     pub->parameters.eccDetail.curveID);
         return 0;
     }
-    n = (size_t)pk->bits / 8;
+    snprintf(pk->group, sizeof(pk->group), "%s", c->name);
+    pk->bits = c->bits;
+    n = ((size_t)pk->bits + 7) / 8;
     if (q->x.size > n || q->y.size > n) {
         DEVID_RAISE(key->prov, DEVID_R_UNSUPPORTED_KEY, "bad EC point");
         return 0;
@@ -343,15 +382,25 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
                                     const struct devid_tpm2 *st)
 {
     TPMA_OBJECT a = pub->objectAttributes;
-    int sign = (a & TPMA_OBJECT_SIGN_ENCRYPT) != 0
-               && (a & TPMA_OBJECT_RESTRICTED) == 0;
-    int dec = (a & TPMA_OBJECT_DECRYPT) != 0
-              && (a & TPMA_OBJECT_RESTRICTED) == 0;
-    TPM2_ALG_ID s;
+    int restricted = (a & TPMA_OBJECT_RESTRICTED) != 0;
+    int sign = (a & TPMA_OBJECT_SIGN_ENCRYPT) != 0;
+    int dec = (a & TPMA_OBJECT_DECRYPT) != 0 && !restricted;
+    TPM2_ALG_ID s = pub->type == TPM2_ALG_ECC
+                        ? pub->parameters.eccDetail.scheme.scheme
+                        : pub->parameters.rsaDetail.scheme.scheme;
     unsigned int caps = 0;
 
+    /* a restricted signing key (an attestation key) has its own scheme
+     * and signs only what the TPM hashed (restricted.c); a restricted
+     * decryption key is a storage key: nothing for us */
+    if (restricted && (!sign || s == TPM2_ALG_NULL)) {
+        return 0;
+    }
+    if (restricted) {
+        caps |= DEVID_CAP_SIGN_MESSAGE;
+    }
+
     if (pub->type == TPM2_ALG_ECC) {
-        s = pub->parameters.eccDetail.scheme.scheme;
         if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_ECDSA)
             && (st->algs & DEVID_TPM2_ALG_ECDSA) != 0) {
             caps |= DEVID_CAP_SIGN_ECDSA;
@@ -362,7 +411,6 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
         }
         return caps;
     }
-    s = pub->parameters.rsaDetail.scheme.scheme;
     if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSASSA)
         && (st->algs & DEVID_TPM2_ALG_RSASSA) != 0) {
         caps |= DEVID_CAP_SIGN_PKCS1;
@@ -374,7 +422,8 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
     if (dec && s == TPM2_ALG_NULL) {
         /* raw RSA through TPM2_RSA_Decrypt with scheme NULL: our own
          * PKCS#1 type 1 or PSS encoding (see ops.c) */
-        caps |= DEVID_CAP_SIGN_RAW_PKCS1 | DEVID_CAP_SIGN_PSS;
+        caps |= DEVID_CAP_SIGN_RAW_PKCS1 | DEVID_CAP_SIGN_PSS
+                | DEVID_CAP_DECRYPT_RAW;
     }
     if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSAES)
         && (st->algs & DEVID_TPM2_ALG_RSAES) != 0) {
@@ -383,6 +432,12 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
     if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_OAEP)
         && (st->algs & DEVID_TPM2_ALG_OAEP) != 0) {
         caps |= DEVID_CAP_DECRYPT_OAEP;
+    }
+    if ((caps & DEVID_CAP_SIGN_PSS) != 0
+        && (caps & DEVID_CAP_SIGN_RAW_PKCS1) == 0) {
+        /* PSS only through TPM2_Sign, whose salt the TPM picks: the digest
+         * length on TPMs of library 1.38 and later (Part 1 Annex B.7) */
+        caps |= DEVID_CAP_PSS_SALT_DIGEST;
     }
     return caps;
 }
@@ -469,8 +524,11 @@ static int devid_tpm2_keyfile_usable(struct devid_prov *prov,
                     "TSS2 key file under an RSA SRK is not supported");
         return 0;
     }
+    /* the handle type is the top byte (TPM 2.0 Part 2 §7.2). Not
+     * TPM2_HR_PERSISTENT: tss2's macro shifts a UINT8 promoted to int by
+     * 24, undefined for 0x81 (UBSan aborts on it) */
     if (kf->parent != TPM2_RH_OWNER
-        && (kf->parent & 0xff000000u) != TPM2_HR_PERSISTENT) {
+        && (kf->parent & 0xff000000u) != DEVID_TPM2_HR_PERSISTENT) {
         DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY, "parent handle 0x%x",
                     (unsigned int)kf->parent);
         return 0;
@@ -478,9 +536,40 @@ static int devid_tpm2_keyfile_usable(struct devid_prov *prov,
     return 1;
 }
 
+int devid_tpm2_key_set_auth_value(struct devid_key *key, int parent,
+                                  const char *value, size_t len)
+{
+    struct devid_tpm2_key *k = key->be;
+    size_t size = parent ? DEVID_TPM2_PARENT_AUTH_SIZE : len + 1;
+    char *buf;
+
+    if (len > sizeof(((TPM2B_AUTH *)NULL)->buffer)) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM, "auth value of %zu bytes",
+                    len);
+        return 0;
+    }
+    buf = OPENSSL_secure_zalloc(size);
+    if (buf == NULL) {
+        DEVID_RAISE(key->prov, DEVID_R_MALLOC, "auth");
+        return 0;
+    }
+    memcpy(buf, value, len);
+    if (parent) {
+        OPENSSL_secure_clear_free(k->parent_auth, DEVID_TPM2_PARENT_AUTH_SIZE);
+        k->parent_auth = buf;
+        k->parent_auth_len = len;
+    } else {
+        OPENSSL_secure_clear_free(k->auth, k->auth_len + 1);
+        k->auth = buf;
+        k->auth_len = len;
+    }
+    return 1;
+}
+
 int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
                                 struct devid_tpm2_keyfile *kf, const char *uri,
                                 const struct devid_pin_cb *pin,
+                                const struct devid_tpm2_auths *given,
                                 struct devid_key **out)
 {
     struct devid_key *key = NULL;
@@ -504,8 +593,27 @@ int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
         DEVID_RAISE(prov, DEVID_R_MALLOC, "uri");
         goto end;
     }
-    if (!k->kf->empty_auth
-        && !devid_tpm2_key_ask_auth(key, uri != NULL ? uri : "TPM key", pin)) {
+    if (given != NULL && given->user != NULL) {
+        if (!devid_tpm2_key_set_auth_value(key, 0, given->user,
+                                           given->user_len)) {
+            goto end;
+        }
+    } else if (!k->kf->empty_auth
+               && !devid_tpm2_key_ask_auth(key, uri != NULL ? uri : "TPM key",
+                                           pin)) {
+        goto end;
+    }
+    if (k->kf->parent != TPM2_RH_OWNER && given != NULL
+        && given->parent != NULL) {
+        if (!devid_tpm2_key_set_auth_value(key, 1, given->parent,
+                                           given->parent_len)) {
+            goto end;
+        }
+    } else if (k->kf->parent != TPM2_RH_OWNER
+               && !devid_tpm2_parent_auth_get(prov, k->kf->parent,
+                                              uri != NULL ? uri : "TPM key",
+                                              pin, &k->parent_auth,
+                                              &k->parent_auth_len)) {
         goto end;
     }
     /* load now, so a key file for another TPM fails here and not in the
@@ -537,7 +645,7 @@ int devid_tpm2_key_from_keyfile_der(struct devid_prov *prov,
     if (!devid_tpm2_keyfile_decode(prov, der, len, &kf)) {
         return 0;
     }
-    return devid_tpm2_key_from_keyfile(prov, kf, NULL, pin, out);
+    return devid_tpm2_key_from_keyfile(prov, kf, NULL, pin, NULL, out);
 }
 
 int devid_tpm2_key_get_keyfile_der(struct devid_key *key, unsigned char **der,
@@ -573,21 +681,37 @@ int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
     struct devid_tpm2_keyfile *kf = NULL;
     struct devid_key *key = NULL;
     struct devid_tpm2_key *k;
+    TPM2B_NAME oname;
     TPM2_HANDLE h = 0;
-    int ask = 0, r, ret = 0;
+    int object = strncmp(name, "object:", 7) == 0;
+    int ask = 0, r = 1, ret = 0;
 
     *out = NULL;
-    r = devid_tpm2_name_handle(name, &h, &ask);
+    if (devid_tpm2_name_nv(name, &h)) {
+        DEVID_RAISE(prov, DEVID_R_NO_OBJECT,
+                    "%s is an NV index: a public key or certificate, no "
+                    "private key",
+                    name);
+        return 0;
+    }
+    if (object && !devid_tpm2_object_handle(prov, name + 7, &h, &oname)) {
+        return 0;
+    }
+    if (!object) {
+        r = devid_tpm2_name_handle(name, &h, &ask);
+    }
     if (r < 0) {
         DEVID_RAISE(prov, DEVID_R_BAD_URI,
-                    "%s: expected handle:0x81xxxxxx[?pass]", name);
+                    "%s: expected handle:0x81xxxxxx[?pass], "
+                    "handle:0x01xxxxxx (NV) or object:PATH",
+                    name);
         return 0;
     }
     if (r == 0) {
         if (!devid_tpm2_keyfile_read(prov, devid_tpm2_name_path(name), &kf)) {
             return 0;
         }
-        return devid_tpm2_key_from_keyfile(prov, kf, name, pin, out);
+        return devid_tpm2_key_from_keyfile(prov, kf, name, pin, NULL, out);
     }
     key = devid_tpm2_key_alloc(prov);
     if (key == NULL) {
@@ -596,12 +720,13 @@ int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
     k = key->be;
     k->handle = h;
     k->ask_auth = ask;
-    key->uri = OPENSSL_strdup(name);
+    key->uri = object ? devid_tpm2_object_uri(name + 7) : OPENSSL_strdup(name);
     if (key->uri == NULL) {
         DEVID_RAISE(prov, DEVID_R_MALLOC, "uri");
         goto end;
     }
-    if (!devid_tpm2_key_open_handle(key, name, pin)) {
+    if (!devid_tpm2_key_open_handle(key, name, pin)
+        || (object && !devid_tpm2_object_check(key, &oname))) {
         goto end;
     }
     *out = key;

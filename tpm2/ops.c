@@ -61,10 +61,12 @@ static TPM2_ALG_ID devid_tpm2_ecdsa_hash(int md_nid, size_t tbslen)
 
 /* TPM 2.0 Part 3 §20.2 TPM2_Sign with a null hash-check ticket (Part 2
  * §10.7.6: tag TPM_ST_HASHCHECK, hierarchy TPM_RH_NULL), allowed for
- * unrestricted keys. */
+ * unrestricted keys, or the ticket tk of the TPM's own hash (restricted
+ * keys, restricted.c). */
 static int devid_tpm2_sign_cmd(struct devid_key *key, TPM2_ALG_ID scheme,
                                TPM2_ALG_ID halg, const unsigned char *tbs,
-                               size_t tbslen, TPMT_SIGNATURE **out)
+                               size_t tbslen, const TPMT_TK_HASHCHECK *tk,
+                               TPMT_SIGNATURE **out)
 {
     struct devid_tpm2_key *k = key->be;
     TPMT_TK_HASHCHECK ticket = { TPM2_ST_HASHCHECK, TPM2_RH_NULL, { 0 } };
@@ -83,6 +85,9 @@ static int devid_tpm2_sign_cmd(struct devid_key *key, TPM2_ALG_ID scheme,
     }
     digest.size = (UINT16)tbslen;
     memcpy(digest.buffer, tbs, tbslen);
+    if (tk != NULL) {
+        ticket = *tk;
+    }
     memset(&s, 0, sizeof(s));
     s.scheme = scheme;
     s.details.any.hashAlg = halg;
@@ -90,8 +95,20 @@ static int devid_tpm2_sign_cmd(struct devid_key *key, TPM2_ALG_ID scheme,
               ? k->pub.parameters.eccDetail.scheme.scheme
               : k->pub.parameters.rsaDetail.scheme.scheme;
     if (own != TPM2_ALG_NULL) {
-        /* a key with its own scheme takes inScheme NULL (Part 3 §20.2.1) */
+        /* a key with its own scheme takes inScheme NULL (Part 3 §20.2.1),
+         * and signs digests of its scheme's hash only */
         s.scheme = TPM2_ALG_NULL;
+        if (k->pub.parameters.asymDetail.scheme.details.anySig.hashAlg
+            != halg) {
+            DEVID_RAISE(key->prov, DEVID_R_MECHANISM,
+                        "%s: the key's scheme fixes the hash to TPM "
+                        "algorithm 0x%04x, not 0x%04x",
+                        key->uri != NULL ? key->uri : "TPM key",
+                        (unsigned int)k->pub.parameters.asymDetail.scheme
+                            .details.anySig.hashAlg,
+                        (unsigned int)halg);
+            return 0;
+        }
     }
     if (!devid_tpm2_esys_acquire(key->prov, &st)
         || !devid_tpm2_key_use(key, st, &tr)) {
@@ -325,6 +342,7 @@ static int devid_tpm2_sign_rsa_raw(struct devid_key *key,
 static int devid_tpm2_sign_ecdsa(struct devid_key *key,
                                  const struct devid_sign_params *p,
                                  const unsigned char *tbs, size_t tbslen,
+                                 const TPMT_TK_HASHCHECK *tk,
                                  unsigned char *sig, size_t *siglen)
 {
     TPM2_ALG_ID halg = devid_tpm2_ecdsa_hash(p->md_nid, tbslen);
@@ -339,7 +357,7 @@ static int devid_tpm2_sign_ecdsa(struct devid_key *key,
                     tbslen);
         return 0;
     }
-    if (!devid_tpm2_sign_cmd(key, TPM2_ALG_ECDSA, halg, tbs, tbslen, &s)) {
+    if (!devid_tpm2_sign_cmd(key, TPM2_ALG_ECDSA, halg, tbs, tbslen, tk, &s)) {
         goto end;
     }
     e = &s->signature.ecdsa;
@@ -428,6 +446,7 @@ static int devid_tpm2_pss_check(struct devid_key *key,
 static int devid_tpm2_sign_rsa_tpm(struct devid_key *key,
                                    const struct devid_sign_params *p,
                                    const unsigned char *tbs, size_t tbslen,
+                                   const TPMT_TK_HASHCHECK *tk,
                                    unsigned char *sig, size_t *siglen)
 {
     TPM2_ALG_ID halg = devid_tpm2_hash_alg(p->md_nid);
@@ -445,7 +464,7 @@ static int devid_tpm2_sign_rsa_tpm(struct devid_key *key,
                     p->mgf1_nid);
         return 0;
     }
-    if (!devid_tpm2_sign_cmd(key, scheme, halg, tbs, tbslen, &s)) {
+    if (!devid_tpm2_sign_cmd(key, scheme, halg, tbs, tbslen, tk, &s)) {
         goto end;
     }
     if (s->signature.rsassa.sig.size > k) {
@@ -463,22 +482,20 @@ end:
     return ret;
 }
 
-int devid_tpm2_op_sign(struct devid_key *key, const struct devid_sign_params *p,
-                       const unsigned char *tbs, size_t tbslen,
-                       unsigned char *sig, size_t *siglen)
+/* The scheme dispatch of op_sign, over a digest (and its ticket, for a
+ * restricted key). */
+static int devid_tpm2_sign_digest(struct devid_key *key,
+                                  const struct devid_sign_params *p,
+                                  const unsigned char *tbs, size_t tbslen,
+                                  const TPMT_TK_HASHCHECK *tk,
+                                  unsigned char *sig, size_t *siglen)
 {
     struct devid_tpm2_key *k = key->be;
     int raw = (key->caps & DEVID_CAP_SIGN_RAW_PKCS1) != 0;
 
-    if (sig == NULL) {
-        *siglen = key->pub.type == DEVID_KEY_EC
-                      ? 2 * devid_tpm2_key_bytes(key)
-                      : devid_tpm2_key_bytes(key);
-        return 1;
-    }
     if (key->pub.type == DEVID_KEY_EC && p->scheme == DEVID_SIG_ECDSA
         && (key->caps & DEVID_CAP_SIGN_ECDSA) != 0) {
-        return devid_tpm2_sign_ecdsa(key, p, tbs, tbslen, sig, siglen);
+        return devid_tpm2_sign_ecdsa(key, p, tbs, tbslen, tk, sig, siglen);
     }
     if (key->pub.type == DEVID_KEY_RSA && p->scheme == DEVID_SIG_PKCS1) {
         if (p->md_nid == NID_undef && raw) {
@@ -486,7 +503,8 @@ int devid_tpm2_op_sign(struct devid_key *key, const struct devid_sign_params *p,
         }
         if (p->md_nid != NID_undef
             && (key->caps & DEVID_CAP_SIGN_PKCS1) != 0) {
-            return devid_tpm2_sign_rsa_tpm(key, p, tbs, tbslen, sig, siglen);
+            return devid_tpm2_sign_rsa_tpm(key, p, tbs, tbslen, tk, sig,
+                                           siglen);
         }
     }
     if (key->pub.type == DEVID_KEY_RSA && p->scheme == DEVID_SIG_PSS
@@ -497,13 +515,37 @@ int devid_tpm2_op_sign(struct devid_key *key, const struct devid_sign_params *p,
         if (raw) {
             return devid_tpm2_sign_rsa_raw(key, p, tbs, tbslen, sig, siglen);
         }
-        return devid_tpm2_sign_rsa_tpm(key, p, tbs, tbslen, sig, siglen);
+        return devid_tpm2_sign_rsa_tpm(key, p, tbs, tbslen, tk, sig, siglen);
     }
     DEVID_RAISE(key->prov, DEVID_R_MECHANISM,
                 "%s cannot sign with scheme %d (object attributes 0x%x)",
                 key->uri != NULL ? key->uri : "TPM key", (int)p->scheme,
                 (unsigned int)k->pub.objectAttributes);
     return 0;
+}
+
+int devid_tpm2_op_sign(struct devid_key *key, const struct devid_sign_params *p,
+                       const unsigned char *tbs, size_t tbslen,
+                       unsigned char *sig, size_t *siglen)
+{
+    unsigned char digest[sizeof(TPMU_HA)];
+    size_t dlen = sizeof(digest);
+    TPMT_TK_HASHCHECK tk;
+    int restricted = (key->caps & DEVID_CAP_SIGN_MESSAGE) != 0;
+
+    if (sig == NULL) {
+        *siglen = key->pub.type == DEVID_KEY_EC ? 2 * devid_tpm2_key_bytes(key)
+                                                : devid_tpm2_key_bytes(key);
+        return 1;
+    }
+    if (!restricted) {
+        return devid_tpm2_sign_digest(key, p, tbs, tbslen, NULL, sig, siglen);
+    }
+    /* one TPM2_Hash (or a hash sequence) for the digest and its ticket,
+     * then TPM2_Sign with them */
+    return devid_tpm2_hash_ticket(key, p->md_nid, tbs, tbslen, digest, &dlen,
+                                  &tk)
+           && devid_tpm2_sign_digest(key, p, digest, dlen, &tk, sig, siglen);
 }
 
 int devid_tpm2_op_decrypt(struct devid_key *key,
@@ -538,6 +580,11 @@ int devid_tpm2_op_decrypt(struct devid_key *key,
     } else if (p->pad == DEVID_PAD_PKCS1
                && (key->caps & DEVID_CAP_DECRYPT_PKCS1) != 0) {
         scheme = TPM2_ALG_RSAES;
+    } else if (p->pad == DEVID_PAD_NONE
+               && (key->caps & DEVID_CAP_DECRYPT_RAW) != 0
+               && inlen == devid_tpm2_key_bytes(key)) {
+        /* TPM2_RSA_Decrypt with scheme NULL: c^d mod n, left-padded */
+        return devid_tpm2_rsa_raw(key, in, out, outlen);
     } else {
         DEVID_RAISE(key->prov, DEVID_R_MECHANISM, "%s cannot decrypt (pad %d)",
                     key->uri != NULL ? key->uri : "TPM key", (int)p->pad);

@@ -22,7 +22,15 @@ extern const struct devid_backend_ops devid_tpm2_backend;
 /* The backend's provider settings (esys.c). */
 struct devid_tpm2_cfg {
     char *tcti; /* tcti: TCTI configuration string */
+    /* tpm2-parent-auth: a value (secure heap), a file, or ask */
+    char *parent_auth;
+    size_t parent_auth_len;
+    char *parent_auth_file;
+    int parent_auth_ask;
 };
+
+/* Parent auth values the TPM refused, remembered per provider instance. */
+#define DEVID_TPM2_REFUSED_MAX 8
 
 /* Algorithms and curves this TPM reports (TPM2_GetCapability, read once). */
 #define DEVID_TPM2_ALG_RSASSA 0x01u
@@ -33,10 +41,31 @@ struct devid_tpm2_cfg {
 #define DEVID_TPM2_ALG_ECDH 0x20u
 #define DEVID_TPM2_CURVE_P256 0x01u
 #define DEVID_TPM2_CURVE_P384 0x02u
+#define DEVID_TPM2_CURVE_P192 0x04u
+#define DEVID_TPM2_CURVE_P224 0x08u
+#define DEVID_TPM2_CURVE_P521 0x10u
+
+/* The NIST curves devid serves: the TPM's ID, OpenSSL's short name, the
+ * field size and the DEVID_TPM2_CURVE_* bit (esys.c). */
+struct devid_tpm2_curve {
+    TPMI_ECC_CURVE id;
+    const char *name;
+    int bits;
+    unsigned int bit;
+};
+
+/** The curve with this TPM ID or OpenSSL short name, or NULL. */
+const struct devid_tpm2_curve *devid_tpm2_curve_by_id(TPMI_ECC_CURVE id);
+const struct devid_tpm2_curve *devid_tpm2_curve_by_name(const char *name);
 
 /* The TCG storage root key lives here when it is provisioned (TCG TPM v2.0
  * Provisioning Guidance, reserved handles). */
 #define DEVID_TPM2_SRK_HANDLE 0x81000001u
+
+/* TPM_HT_PERSISTENT in the top byte (TPM 2.0 Part 2 §7.2). tss2's
+ * TPM2_HR_PERSISTENT shifts a signed 0x81 left by 24, which is undefined
+ * behaviour in C (UBSan says so). */
+#define DEVID_TPM2_HR_PERSISTENT 0x81000000u
 
 /* A transient object we keep in the TPM, or its saved context when the TPM
  * ran out of object slots (TPM 2.0 Part 3 §28.2 ContextSave). */
@@ -67,6 +96,11 @@ struct devid_tpm2 {
     struct devid_tpm2_obj srk;    /* transient SRK created from the template */
     struct devid_tpm2_obj *objs;  /* loaded keys, for eviction */
     unsigned long long clock;
+    /* refused parent auth values: salted SHA-256 (parent-auth.c) */
+    unsigned char refused[DEVID_TPM2_REFUSED_MAX][32];
+    size_t nrefused;
+    unsigned char refused_salt[16];
+    int refused_salted;
 };
 
 /* Backend-private part of a devid_key (key->be). */
@@ -81,7 +115,13 @@ struct devid_tpm2_key {
     size_t auth_len;
     int ask_auth;                 /* ask the passphrase callback */
     int auth_failed;              /* the TPM refused auth: never resend */
+    char *parent_auth;            /* key files: parent's auth (secure heap,
+                                   * DEVID_TPM2_PARENT_AUTH_SIZE), or NULL */
+    size_t parent_auth_len;
 };
+
+/* Size of the secure-heap buffer of a parent auth value. */
+#define DEVID_TPM2_PARENT_AUTH_SIZE (sizeof(((TPM2B_AUTH *)NULL)->buffer) + 2)
 
 /* esys.c */
 
@@ -207,6 +247,84 @@ int devid_tpm2_srk_get(struct devid_prov *prov, struct devid_tpm2 *st,
 /** Swaps a transient SRK out again after use to free its slot (lock held). */
 void devid_tpm2_srk_done(struct devid_tpm2 *st);
 
+/* parent-auth.c */
+
+/** Parses the tpm2-parent-auth setting into cfg: "ask" (the passphrase
+ *  callback), "file:PATH" (read at use), "pass:VALUE" or a value. Returns
+ *  1, or 0 with DEVID_R_BAD_CONFIG raised. */
+int devid_tpm2_parent_auth_cfg(struct devid_prov *prov,
+                               struct devid_tpm2_cfg *cfg, const char *value);
+
+/** The auth value for parent of the key named name: from the setting, else
+ *  $TPM2OPENSSL_PARENT_AUTH, else empty. *out is a secure-heap buffer of
+ *  DEVID_TPM2_PARENT_AUTH_SIZE bytes (OPENSSL_secure_clear_free) holding
+ *  *out_len bytes. Returns 1, or 0 with DEVID_R_PIN_SOURCE or
+ *  DEVID_R_PIN_REQUIRED raised. */
+int devid_tpm2_parent_auth_get(struct devid_prov *prov, TPM2_HANDLE parent,
+                               const char *name, const struct devid_pin_cb *pin,
+                               char **out, size_t *out_len);
+
+/** 1 when the TPM refused this auth value for parent before (st locked). */
+int devid_tpm2_parent_auth_refused(struct devid_tpm2 *st, TPM2_HANDLE parent,
+                                   const char *auth, size_t len);
+
+/** Remembers that the TPM refused auth for parent (st locked). */
+void devid_tpm2_parent_auth_remember(struct devid_tpm2 *st, TPM2_HANDLE parent,
+                                     const char *auth, size_t len);
+
+/* nv.c */
+
+/** 1 when name is "handle:0x01xxxxxx" (an NV index), with *handle set. */
+int devid_tpm2_name_nv(const char *name, TPM2_HANDLE *handle);
+
+/** The search of an NV index: its public key (PUBKEY) and, when it holds a
+ *  certificate, the certificate (CERT). Reads with the empty auth of the
+ *  owner (ownerread indices) or of the index. Returns 1, or 0 with
+ *  DEVID_R_NO_OBJECT or a TPM reason raised. */
+int devid_tpm2_nv_search(struct devid_prov *prov, const char *name,
+                         TPM2_HANDLE h, unsigned int want, devid_object_cb *cb,
+                         void *cbarg);
+
+/* object.c */
+
+/** The TPM Name of a public area (nameAlg || H(TPMT_PUBLIC)). Returns 1,
+ *  or 0 for a name algorithm it does not know. */
+int devid_tpm2_pub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name);
+
+/** Reads an "object:" file (a serialized ESYS_TR): the persistent handle
+ *  and the Name it had. No TPM command. Returns 1, or 0 with
+ *  DEVID_R_BAD_KEY_FILE or DEVID_R_UNSUPPORTED_KEY raised. */
+int devid_tpm2_object_handle(struct devid_prov *prov, const char *path,
+                             TPM2_HANDLE *handle, TPM2B_NAME *name);
+
+/** "object:" and the absolute path of path (so a reference file written
+ *  for the key opens it from any directory), or NULL on allocation
+ *  failure. OPENSSL_free it. */
+char *devid_tpm2_object_uri(const char *path);
+
+/** 1 when the opened key has the Name the object file recorded; else 0
+ *  with DEVID_R_NO_OBJECT raised (the handle was reused). */
+int devid_tpm2_object_check(struct devid_key *key, const TPM2B_NAME *name);
+
+/* restricted.c */
+
+/** Hashes msg in the TPM (TPM2_Hash, or a hash sequence when it is longer
+ *  than one buffer) with the digest md_nid, for a restricted signing key:
+ *  the digest (at most *dlen bytes; *dlen set) and the owner hierarchy's
+ *  hash-check ticket for TPM2_Sign. Returns 1, or 0 with DEVID_R_MECHANISM
+ *  or a TPM reason raised. */
+int devid_tpm2_hash_ticket(struct devid_key *key, int md_nid,
+                           const unsigned char *msg, size_t len,
+                           unsigned char *digest, size_t *dlen,
+                           TPMT_TK_HASHCHECK *tk);
+
+/* describe.c */
+
+/** Prints where key lives, its TPM Name, object attributes and scheme, one
+ *  line each at indent (the backend's describe). Touches no TPM. Returns 1,
+ *  or 0 when out fails. */
+int devid_tpm2_key_describe(struct devid_key *key, BIO *out, int indent);
+
 /* key-load.c */
 
 /** Opens a key by name ("handle:0x81...", "file:PATH", PATH), reading its
@@ -216,12 +334,29 @@ void devid_tpm2_srk_done(struct devid_tpm2 *st);
 int devid_tpm2_key_open(struct devid_prov *prov, const char *name,
                         const struct devid_pin_cb *pin, struct devid_key **out);
 
+/* Auth values already known when a key is opened (a key just generated
+ * with user-auth and parent-auth): used instead of asking. */
+struct devid_tpm2_auths {
+    const char *user; /* the key's own, or NULL */
+    size_t user_len;
+    const char *parent; /* the parent's, or NULL */
+    size_t parent_len;
+};
+
 /** Makes a key from a parsed key file (takes ownership of kf even on
- *  failure). uri may be NULL. Same return and reasons as key_open. */
+ *  failure). uri and given may be NULL. Same return and reasons as
+ *  key_open. */
 int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
                                 struct devid_tpm2_keyfile *kf, const char *uri,
                                 const struct devid_pin_cb *pin,
+                                const struct devid_tpm2_auths *given,
                                 struct devid_key **out);
+
+/** Sets key's own auth value (parent 0) or its parent's (parent 1) to a
+ *  copy of value in the secure heap. Returns 1, or 0 with
+ *  DEVID_R_INVALID_PARAM (too long) or DEVID_R_MALLOC raised. */
+int devid_tpm2_key_set_auth_value(struct devid_key *key, int parent,
+                                  const char *value, size_t len);
 
 /** Makes sure key's object is usable in this context and sets its auth
  *  (lock held). Returns 1 with *tr, or 0 with an error raised. */
@@ -250,6 +385,13 @@ void devid_tpm2_key_free(struct devid_key *key);
  *  name (nothing raised). */
 int devid_tpm2_name_handle(const char *name, TPM2_HANDLE *handle,
                            int *ask_auth);
+
+/* key-delete.c */
+
+/** ops->delete_key: removes a key file, or evicts a persistent handle.
+ *  Returns 1 (also when nothing is there) or 0 with an error raised. */
+int devid_tpm2_key_delete(struct devid_prov *prov, const char *name,
+                          const struct devid_pin_cb *pin);
 
 /* key-create.c */
 

@@ -22,6 +22,7 @@ if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
 fi
 devid_mktoken "$TESTDIR" line
 printf '%s' "$DEVID_USER_PIN" > pin
+chmod 600 pin   # devid refuses PIN files others can read
 printf '{"assigning_polls": 0, "retry_after": 1, "enrollment_groups": [{"id": "factory", "ca": "factory"}]}\n' > emu.json
 prov_emulators "$TESTDIR" "$TESTDIR/emu.json"
 

@@ -33,6 +33,7 @@ reg_setup() {
     STATE=$T/state
     devid_mktoken "$T" dev
     printf '%s' "$DEVID_USER_PIN" > "$T/pin"
+    chmod 600 "$T/pin"   # devid refuses PIN files others can read
     printf 'pkcs11-module-path = %s\npin-source = file:%s\n' \
         "$SOFTHSM_MODULE" "$T/pin" > "$T/devid.conf"
     "$DEVID" --config "$T/devid.conf" keygen --type ec-p256 \

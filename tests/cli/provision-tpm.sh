@@ -21,6 +21,7 @@ cd "$TESTDIR"
 
 devid_tpm_start "$TESTDIR"
 printf '' > pin
+chmod 600 pin   # devid refuses PIN files others can read
 prov_emulators "$TESTDIR"
 prov_device tpm tpm-01 "$TESTDIR/device.tss2.pem" "$TESTDIR/onboarding.tss2.pem"
 conf="$TESTDIR/tpm.conf"

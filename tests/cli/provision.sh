@@ -21,6 +21,7 @@ cd "$TESTDIR"
 
 devid_mktoken "$TESTDIR" dev-hsm
 printf '%s' "$DEVID_USER_PIN" > pin
+chmod 600 pin   # devid refuses PIN files others can read
 prov_emulators "$TESTDIR"
 prov_device hsm hsm-01 "pkcs11:token=dev-hsm;object=device" \
     "pkcs11:token=dev-hsm;object=onboarding"

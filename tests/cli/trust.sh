@@ -19,6 +19,7 @@ cd "$TESTDIR"
 
 devid_mktoken "$TESTDIR" dev-hsm
 printf '%s' "$DEVID_USER_PIN" > pin
+chmod 600 pin   # devid refuses PIN files others can read
 nofault='"faults": {"poll_limit": false}'
 renew_config "$TESTDIR/emu.json" "\"trust_bundle\": [\"A\"], $nofault"
 prov_emulators "$TESTDIR" "$TESTDIR/emu.json"

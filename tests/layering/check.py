@@ -7,7 +7,8 @@
    circle between provider/ and a backend either.
 3. provider/ names no PKCS#11 or TSS identifier, string or header outside
    the registry entry (provider/registry.c); comments may mention them.
-4. The engine shim and the CLI reach backends only through the registry:
+4. The engine shim, the CLI and the PKCS#11 module (p11module/) reach
+   backends only through the registry:
    no backend table or backend function by name, no backend chosen by
    comparing its name, no key names of a backend taken apart by hand.
 
@@ -17,7 +18,7 @@ import re
 import sys
 
 top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
-FOLDERS = ["common", "provider", "pkcs11", "tpm2", "engine-compat", "tools", "emulator"]
+FOLDERS = ["common", "provider", "pkcs11", "tpm2", "engine-compat", "tools", "emulator", "p11module"]
 BACKENDS = ["pkcs11", "tpm2"]
 REGISTRY = "provider/registry.c"
 
@@ -61,6 +62,9 @@ def strip_comments(text):
 
 
 problems = []
+for folder in FOLDERS:
+    if not list(sources(folder)):
+        problems.append(f"{folder}/: no C sources under {top} (wrong tree?)")
 edges = {f: set() for f in FOLDERS}
 for folder in FOLDERS:
     for rel in sources(folder):
@@ -115,7 +119,7 @@ for rel in sources("provider"):
 by_name = re.compile(r"\b(devid_pkcs11_backend|devid_tpm2_backend|devid_p11_\w+|devid_tpm2_\w+)\b")
 name_cmp = re.compile(r"str(n)?(case)?cmp\s*\(\s*[\w>.-]*ops->name")
 hand_parse = re.compile(r'str(n)?cmp\s*\([^;]*"(pkcs11:|handle:)"')
-for folder in ("engine-compat", "tools"):
+for folder in ("engine-compat", "tools", "p11module"):
     for rel in sources(folder):
         code = strip_comments(read(rel))
         for lineno, line in enumerate(code.split("\n"), 1):
@@ -131,4 +135,4 @@ for p in problems:
 if problems:
     sys.exit(1)
 print("layering: common/ depends on nothing above it; no include circle; "
-      "provider/, engine-compat/ and tools/ reach backends only through the registry")
+      "provider/, engine-compat/, tools/ and p11module/ reach backends only through the registry")

@@ -18,6 +18,7 @@ recipes_init() {
     devid_mktoken "$TESTDIR" "$1"
     pki_ca "$TESTDIR"
     printf '%s\n' "$DEVID_USER_PIN" > pin
+    chmod 600 pin   # devid refuses PIN files others can read
     chmod 600 pin
     recipes_cnf "$TESTDIR/openssl.cnf" "${DEVID_TCTI:-device:/dev/tpmrm0}"
     OPENSSL_CONF=$TESTDIR/openssl.cnf

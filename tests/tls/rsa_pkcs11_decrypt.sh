@@ -24,3 +24,12 @@ devid_ossl pkeyutl -decrypt -inkey "$uri" -pkeyopt rsa_padding_mode:oaep \
     -pkeyopt rsa_oaep_md:sha1 -in enc2 -out dec2
 cmp -s plain dec2 || fail "OAEP decryption"
 ok "RSA OAEP (SHA-1) decryption in the token"
+# raw RSA is a TPM-backend capability: a token key refuses it, never falls
+# back to PKCS#1
+head -c 256 /dev/zero > zero.blk
+if devid_ossl pkeyutl -decrypt -inkey "$uri" -pkeyopt rsa_padding_mode:none \
+    -in zero.blk -out raw.out 2> raw.err; then
+    fail "raw decryption with a token key"
+fi
+grep -q 'cannot decrypt without padding' raw.err || fail "raw: $(cat raw.err)"
+ok "raw RSA decryption is refused for token keys"

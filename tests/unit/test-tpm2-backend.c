@@ -336,7 +336,16 @@ static int suite_init(void)
              " -pkeyopt group:P-256 -out t2o.pem && $F"
              " && openssl genpkey -provider tpm2 -algorithm EC"
              " -pkeyopt group:P-256 -pkeyopt user-auth:abc -out auth.pem"
-             " && $F")) {
+             " && $F"
+             /* a DA-protected parent with an auth value, and two keys */
+             " && tpm2_createprimary -C o -G ecc -p ppw -c pp.ctx"
+             " && tpm2_evictcontrol -C o -c pp.ctx 0x81000108 && $F"
+             " && tpm2_create -C 0x81000108 -P ppw -G ecc256 -u p1.pub"
+             " -r p1.priv && tpm2_encodeobject -C 0x81000108 -P ppw"
+             " -u p1.pub -r p1.priv -p -o p1.pem && $F"
+             " && tpm2_create -C 0x81000108 -P ppw -G ecc256 -u p2.pub"
+             " -r p2.priv && tpm2_encodeobject -C 0x81000108 -P ppw"
+             " -u p2.pub -r p2.priv -p -o p2.pem && $F")) {
         fprintf(stderr, "tpm2-tools/tpm2-openssl failed: see %s/cmd.log\n",
                 tdir);
         kill(swtpm_pid, SIGTERM);
@@ -797,6 +806,37 @@ static void test_auth_keyfile(void)
     devid_key_free(key);
 }
 
+/* A parent auth value the TPM refused is never sent again, by the same
+ * key file or another under that parent: one failure at the TPM. */
+static void test_parent_auth_refused_once(void)
+{
+    struct devid_key *key;
+    int before = lockout_counter();
+
+    CU_ASSERT_TRUE_FATAL(devid_config_set(prov, "tpm2-parent-auth", "nope"));
+    key = open_key(prov, tpath("p1.pem"), NULL);
+    CU_ASSERT_PTR_NULL(key);
+    CU_ASSERT_EQUAL(last_reason(), DEVID_R_PIN_INCORRECT);
+    ERR_clear_error();
+    key = open_key(prov, tpath("p1.pem"), NULL);
+    CU_ASSERT_PTR_NULL(key);
+    CU_ASSERT_EQUAL(last_reason(), DEVID_R_PIN_REFUSED_BEFORE);
+    ERR_clear_error();
+    key = open_key(prov, tpath("p2.pem"), NULL);
+    CU_ASSERT_PTR_NULL(key);
+    CU_ASSERT_EQUAL(last_reason(), DEVID_R_PIN_REFUSED_BEFORE);
+    ERR_clear_error();
+    CU_ASSERT_EQUAL(lockout_counter(), before + 1);
+    /* the right value still works, for both keys */
+    CU_ASSERT_TRUE_FATAL(devid_config_set(prov, "tpm2-parent-auth", "ppw"));
+    key = open_key(prov, tpath("p2.pem"), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
+    devid_key_free(key);
+    CU_ASSERT_EQUAL(lockout_counter(), before + 1);
+    CU_ASSERT_TRUE(devid_config_set(prov, "tpm2-parent-auth", ""));
+}
+
 /* swtpm allows 3 failures (TPM2_PT_MAX_AUTH_FAIL): after them the TPM is in
  * lockout and says so, even for the right auth value. Keys without auth
  * (noDA, as devid creates them) keep working. */
@@ -890,6 +930,8 @@ int main(void)
     CU_add_test(s, "test_auth_wrong_not_retried",
                 test_auth_wrong_not_retried);
     CU_add_test(s, "test_auth_keyfile", test_auth_keyfile);
+    CU_add_test(s, "test_parent_auth_refused_once",
+                test_parent_auth_refused_once);
     CU_add_test(s, "test_lockout", test_lockout);
     CU_add_test(s, "test_errors", test_errors);
     CU_basic_set_mode(CU_BRM_VERBOSE);
