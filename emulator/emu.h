@@ -12,8 +12,10 @@
 #include <openssl/x509.h>
 
 struct event_base;
+struct evconnlistener;
 struct evhttp;
 struct evhttp_request;
+struct devid_emu_mqtt_conn;
 
 /* Largest request body DPS accepts (DPS-PROTOCOL.md section 1.8). */
 #define DEVID_EMU_MAX_BODY (96 * 1024)
@@ -101,7 +103,9 @@ struct devid_emu_fault_state {
 struct devid_emu_server {
     struct event_base *base;
     struct evhttp *http;
-    SSL_CTX *ssl_ctx;
+    struct evconnlistener *mqtt; /* DPS over MQTT, or NULL */
+    struct devid_emu_mqtt_conn *mqtt_conns;
+    SSL_CTX *ssl_ctx; /* both listeners' (server root) */
     struct devid_emu_pki pki;
     struct devid_emu_config *cfg;
     const char *config_path;
@@ -109,6 +113,7 @@ struct devid_emu_server {
     struct devid_emu_fault_state faults;
     unsigned generation;
     int port;
+    int mqtt_port;
     int verbose;
 };
 
@@ -227,6 +232,7 @@ struct devid_emu_op {
     json_object *result;    /* terminal RegistrationOperationStatus */
     time_t created;
     int committed;          /* registration stored for the lookup */
+    json_object *device;    /* hub device record to create when assigned */
 };
 
 /** New store persisted in dir/registrations.json; caller frees. */
@@ -248,6 +254,15 @@ json_object *devid_emu_store_reg(struct devid_emu_store *st,
 /** Remember regid's registrationState (store takes it) and persist. */
 void devid_emu_store_set_reg(struct devid_emu_store *st, const char *regid,
                              json_object *state);
+/** Create or replace the hub device record of device_id (store takes rec)
+ * and persist STATE/hub-devices.json atomically. A thumbprint record keeps
+ * the previous primary thumbprint as its secondary. */
+void devid_emu_store_set_device(struct devid_emu_store *st,
+                                const char *device_id, json_object *rec);
+/** Let the hub's TLS listener accept cert, a self-signed certificate of a
+ *  thumbprint device (IoT Hub checks no chain for those): a copy in
+ *  STATE/hub-certs/ under its subject hash, the listener's capath. */
+void devid_emu_store_trust_cert(struct devid_emu_store *st, X509 *cert);
 /** Per-device poll timestamps (5 slots) for the poll limit. */
 double *devid_emu_store_poll_times(struct devid_emu_store *st,
                                    const char *regid);
@@ -263,13 +278,51 @@ void devid_emu_http_stop(struct devid_emu_server *srv);
 /** Send (maybe delayed) a JSON answer; takes body (may be NULL). */
 void devid_emu_reply(struct devid_emu_server *srv, struct evhttp_request *req,
                      int status, json_object *body);
-/** Send a ProvisioningServiceErrorDetails answer with x-ms-error-code. */
-void devid_emu_reply_error(struct devid_emu_server *srv,
-                           struct evhttp_request *req, int code,
-                           const char *message);
 /** Close the request's connection without answering (deferred). */
 void devid_emu_reply_close(struct devid_emu_server *srv,
                            struct evhttp_request *req);
+
+/* mqtt.c: an MQTT 3.1.1 server over TLS, as much of it as DPS uses */
+
+/** Listen for MQTT over TLS on 127.0.0.1:port (0: any free port), with
+ *  the HTTPS server's TLS context; 1 = ok, srv->mqtt_port set. */
+int devid_emu_mqtt_start(struct devid_emu_server *srv, int port);
+/** Close the listener and every connection. */
+void devid_emu_mqtt_stop(struct devid_emu_server *srv);
+/** The server, TLS session and DPS state of a connection (borrowed). */
+struct devid_emu_server *devid_emu_mqtt_server(struct devid_emu_mqtt_conn *c);
+SSL *devid_emu_mqtt_ssl(struct devid_emu_mqtt_conn *c);
+struct devid_emu_dps_conn *devid_emu_mqtt_dps(struct devid_emu_mqtt_conn *c);
+/** PUBLISH at QoS 0 to the client, after delay_ms (0: now). */
+void devid_emu_mqtt_publish(struct devid_emu_mqtt_conn *c, const char *topic,
+                            const char *payload, size_t len, int delay_ms);
+/** Close the connection after delay_ms (0: once the current packet is
+ *  handled), without an answer. */
+void devid_emu_mqtt_close(struct devid_emu_mqtt_conn *c, int delay_ms);
+
+/* dps-mqtt.c: DPS over MQTT (DPS-PROTOCOL.md section 2) */
+
+/* What a connection established at CONNECT. */
+struct devid_emu_dps_conn {
+    char *scope;
+    char *regid; /* the user name's (= client id) */
+    char apiv[32];
+    int subscribed; /* to $dps/registrations/res/# */
+};
+
+/** CONNECT: the CONNACK return code (0 accepted, 2 client id, 4 user name,
+ *  5 not authorized). */
+int devid_emu_dps_connect(struct devid_emu_mqtt_conn *c, const char *client_id,
+                          const char *username);
+/** SUBSCRIBE of one filter: the granted QoS, or 0x80 (refused). */
+int devid_emu_dps_subscribe(struct devid_emu_mqtt_conn *c, const char *filter,
+                            int qos);
+/** PUBLISH from the client: answered on the response topic; 0 = not a DPS
+ *  topic, close the connection. */
+int devid_emu_dps_publish(struct devid_emu_mqtt_conn *c, const char *topic,
+                          const char *payload, size_t len);
+/** Free what a connection's DPS state holds. */
+void devid_emu_dps_conn_clear(struct devid_emu_dps_conn *d);
 
 /* routes.c */
 

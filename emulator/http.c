@@ -256,25 +256,6 @@ void devid_emu_reply(struct devid_emu_server *srv, struct evhttp_request *req,
     evhttp_send_reply(req, status, devid_emu_reason(status), NULL);
 }
 
-void devid_emu_reply_error(struct devid_emu_server *srv,
-                           struct evhttp_request *req, int code,
-                           const char *message)
-{
-    json_object *body = json_object_new_object();
-    char buf[40];
-
-    json_object_object_add(body, "errorCode", json_object_new_int(code));
-    devid_emu_uuid(buf, sizeof(buf));
-    json_object_object_add(body, "trackingId", json_object_new_string(buf));
-    json_object_object_add(body, "message", json_object_new_string(message));
-    devid_emu_now_rfc3339(buf, sizeof(buf));
-    json_object_object_add(body, "timestampUtc", json_object_new_string(buf));
-    snprintf(buf, sizeof(buf), "%d", code);
-    evhttp_add_header(evhttp_request_get_output_headers(req),
-                      "x-ms-error-code", buf);
-    devid_emu_reply(srv, req, code / 1000, body);
-}
-
 void devid_emu_reply_close(struct devid_emu_server *srv,
                            struct evhttp_request *req)
 {

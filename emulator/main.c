@@ -16,16 +16,17 @@
 
 static const char devid_emu_usage[] =
     "usage: devid-dps-emulator [serve] --state DIR [--config FILE] [--port N]"
-    " [--verbose]\n"
+    " [--mqtt-port N] [--verbose]\n"
     "       devid-dps-emulator init --state DIR\n"
     "       devid-dps-emulator issue-onboarding --state DIR --csr FILE"
     " --out FILE [--days N | --seconds N] [--cn NAME]\n"
     "       devid-dps-emulator issue-device --state DIR --csr FILE"
     " --out FILE [--days N | --seconds N] [--cn NAME]\n"
+    "       devid-dps-emulator hub-plugin-path\n"
     "\n"
-    "A local Azure DPS (device provisioning) emulator: HTTPS on 127.0.0.1\n"
-    "only, X.509 attestation by client certificate, certificate issuance\n"
-    "from CSRs, fault injection. See docs/emulator.md.\n"
+    "A local Azure DPS (device provisioning) emulator: HTTPS and MQTT on\n"
+    "127.0.0.1 only, X.509 attestation by client certificate, certificate\n"
+    "issuance from CSRs, fault injection. See docs/emulator.md.\n"
     "\n"
     "  serve             run the server (the default). On first start the\n"
     "                    PKIs are created in DIR and kept there. The bound\n"
@@ -33,11 +34,15 @@ static const char devid_emu_usage[] =
     "  init              only create the PKIs in DIR.\n"
     "  issue-onboarding  sign a CSR with the factory CA in DIR/factory.\n"
     "  issue-device      sign a CSR with the device issuing CA in DIR/device.\n"
+    "  hub-plugin-path   print where the IoT Hub stand-in's mosquitto plugin\n"
+    "                    is installed.\n"
     "\n"
     "  --state DIR       state directory (PKIs, registrations, port file)\n"
     "  --config FILE     JSON config (default: id scope 0ne00000001, hub\n"
     "                    localhost, one group enrolling the factory root)\n"
-    "  --port N          TCP port on 127.0.0.1 (default 0: any free port)\n"
+    "  --port N          HTTPS port on 127.0.0.1 (default 0: any free port)\n"
+    "  --mqtt-port N     also serve DPS over MQTT (TLS) on this port (0: any\n"
+    "                    free port), written to DIR/dps-mqtt.port\n"
     "  --verbose         log every answer\n"
     "  --help            this text\n"
     "\n"
@@ -48,8 +53,23 @@ struct devid_emu_args {
     const char *state;
     const char *config;
     int port;
+    int mqtt_port; /* -1: no MQTT listener */
     int verbose;
 };
+
+/* A port number argument into *port; 0 = not one. */
+static int devid_emu_parse_port(const char *opt, const char *arg, int *port)
+{
+    char *endp = NULL;
+    long v = strtol(arg, &endp, 10);
+
+    if (endp == arg || *endp != '\0' || v < 0 || v > 65535) {
+        fprintf(stderr, "%s: not a port: %s\n", opt, arg);
+        return 0;
+    }
+    *port = (int)v;
+    return 1;
+}
 
 static int devid_emu_parse_args(int argc, char **argv,
                                 struct devid_emu_args *a)
@@ -58,11 +78,11 @@ static int devid_emu_parse_args(int argc, char **argv,
         { "state", required_argument, NULL, 's' },
         { "config", required_argument, NULL, 'c' },
         { "port", required_argument, NULL, 'p' },
+        { "mqtt-port", required_argument, NULL, 'm' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    char *endp = NULL;
     int c;
 
     while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -71,9 +91,11 @@ static int devid_emu_parse_args(int argc, char **argv,
         } else if (c == 'c') {
             a->config = optarg;
         } else if (c == 'p') {
-            a->port = (int)strtol(optarg, &endp, 10);
-            if (*endp != '\0' || a->port < 0 || a->port > 65535) {
-                fprintf(stderr, "--port: not a port: %s\n", optarg);
+            if (!devid_emu_parse_port("--port", optarg, &a->port)) {
+                return 2;
+            }
+        } else if (c == 'm') {
+            if (!devid_emu_parse_port("--mqtt-port", optarg, &a->mqtt_port)) {
                 return 2;
             }
         } else if (c == 'v') {
@@ -107,6 +129,19 @@ static void devid_emu_write_number(const char *dir, const char *name,
     free(path);
 }
 
+/* STATE/server-root names the server PKI the emulator presents; the hub
+ * stand-in's plugin follows it (docs/emulator.md, root migration). */
+static void devid_emu_write_root(const struct devid_emu_server *srv)
+{
+    char *path = devid_emu_path(srv->pki.dir, "server-root");
+    char text[3] = { srv->cfg->server_root, '\n', '\0' };
+
+    if (path == NULL || !devid_emu_write_file(path, text, 2, 0644)) {
+        devid_emu_log("cannot write %s/server-root", srv->pki.dir);
+    }
+    free(path);
+}
+
 static void devid_emu_on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct devid_emu_server *srv = arg;
@@ -129,6 +164,7 @@ static void devid_emu_on_hup(evutil_socket_t sig, short what, void *arg)
     }
     devid_emu_config_free(old);
     devid_emu_faults_arm(srv);
+    devid_emu_write_root(srv);
     srv->generation++;
     devid_emu_write_number(srv->pki.dir, "dps.generation", srv->generation);
     devid_emu_log("config reloaded (generation %u, server root %c)",
@@ -158,7 +194,13 @@ static int devid_emu_loop(struct devid_emu_server *srv)
         goto end;
     }
     devid_emu_write_number(srv->pki.dir, "dps.generation", srv->generation);
+    devid_emu_write_root(srv);
     devid_emu_write_number(srv->pki.dir, "dps.pid", (unsigned long)getpid());
+    if (srv->mqtt != NULL) {
+        devid_emu_write_number(srv->pki.dir, "dps-mqtt.port",
+                               (unsigned long)srv->mqtt_port);
+        devid_emu_log("listening on mqtts://127.0.0.1:%d", srv->mqtt_port);
+    }
     devid_emu_write_number(srv->pki.dir, "dps.port", (unsigned long)srv->port);
     devid_emu_log("listening on https://127.0.0.1:%d (id scope %s)",
                   srv->port, srv->cfg->id_scope);
@@ -176,10 +218,26 @@ end:
     return ret;
 }
 
+/* Remove the port files: never a stale port (at start), nor one of a
+ * server that stopped (at exit). */
+static void devid_emu_unlink_ports(const char *dir)
+{
+    static const char *const names[] = { "dps.port", "dps-mqtt.port" };
+    char *path;
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        path = devid_emu_path(dir, names[i]);
+        if (path != NULL) {
+            unlink(path);
+        }
+        free(path);
+    }
+}
+
 static int devid_emu_serve(const struct devid_emu_args *a, int init_only)
 {
     struct devid_emu_server srv;
-    char *portfile = NULL;
     int ret = 1;
 
     memset(&srv, 0, sizeof(srv));
@@ -194,10 +252,7 @@ static int devid_emu_serve(const struct devid_emu_args *a, int init_only)
         ret = 0;
         goto end;
     }
-    portfile = devid_emu_path(a->state, "dps.port");
-    if (portfile != NULL) {
-        unlink(portfile);                   /* never leave a stale port */
-    }
+    devid_emu_unlink_ports(a->state);
     srv.cfg = devid_emu_config_load(a->config, &srv.pki);
     srv.store = devid_emu_store_new(a->state);
     srv.base = event_base_new();
@@ -205,15 +260,16 @@ static int devid_emu_serve(const struct devid_emu_args *a, int init_only)
         goto end;
     }
     devid_emu_faults_arm(&srv);
-    if (!devid_emu_http_start(&srv, a->port)) {
+    if (!devid_emu_http_start(&srv, a->port)
+        || (a->mqtt_port >= 0 && !devid_emu_mqtt_start(&srv, a->mqtt_port))) {
         goto end;
     }
     ret = devid_emu_loop(&srv);
 end:
-    if (portfile != NULL) {
-        unlink(portfile);
+    if (!init_only) {
+        devid_emu_unlink_ports(a->state);
     }
-    free(portfile);
+    devid_emu_mqtt_stop(&srv);
     devid_emu_http_stop(&srv);
     if (srv.base != NULL) {
         event_base_free(srv.base);
@@ -226,7 +282,7 @@ end:
 
 int main(int argc, char **argv)
 {
-    struct devid_emu_args a = { NULL, NULL, 0, 0 };
+    struct devid_emu_args a = { NULL, NULL, 0, -1, 0 };
     const char *cmd = argc > 1 ? argv[1] : "";
     int init_only = 0;
     int ret;
@@ -236,6 +292,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "issue-device") == 0) {
         return devid_emu_issue_cmd(argc - 1, argv + 1, 0);
+    }
+    if (strcmp(cmd, "hub-plugin-path") == 0) {
+        puts(DEVID_HUB_PLUGIN_PATH);
+        return 0;
     }
     if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "init") == 0) {
         init_only = strcmp(cmd, "init") == 0;

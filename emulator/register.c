@@ -9,9 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "emulator/routes.h"
 
@@ -54,12 +53,67 @@ static json_object *devid_emu_x509_info(const struct devid_emu_rctx *cx)
     return x;
 }
 
+/* The hub device id: a group device's CN, else the enrollment's
+ * device_id or the registration ID (DPS-PROTOCOL.md section 3). */
+static const char *devid_emu_device_id(const struct devid_emu_rctx *cx)
+{
+    const struct devid_emu_enrollment *e = cx->auth.enrollment;
+
+    return !e->is_group && e->device_id != NULL ? e->device_id : cx->regid;
+}
+
+static const char *devid_emu_hub(const struct devid_emu_rctx *cx)
+{
+    const struct devid_emu_enrollment *e = cx->auth.enrollment;
+
+    return e->hub != NULL ? e->hub : cx->srv->cfg->hubs[0];
+}
+
+/* The device DPS creates in the hub when it assigns (DPS-PROTOCOL.md 5.5,
+ * in IoT Hub's registry terms): an enrollment group's device authenticates
+ * by CA (its certificate's CN must be the device id), an individual
+ * enrollment's by the thumbprint of the certificate it will present there,
+ * the issued one, else the one it attested with. */
+static json_object *devid_emu_hub_device(const struct devid_emu_rctx *cx,
+                                         X509 *cred)
+{
+    const struct devid_emu_enrollment *e = cx->auth.enrollment;
+    json_object *rec = json_object_new_object();
+    json_object *auth = json_object_new_object();
+    json_object *tp;
+    char hex[EVP_MAX_MD_SIZE * 2 + 1];
+
+    devid_emu_put_str(rec, "deviceId", devid_emu_device_id(cx));
+    devid_emu_put_str(rec, "hub", devid_emu_hub(cx));
+    devid_emu_put_str(rec, "registrationId", cx->regid);
+    if (e->is_group) {
+        devid_emu_put_str(auth, "type", "certificateAuthority");
+    } else {
+        tp = json_object_new_object();
+        devid_emu_put_str(auth, "type", "selfSigned");
+        /* a self-signed credential has no CA the hub could trust: the hub
+         * trusts it as it is, before the device hears of its hub */
+        if (X509_check_issued(cred, cred) == X509_V_OK) {
+            devid_emu_store_trust_cert(cx->srv->store, cred);
+        }
+        if (devid_emu_thumbprint(cred, "SHA256", hex, sizeof(hex))) {
+            devid_emu_put_str(tp, "primaryThumbprint", hex);
+        }
+        json_object_object_add(auth, "x509Thumbprint", tp);
+    }
+    json_object_object_add(rec, "authentication", auth);
+    if (e->initial_twin != NULL) {
+        json_object_object_add(rec, "initialTwin",
+                               json_object_get(e->initial_twin));
+    }
+    return rec;
+}
+
 /* registrationState in the order the service writes it. */
 static json_object *devid_emu_state(const struct devid_emu_rctx *cx,
                                     const char *status, int err,
                                     const char *errmsg)
 {
-    const struct devid_emu_enrollment *e = cx->auth.enrollment;
     json_object *prev = devid_emu_store_reg(cx->srv->store, cx->key);
     json_object *created = NULL;
     json_object *st = json_object_new_object();
@@ -79,11 +133,8 @@ static json_object *devid_emu_state(const struct devid_emu_rctx *cx,
         devid_emu_put_str(st, "createdDateTimeUtc", now);
     }
     if (assigned) {
-        devid_emu_put_str(st, "assignedHub",
-                          e->hub != NULL ? e->hub : cx->srv->cfg->hubs[0]);
-        devid_emu_put_str(st, "deviceId", !e->is_group && e->device_id != NULL
-                                              ? e->device_id
-                                              : cx->regid);
+        devid_emu_put_str(st, "assignedHub", devid_emu_hub(cx));
+        devid_emu_put_str(st, "deviceId", devid_emu_device_id(cx));
     }
     devid_emu_put_str(st, "status", status);
     if (assigned) {
@@ -212,11 +263,13 @@ static int devid_emu_csr_field(struct devid_emu_rctx *cx, const char **csr)
     return 1;
 }
 
-/* The terminal registrationState, or NULL when a 400 was answered. */
-static json_object *devid_emu_outcome(struct devid_emu_rctx *cx)
+/* The terminal registrationState, or NULL when a 400 was answered; with
+ * an assignment, the hub device to create in *device. */
+static json_object *devid_emu_outcome(struct devid_emu_rctx *cx,
+                                      json_object **device)
 {
     const struct devid_emu_enrollment *e = cx->auth.enrollment;
-    const char *hub = e->hub != NULL ? e->hub : cx->srv->cfg->hubs[0];
+    const char *hub = devid_emu_hub(cx);
     const struct devid_emu_policy *pol;
     const char *csr = NULL;
     const char *msg = "";
@@ -237,6 +290,7 @@ static json_object *devid_emu_outcome(struct devid_emu_rctx *cx)
         st = devid_emu_state(cx, "assigned", 0, NULL);
         devid_emu_put_payload(cx, st);
         devid_emu_put_bundle(cx, st);
+        *device = devid_emu_hub_device(cx, cx->auth.leaf);
         return st;
     }
     pol = devid_emu_config_policy(cx->srv->cfg, e->policy);
@@ -254,6 +308,7 @@ static json_object *devid_emu_outcome(struct devid_emu_rctx *cx)
     devid_emu_put_payload(cx, st);
     devid_emu_put_issued(cx, st, leaf);
     devid_emu_put_bundle(cx, st);
+    *device = devid_emu_hub_device(cx, leaf);
     X509_free(leaf);
     return st;
 }
@@ -274,46 +329,27 @@ static int devid_emu_body_regid_ok(struct devid_emu_rctx *cx)
     return 1;
 }
 
-static void devid_emu_location(struct devid_emu_rctx *cx)
-{
-    const char *host = evhttp_find_header(
-        evhttp_request_get_input_headers(cx->req), "Host");
-    const char *path = evhttp_uri_get_path(
-        evhttp_request_get_evhttp_uri(cx->req));
-    char fallback[32];
-    char *loc;
-    size_t n;
-
-    snprintf(fallback, sizeof(fallback), "127.0.0.1:%d", cx->srv->port);
-    host = host != NULL ? host : fallback;
-    n = strlen(host) + strlen(path) + 16;
-    loc = malloc(n);
-    if (loc != NULL) {
-        snprintf(loc, n, "https://%s%s", host, path);
-        evhttp_add_header(evhttp_request_get_output_headers(cx->req),
-                          "Location", loc);
-    }
-    free(loc);
-}
-
 void devid_emu_do_register(struct devid_emu_rctx *cx)
 {
     json_object *state = NULL;
+    json_object *device = NULL;
     json_object *result = NULL;
     json_object *body = NULL;
     struct devid_emu_op *op;
 
     if (!devid_emu_body_regid_ok(cx)
-        || (state = devid_emu_outcome(cx)) == NULL) {
+        || (state = devid_emu_outcome(cx, &device)) == NULL) {
         return;
     }
     op = devid_emu_store_add_op(cx->srv->store, cx->key,
                                 cx->srv->cfg->assigning_polls, NULL);
     if (op == NULL) {
         json_object_put(state);
+        json_object_put(device);
         devid_emu_fail(cx, 500000, "out of memory");
         return;
     }
+    op->device = device;
     result = json_object_new_object();
     devid_emu_put_str(result, "operationId", op->id);
     json_object_object_add(result, "status",
@@ -321,15 +357,14 @@ void devid_emu_do_register(struct devid_emu_rctx *cx)
                                                                   "status")));
     json_object_object_add(result, "registrationState", state);
     op->result = result;
-    devid_emu_log("%s: registering (%s, enrollment %s), operation %s",
-                  cx->regid, cx->apiv_text, cx->auth.enrollment->id, op->id);
+    devid_emu_log("%s: registering over %s (%s, enrollment %s), operation %s",
+                  cx->regid, cx->tp->name, cx->apiv_text,
+                  cx->auth.enrollment->id, op->id);
     body = json_object_new_object();
     devid_emu_put_str(body, "operationId", op->id);
     devid_emu_put_str(body, "status", "assigning");
     devid_emu_retry_after(cx, cx->srv->cfg->retry_after);
-    devid_emu_location(cx);
-    devid_emu_reply(cx->srv, cx->req, 202, body);
-    cx->answered = 1;
+    devid_emu_answer(cx, 202, body);
 }
 
 /* Keep the terminal registrationState for the lookup (once per op). */
@@ -337,6 +372,7 @@ static void devid_emu_commit(struct devid_emu_rctx *cx, struct devid_emu_op *op)
 {
     json_object *state = NULL;
     json_object *copy = NULL;
+    json_object *id;
     size_t i;
 
     if (op->committed) {
@@ -351,6 +387,14 @@ static void devid_emu_commit(struct devid_emu_rctx *cx, struct devid_emu_op *op)
         json_object_object_del(copy, devid_emu_once_fields[i]);
     }
     devid_emu_store_set_reg(cx->srv->store, cx->key, copy);
+    if (op->device != NULL) {
+        /* before the answer leaves: a device that hears "assigned" may
+         * connect to its hub at once */
+        id = json_object_object_get(op->device, "deviceId");
+        devid_emu_store_set_device(cx->srv->store, json_object_get_string(id),
+                                   op->device);
+        op->device = NULL;
+    }
     devid_emu_log("%s: %s", cx->regid,
                   json_object_get_string(json_object_object_get(copy,
                                                                 "status")));
@@ -366,7 +410,6 @@ void devid_emu_do_poll(struct devid_emu_rctx *cx)
         devid_emu_fail(cx, 404202, "Operation not found.");
         return;
     }
-    cx->answered = 1;
     if (op->polls_left > 0) {
         op->polls_left--;
         body = json_object_new_object();
@@ -377,11 +420,11 @@ void devid_emu_do_poll(struct devid_emu_rctx *cx)
         devid_emu_put_str(st, "status", "assigning");
         json_object_object_add(body, "registrationState", st);
         devid_emu_retry_after(cx, cx->srv->cfg->retry_after);
-        devid_emu_reply(cx->srv, cx->req, 202, body);
+        devid_emu_answer(cx, 202, body);
         return;
     }
     devid_emu_commit(cx, op);
-    devid_emu_reply(cx->srv, cx->req, 200, json_object_get(op->result));
+    devid_emu_answer(cx, 200, json_object_get(op->result));
 }
 
 void devid_emu_do_status(struct devid_emu_rctx *cx)
@@ -402,6 +445,5 @@ void devid_emu_do_status(struct devid_emu_rctx *cx)
         devid_emu_fail(cx, 404201, "Registration not found.");
         return;
     }
-    devid_emu_reply(cx->srv, cx->req, 200, json_object_get(st));
-    cx->answered = 1;
+    devid_emu_answer(cx, 200, json_object_get(st));
 }

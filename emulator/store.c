@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* devid-dps-emulator: operations in flight, registrations (kept in
- * STATE/registrations.json for the status lookup) and per-device poll
- * times. */
+ * STATE/registrations.json for the status lookup), the devices DPS created
+ * in the IoT hubs (STATE/hub-devices.json, read by the hub stand-in's
+ * broker plugin; STATE/hub-certs/, the self-signed device certificates its
+ * TLS listener must accept) and per-device poll times. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "emulator/emu.h"
 
@@ -26,9 +31,24 @@ struct devid_emu_poll_node {
 struct devid_emu_store {
     char *path;                         /* registrations.json */
     json_object *regs;                  /* regid -> registrationState */
+    char *devices_path;                 /* hub-devices.json */
+    json_object *devices;               /* device id -> hub device record */
+    char *certs_dir;                    /* hub-certs/: the hub's capath */
     struct devid_emu_op_node *ops;
     struct devid_emu_poll_node *polls;
 };
+
+/* A JSON object persisted in path, or a new empty one. */
+static json_object *devid_emu_store_load(const char *path)
+{
+    json_object *o = path != NULL ? json_object_from_file(path) : NULL;
+
+    if (o != NULL && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    return o != NULL ? o : json_object_new_object();
+}
 
 struct devid_emu_store *devid_emu_store_new(const char *dir)
 {
@@ -38,17 +58,12 @@ struct devid_emu_store *devid_emu_store_new(const char *dir)
         return NULL;
     }
     st->path = devid_emu_path(dir, "registrations.json");
-    if (st->path != NULL) {
-        st->regs = json_object_from_file(st->path);
-    }
-    if (st->regs != NULL && !json_object_is_type(st->regs, json_type_object)) {
-        json_object_put(st->regs);
-        st->regs = NULL;
-    }
-    if (st->regs == NULL) {
-        st->regs = json_object_new_object();
-    }
-    if (st->path == NULL || st->regs == NULL) {
+    st->devices_path = devid_emu_path(dir, "hub-devices.json");
+    st->certs_dir = devid_emu_path(dir, "hub-certs");
+    st->regs = devid_emu_store_load(st->path);
+    st->devices = devid_emu_store_load(st->devices_path);
+    if (st->path == NULL || st->regs == NULL || st->devices_path == NULL
+        || st->devices == NULL || st->certs_dir == NULL) {
         devid_emu_store_free(st);
         return NULL;
     }
@@ -60,6 +75,7 @@ static void devid_emu_op_node_free(struct devid_emu_op_node *n)
     free(n->op.id);
     free(n->op.regid);
     json_object_put(n->op.result);
+    json_object_put(n->op.device);
     free(n);
 }
 
@@ -81,7 +97,10 @@ void devid_emu_store_free(struct devid_emu_store *st)
         free(p);
     }
     json_object_put(st->regs);
+    json_object_put(st->devices);
     free(st->path);
+    free(st->devices_path);
+    free(st->certs_dir);
     free(st);
 }
 
@@ -156,18 +175,64 @@ json_object *devid_emu_store_reg(struct devid_emu_store *st,
     return v;
 }
 
+/* Write obj to path atomically; the readers (the status lookup after a
+ * restart, the hub plugin at any time) see the old file or the new one. */
+static void devid_emu_store_save(const char *path, json_object *obj)
+{
+    const char *text =
+        json_object_to_json_string_ext(obj,
+                                       JSON_C_TO_STRING_PRETTY
+                                           | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+    if (text == NULL || !devid_emu_write_file(path, text, strlen(text), 0644)) {
+        devid_emu_log("cannot save %s", path);
+    }
+}
+
 void devid_emu_store_set_reg(struct devid_emu_store *st, const char *regid,
                              json_object *state)
 {
-    const char *text;
-
     json_object_object_add(st->regs, regid, state);
-    text = json_object_to_json_string_ext(
-        st->regs, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (text == NULL
-        || !devid_emu_write_file(st->path, text, strlen(text), 0644)) {
-        devid_emu_log("cannot save %s", st->path);
+    devid_emu_store_save(st->path, st->regs);
+}
+
+/* The primary thumbprint of a thumbprint-authenticated record, or NULL. */
+static const char *devid_emu_primary(json_object *rec)
+{
+    json_object *auth = NULL;
+    json_object *tp = NULL;
+    json_object *v = NULL;
+
+    if (rec == NULL || !json_object_object_get_ex(rec, "authentication", &auth)
+        || !json_object_object_get_ex(auth, "x509Thumbprint", &tp)
+        || !json_object_object_get_ex(tp, "primaryThumbprint", &v)
+        || !json_object_is_type(v, json_type_string)) {
+        return NULL;
     }
+    return json_object_get_string(v);
+}
+
+void devid_emu_store_set_device(struct devid_emu_store *st,
+                                const char *device_id, json_object *rec)
+{
+    json_object *old = NULL;
+    json_object *tp = NULL;
+    const char *was;
+    const char *now = devid_emu_primary(rec);
+
+    json_object_object_get_ex(st->devices, device_id, &old);
+    was = devid_emu_primary(old);
+    /* like the hub's primary and secondary thumbprints: the credential
+     * the device had keeps working next to the new one (renewal, rollback) */
+    if (now != NULL && was != NULL && strcmp(now, was) != 0
+        && json_object_object_get_ex(json_object_object_get(rec,
+                                                            "authentication"),
+                                     "x509Thumbprint", &tp)) {
+        json_object_object_add(tp, "secondaryThumbprint",
+                               json_object_new_string(was));
+    }
+    json_object_object_add(st->devices, device_id, rec);
+    devid_emu_store_save(st->devices_path, st->devices);
 }
 
 double *devid_emu_store_poll_times(struct devid_emu_store *st,
@@ -188,4 +253,52 @@ double *devid_emu_store_poll_times(struct devid_emu_store *st,
     n->next = st->polls;
     st->polls = n;
     return n->times;
+}
+
+/* The first free <hash>.<n> name for cert in the hashed directory (as
+ * openssl rehash names them), or NULL when cert is there already. */
+static char *devid_emu_store_cert_slot(const char *dir, X509 *cert)
+{
+    unsigned long h = X509_subject_name_hash(cert);
+    char name[32];
+    char *path;
+    X509 *have;
+    int same;
+    int i;
+
+    for (i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "%08lx.%d", h, i);
+        path = devid_emu_path(dir, name);
+        if (path == NULL || access(path, F_OK) != 0) {
+            return path;
+        }
+        have = devid_emu_pki_read_cert(path);
+        same = have != NULL && X509_cmp(have, cert) == 0;
+        X509_free(have);
+        if (same) {
+            free(path);
+            return NULL;
+        }
+        free(path);
+    }
+    return NULL;
+}
+
+void devid_emu_store_trust_cert(struct devid_emu_store *st, X509 *cert)
+{
+    char *path = NULL;
+    char *pem = NULL;
+    size_t len = 0;
+
+    if (mkdir(st->certs_dir, 0755) != 0 && errno != EEXIST) {
+        devid_emu_log("cannot create %s: %s", st->certs_dir, strerror(errno));
+        return;
+    }
+    path = devid_emu_store_cert_slot(st->certs_dir, cert);
+    if (path != NULL && devid_emu_pki_pem_append(cert, &pem, &len)
+        && !devid_emu_write_file(path, pem, len, 0644)) {
+        devid_emu_log("cannot save %s", path);
+    }
+    free(pem);
+    free(path);
 }

@@ -36,15 +36,25 @@ int devid_emu_faults_poll_limited(struct devid_emu_server *srv,
     return 0;
 }
 
-void devid_emu_reply_error(struct devid_emu_server *srv,
-                           struct evhttp_request *req, int code,
-                           const char *message)
+void devid_emu_reply(struct devid_emu_server *srv, struct evhttp_request *req,
+                     int status, json_object *body)
 {
+    json_object_put(body);
 }
 
 void devid_emu_reply_close(struct devid_emu_server *srv,
                            struct evhttp_request *req)
 {
+}
+
+void devid_emu_uuid(char *buf, size_t len)
+{
+    snprintf(buf, len, "00000000-0000-0000-0000-000000000000");
+}
+
+void devid_emu_now_rfc3339(char *buf, size_t len)
+{
+    snprintf(buf, len, "2026-01-01T00:00:00Z");
 }
 
 void devid_emu_do_register(struct devid_emu_rctx *cx)
@@ -61,7 +71,26 @@ void devid_emu_do_status(struct devid_emu_rctx *cx)
 
 /* ---- the target --------------------------------------------------------- */
 
-/* Parses the request target as devid_emu_prepare does, then the body. */
+/* A transport that only frees what an answer would send. */
+static void devid_fuzz_reply(struct devid_emu_rctx *cx, int status,
+                             json_object *body)
+{
+    (void)cx;
+    (void)status;
+    json_object_put(body);
+}
+
+static void devid_fuzz_close(struct devid_emu_rctx *cx)
+{
+    (void)cx;
+}
+
+static const struct devid_emu_transport devid_fuzz_transport = {
+    "fuzz", devid_fuzz_reply, devid_fuzz_close
+};
+
+/* Parses the request target as devid_emu_http_prepare does, then the body
+ * as a JSON request body, whatever the transport. */
 static void devid_fuzz_request(const char *target, const char *body,
                                size_t body_len)
 {
@@ -69,28 +98,17 @@ static void devid_fuzz_request(const char *target, const char *body,
     struct evhttp_uri *uri = evhttp_uri_parse(target);
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 
-    memset(&cx, 0, sizeof(cx));
-    cx.req = evhttp_request_new(NULL, NULL);
-    if (cx.req == NULL) {
-        goto end;
-    }
+    devid_emu_rctx_init(&cx, NULL, &devid_fuzz_transport, NULL);
     if (path != NULL && devid_emu_parse_path(&cx, path)) {
         (void)devid_emu_regid_ok(cx.regid);
     }
     (void)devid_emu_parse_apiv(&cx,
                                uri != NULL ? evhttp_uri_get_query(uri) : NULL);
-    evhttp_add_header(evhttp_request_get_input_headers(cx.req), "Content-Type",
-                      "application/json");
-    evbuffer_add(evhttp_request_get_input_buffer(cx.req), body, body_len);
+    cx.json_ctype = 1;
+    cx.payload = body;
+    cx.payload_len = body_len;
     (void)devid_emu_read_body(&cx);
-end:
-    json_object_put(cx.body);
-    free(cx.scope);
-    free(cx.regid);
-    free(cx.opid);
-    if (cx.req != NULL) {
-        evhttp_request_free(cx.req);
-    }
+    devid_emu_rctx_clear(&cx);
     if (uri != NULL) {
         evhttp_uri_free(uri);
     }

@@ -55,8 +55,11 @@ AC_DEFUN([DEVID_SAME_LIBSSL], [
     AC_REQUIRE([DEVID_OPENSSL_MAJOR])
     AC_MSG_CHECKING([which libssl $2 is linked to])
     devid_lib=`$PKG_CONFIG --variable=libdir $1 2>/dev/null`/$2
+    dnl some .pc files name a libdir the library is not in: then ask the
+    dnl compiler, which searches where the linker will
+    AS_IF([test ! -e "$devid_lib"], [devid_lib=`$CC -print-file-name=$2`])
     AS_IF([test ! -e "$devid_lib"],
-        [AC_MSG_ERROR([$2 of $1 is not in `$PKG_CONFIG --variable=libdir $1`])])
+        [AC_MSG_ERROR([cannot find $2 (of $1) to check which libssl it uses])])
     devid_needed=`$OBJDUMP -p "$devid_lib" 2>/dev/null \
         | sed -n 's/^ *NEEDED *\(lib\(ssl\|crypto\)\.so\.[[0-9]]*\)$/\1/p' | tr '\n' ' '`
     AC_MSG_RESULT([${devid_needed:-none}($devid_lib)])

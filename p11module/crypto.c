@@ -33,6 +33,7 @@ static const struct devid_p11m_mech devid_p11m_mech_table[] = {
     { CKM_SHA384_RSA_PKCS_PSS, DEVID_CAP_SIGN_PSS, NID_sha384, CKF_SIGN },
     { CKM_SHA512_RSA_PKCS_PSS, DEVID_CAP_SIGN_PSS, NID_sha512, CKF_SIGN },
     { CKM_RSA_PKCS_OAEP, DEVID_CAP_DECRYPT_OAEP, NID_undef, CKF_DECRYPT },
+    { CKM_RSA_X_509, DEVID_CAP_DECRYPT_RAW, NID_undef, CKF_DECRYPT },
 };
 
 #define DEVID_P11M_NMECH                                                       \
@@ -366,6 +367,9 @@ CK_RV devid_p11m_decrypt_init(struct devid_p11m_session *s,
     if (mech->mechanism == CKM_RSA_PKCS
         && (caps & DEVID_CAP_DECRYPT_PKCS1) != 0) {
         op->dp.pad = DEVID_PAD_PKCS1;
+    } else if (mech->mechanism == CKM_RSA_X_509
+               && (caps & DEVID_CAP_DECRYPT_RAW) != 0) {
+        op->dp.pad = DEVID_PAD_NONE;    /* c^d mod n, the modulus' size */
     } else if (mech->mechanism == CKM_RSA_PKCS_OAEP
                && (caps & DEVID_CAP_DECRYPT_OAEP) != 0) {
         const CK_RSA_PKCS_OAEP_PARAMS *pp = mech->pParameter;

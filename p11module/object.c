@@ -262,7 +262,8 @@ static int devid_p11m_attr_priv(struct devid_p11m_val *v,
     case CKA_DECRYPT:
         devid_p11m_bool(v,
                         (caps
-                         & (DEVID_CAP_DECRYPT_PKCS1 | DEVID_CAP_DECRYPT_OAEP))
+                         & (DEVID_CAP_DECRYPT_PKCS1 | DEVID_CAP_DECRYPT_OAEP
+                            | DEVID_CAP_DECRYPT_RAW))
                             != 0);
         return 1;
     case CKA_DERIVE:

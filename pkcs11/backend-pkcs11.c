@@ -462,6 +462,7 @@ static void devid_p11be_key_free(struct devid_key *key)
     if (k == NULL) {
         return;
     }
+    devid_p11_copy_free(key);
     OPENSSL_free(k->id);
     OPENSSL_clear_free(k, sizeof(*k));
     key->be = NULL;

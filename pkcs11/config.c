@@ -22,6 +22,9 @@ const struct devid_backend_setting devid_p11_settings[] = {
       "lazy (default: load on a key's first use) or early (at provider load)" },
     { "pkcs11-module-cache-pins",
       "cache: keep a PIN from the passphrase prompt for later logins; none" },
+    { "pkcs11-module-key-copy",
+      "session (default: sign on a session copy of a key used twice) or "
+      "none (always on the token object)" },
     { NULL, NULL }
 };
 
@@ -140,6 +143,10 @@ int devid_p11_cfg_set(struct devid_prov *prov, void **vcfg, const char *name,
     if (strcmp(name, "pkcs11-module-cache-pins") == 0) {
         return devid_p11_cfg_choice(prov, name, value, "cache", "none",
                                     &cfg->cache_pins);
+    }
+    if (strcmp(name, "pkcs11-module-key-copy") == 0) {
+        return devid_p11_cfg_choice(prov, name, value, "none", "session",
+                                    &cfg->no_key_copy);
     }
     DEVID_RAISE(prov, DEVID_R_BAD_CONFIG, "unknown setting '%s'", name);
     return 0;

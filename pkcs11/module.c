@@ -83,7 +83,7 @@ static void devid_p11_token_free(struct devid_p11_token *tok)
         return;
     }
     devid_p11_login_clear(tok);
-    OPENSSL_free(tok->free);
+    OPENSSL_free(tok->idle);
     pthread_cond_destroy(&tok->cond);
     pthread_mutex_destroy(&tok->lock);
     OPENSSL_clear_free(tok, sizeof(*tok));

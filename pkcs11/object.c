@@ -425,14 +425,18 @@ struct devid_key *devid_p11_object_key_new(struct devid_p11_token *tok,
     return key;
 }
 
+/* Keys and certificates are token objects: a session object with the same
+ * id and label is a key's session copy (copy.c), never a second key. */
+static CK_BBOOL devid_p11_on_token = CK_TRUE;
+
 /* The URI's object attributes (id, object, and class when given) as a
- * find template, with room for the class at the front. */
+ * find template, with room for the class and CKA_TOKEN at the front. */
 static CK_ATTRIBUTE *devid_p11_object_template(const struct devid_p11_uri *u,
                                               CK_OBJECT_CLASS *cls,
                                               CK_ULONG *n)
 {
     static const CK_ATTRIBUTE_TYPE types[] = { CKA_ID, CKA_LABEL };
-    CK_ATTRIBUTE *t = OPENSSL_zalloc(3 * sizeof(*t));
+    CK_ATTRIBUTE *t = OPENSSL_zalloc(4 * sizeof(*t));
     size_t i;
 
     if (t == NULL) {
@@ -441,7 +445,10 @@ static CK_ATTRIBUTE *devid_p11_object_template(const struct devid_p11_uri *u,
     t[0].type = CKA_CLASS;
     t[0].pValue = cls;
     t[0].ulValueLen = sizeof(*cls);
-    *n = 1;
+    t[1].type = CKA_TOKEN;
+    t[1].pValue = &devid_p11_on_token;
+    t[1].ulValueLen = sizeof(devid_p11_on_token);
+    *n = 2;
     for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         const CK_ATTRIBUTE *a = devid_p11_uri_attr(u, types[i]);
 
@@ -593,10 +600,11 @@ int devid_p11_object_refind(struct devid_key *key)
 {
     struct devid_p11_key *k = key->be;
     struct devid_p11_token *tok = k->tok;
-    CK_ATTRIBUTE tmpl[3] = {
+    CK_ATTRIBUTE tmpl[4] = {
         { CKA_CLASS, &k->cls, sizeof(k->cls) },
         { CKA_ID, k->id, k->id_len },
         { CKA_LABEL, key->label, key->label != NULL ? strlen(key->label) : 0 },
+        { CKA_TOKEN, &devid_p11_on_token, sizeof(devid_p11_on_token) },
     };
     CK_OBJECT_HANDLE *hs = NULL;
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
@@ -609,11 +617,13 @@ int devid_p11_object_refind(struct devid_key *key)
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, NULL);
         goto end;
     }
-    /* by class and id when the key has one, else by class and label */
+    /* by class and id when the key has one, else by class and label; a
+     * token object, not the key's own session copy */
     if (k->id == NULL) {
         tmpl[1] = tmpl[2];
     }
-    rv = devid_p11_object_find(tok, s, tmpl, 2, &hs, &n);
+    tmpl[2] = tmpl[3];
+    rv = devid_p11_object_find(tok, s, tmpl, 3, &hs, &n);
     devid_p11_session_give(tok, s, 0);
     if (rv != CKR_OK) {
         devid_p11_raise_rv(key->prov, "C_FindObjects", rv, key->uri);
@@ -623,7 +633,8 @@ int devid_p11_object_refind(struct devid_key *key)
         DEVID_RAISE(key->prov, DEVID_R_NO_OBJECT, "%s: gone", key->uri);
         goto end;
     }
-    k->h = hs[0];
+    __atomic_store_n(&k->h, hs[0], __ATOMIC_RELAXED);
+    devid_p11_copy_refound(key);
     __atomic_store_n(&k->gen, tok->gen, __ATOMIC_RELEASE);
     ret = 1;
 end:

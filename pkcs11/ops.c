@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The private-key operations: sign, decrypt, derive. The path is one
- * session taken from the pool and one *Init/one call on it: no find, no
- * login, no session opened once the key has been used (DESIGN.md
- * principle 4). */
+ * session taken from the pool and one *Init/one call on it, on the key's
+ * session copy when it has one (copy.c): no find, no login, no session
+ * opened, no lock once the key has been used (DESIGN.md principle 4). A
+ * signature that meets a lost copy or lost sessions is made once more
+ * after the key is made ready again. */
 #include "config.h"
 
 #include <stdint.h>
@@ -140,37 +142,89 @@ static int devid_p11_broken(CK_RV rv)
     return rv != CKR_OK;
 }
 
+/* After a failed signature: 1 when it is worth making again, because what
+ * failed was the key's copy (dropped here) or the token's sessions (all
+ * forgotten here, as after a fork). Called once per signature. */
+static int devid_p11_sign_again(struct devid_key *key,
+                                struct devid_p11_token *tok, CK_RV rv,
+                                CK_OBJECT_HANDLE h)
+{
+    switch (rv) {
+    case CKR_OBJECT_HANDLE_INVALID:
+    case CKR_KEY_HANDLE_INVALID:
+        return devid_p11_copy_lost(key, h) || devid_p11_session_lost(tok);
+    case CKR_SESSION_HANDLE_INVALID:
+    case CKR_SESSION_CLOSED:
+        /* a lost anchor means a lost login; else this session alone was
+         * bad (and is closed): another one will do */
+        devid_p11_session_lost(tok);
+        return 1;
+    case CKR_USER_NOT_LOGGED_IN:
+        return devid_p11_session_lost(tok);
+    default:
+        return 0;
+    }
+}
+
+/* One signature on one pooled session. *fname names the call that
+ * failed. */
+static CK_RV devid_p11_sign_once(struct devid_key *key,
+                                 struct devid_p11_token *tok,
+                                 CK_MECHANISM *mech, const unsigned char *in,
+                                 size_t inlen, unsigned char *sig,
+                                 size_t *siglen, CK_OBJECT_HANDLE *h,
+                                 const char **fname)
+{
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_ULONG outlen = (CK_ULONG)*siglen;
+    CK_RV rv;
+
+    *fname = "C_OpenSession";
+    rv = devid_p11_session_take(tok, &s);
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    *h = devid_p11_copy_handle(key, tok);
+    *fname = "C_SignInit";
+    rv = tok->mod->fn->C_SignInit(s, mech, *h);
+    if (CKR_OK == rv) {
+        *fname = "C_Sign";
+        rv = tok->mod->fn->C_Sign(s, (CK_BYTE_PTR)(uintptr_t)in,
+                                  (CK_ULONG)inlen, sig, &outlen);
+    }
+    devid_p11_session_give(tok, s, devid_p11_broken(rv));
+    if (CKR_OK == rv) {
+        *siglen = outlen;
+    }
+    return rv;
+}
+
 static int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
                                const unsigned char *in, size_t inlen,
                                unsigned char *sig, size_t *siglen)
 {
-    struct devid_p11_key *k = key->be;
     struct devid_p11_token *tok = devid_p11_ops_ready(key);
-    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-    CK_ULONG outlen = (CK_ULONG)*siglen;
-    const char *fname = "C_SignInit";
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    const char *fname = NULL;
     CK_RV rv;
 
     if (tok == NULL) {
         return 0;
     }
-    rv = devid_p11_session_take(tok, &s);
-    if (rv != CKR_OK) {
-        devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
-        return 0;
+    rv = devid_p11_sign_once(key, tok, mech, in, inlen, sig, siglen, &h,
+                             &fname);
+    if (rv != CKR_OK && devid_p11_sign_again(key, tok, rv, h)) {
+        tok = devid_p11_ops_ready(key);
+        if (tok == NULL) {
+            return 0;
+        }
+        rv = devid_p11_sign_once(key, tok, mech, in, inlen, sig, siglen, &h,
+                                 &fname);
     }
-    rv = tok->mod->fn->C_SignInit(s, mech, k->h);
-    if (CKR_OK == rv) {
-        fname = "C_Sign";
-        rv = tok->mod->fn->C_Sign(s, (CK_BYTE_PTR)(uintptr_t)in,
-                                  (CK_ULONG)inlen, sig, &outlen);
-    }
-    devid_p11_session_give(tok, s, devid_p11_broken(rv));
     if (rv != CKR_OK) {
         devid_p11_raise_rv(key->prov, fname, rv, key->uri);
         return 0;
     }
-    *siglen = outlen;
     return 1;
 }
 
@@ -257,7 +311,6 @@ int devid_p11_ops_decrypt(struct devid_key *key,
                           const unsigned char *in, size_t inlen,
                           unsigned char *out, size_t *outlen)
 {
-    struct devid_p11_key *k = key->be;
     struct devid_p11_token *tok = NULL;
     const struct devid_p11_md *md = devid_p11_md_find(p->oaep_md_nid);
     const struct devid_p11_md *mgf = devid_p11_md_find(p->mgf1_nid);
@@ -265,6 +318,7 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     CK_RSA_PKCS_OAEP_PARAMS oaep;
     CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     unsigned char *buf = NULL;
     CK_ULONG len = (CK_ULONG)size;
     const char *fname = "C_DecryptInit";
@@ -307,7 +361,8 @@ int devid_p11_ops_decrypt(struct devid_key *key,
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         goto end;
     }
-    rv = tok->mod->fn->C_DecryptInit(s, &mech, k->h);
+    h = devid_p11_copy_handle(key, tok);
+    rv = tok->mod->fn->C_DecryptInit(s, &mech, h);
     if (CKR_OK == rv) {
         fname = "C_Decrypt";
         rv = tok->mod->fn->C_Decrypt(s, (CK_BYTE_PTR)(uintptr_t)in,
@@ -315,6 +370,7 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     }
     devid_p11_session_give(tok, s, devid_p11_broken(rv));
     if (rv != CKR_OK) {
+        devid_p11_sign_again(key, tok, rv, h);  /* for the next use */
         devid_p11_raise_rv(key->prov, fname, rv, key->uri);
         goto end;
     }
@@ -357,7 +413,6 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
                          size_t peer_len, unsigned char *secret,
                          size_t *secretlen)
 {
-    struct devid_p11_key *k = key->be;
     struct devid_p11_token *tok = NULL;
     size_t fb = ((size_t)key->pub.bits + 7) / 8;
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
@@ -378,6 +433,7 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
     };
     CK_MECHANISM mech = { CKM_ECDH1_DERIVE, &ecdh, sizeof(ecdh) };
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE base = CK_INVALID_HANDLE;
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     CK_RV rv;
     int ret = 0;
@@ -404,9 +460,11 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         return 0;
     }
-    rv = tok->mod->fn->C_DeriveKey(s, &mech, k->h, tmpl,
+    base = devid_p11_copy_handle(key, tok);
+    rv = tok->mod->fn->C_DeriveKey(s, &mech, base, tmpl,
                                    sizeof(tmpl) / sizeof(tmpl[0]), &h);
     if (rv != CKR_OK) {
+        devid_p11_sign_again(key, tok, rv, base);  /* for the next use */
         devid_p11_raise_rv(key->prov, "C_DeriveKey", rv, key->uri);
         goto end;
     }

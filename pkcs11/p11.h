@@ -40,6 +40,7 @@ struct devid_p11_cfg {
     int load_early; /* pkcs11-module-load-behavior = early */
     int cache_pins; /* pkcs11-module-cache-pins = cache */
     int pin_file_group; /* pkcs11-pin-file-group-readable = yes */
+    int no_key_copy; /* pkcs11-module-key-copy = none */
 };
 
 /* A PKCS#11 module loaded through p11-kit. */
@@ -62,14 +63,18 @@ struct devid_p11_token {
     CK_TOKEN_INFO info;
     unsigned int mechs;          /* DEVID_P11_MECH_* */
     unsigned long gen;           /* p11 generation slot/sessions belong to */
+    /* idle sessions, max slots, CK_INVALID_HANDLE when empty: taken and
+     * given back with one atomic exchange each, no lock (session.c) */
+    CK_SESSION_HANDLE *idle;
+    size_t max;
+    int nwait;                   /* threads waiting for a session (atomic) */
     pthread_mutex_t lock;        /* guards everything below */
     pthread_cond_t cond;         /* a session came back to the pool */
-    CK_SESSION_HANDLE anchor;    /* held open so the login lasts */
+    CK_SESSION_HANDLE anchor;    /* held open so the login lasts; holds
+                                  * the keys' session copies (copy.c) */
     int has_anchor;
-    CK_SESSION_HANDLE *free;     /* idle sessions */
-    size_t nfree;
+    unsigned long anchor_gen;    /* bumped each time an anchor is opened */
     size_t nopen;                /* pooled sessions open, idle or in use */
-    size_t max;
     int logged_in;
     unsigned char *bad_pins;     /* secure heap: refused PINs, see login.c */
     size_t nbad;
@@ -103,15 +108,28 @@ struct devid_p11_uri {
     CK_OBJECT_CLASS cls;
 };
 
+/* Where a private key's operations run (devid_p11_key.copy_state). A key
+ * is copied into a session object on its second signature: a process that
+ * signs once (curl, openssl dgst) never pays for a copy. */
+#define DEVID_P11_COPY_UNUSED 0  /* not used yet: the token object */
+#define DEVID_P11_COPY_WANTED 1  /* used once: the next use makes the copy */
+#define DEVID_P11_COPY_READY 2   /* operations run on the session copy */
+#define DEVID_P11_COPY_NONE 3    /* refused or turned off: the token object */
+
 /* Backend part of a devid_key (key->be). */
 struct devid_p11_key {
     struct devid_p11_token *tok;
-    CK_OBJECT_HANDLE h;
+    CK_OBJECT_HANDLE h;          /* the token object (atomic) */
     unsigned long gen;           /* generation h was found in */
     CK_OBJECT_CLASS cls;
     CK_KEY_TYPE kt;
     unsigned char *id;
     size_t id_len;
+    /* the session copy (copy.c): state read without a lock on the signing
+     * path, changed under tok->lock (but UNUSED -> WANTED) */
+    int copy_state;              /* DEVID_P11_COPY_* (atomic) */
+    CK_OBJECT_HANDLE copy;       /* in tok->anchor when READY (atomic) */
+    unsigned long copy_anchor;   /* tok->anchor_gen the copy was made in */
 };
 
 /* ---- uri.c ------------------------------------------------------------ */
@@ -252,6 +270,13 @@ void devid_p11_session_give(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
  *  the module is finalized). Call with tok->lock held. */
 void devid_p11_session_forget(struct devid_p11_token *tok);
 
+/** After a call failed with a session error: 1 when the token has lost its
+ *  sessions (the anchor is gone or logged out). Then every idle session is
+ *  closed, the login is forgotten and the generation is bumped, so that the
+ *  next use logs in again and finds its key again (as after a fork). 0 when
+ *  the anchor is still fine: only one session was bad. */
+int devid_p11_session_lost(struct devid_p11_token *tok);
+
 /** Opens the token's anchor session (tok->anchor) unless it is open.
  *  Call with tok->lock held. Returns CKR_OK or the C_OpenSession code. */
 CK_RV devid_p11_session_anchor(struct devid_p11_token *tok);
@@ -312,6 +337,30 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                                 CK_ATTRIBUTE_TYPE type, unsigned char **out,
                                 size_t *len);
+
+/* ---- copy.c ----------------------------------------------------------- */
+
+/** The object a private-key operation of key runs on: the session copy
+ *  when there is one, else the token object. On the key's second use it
+ *  makes the copy (C_CopyObject with CKA_TOKEN false, in the anchor
+ *  session), unless pkcs11-module-key-copy is none; a token that refuses
+ *  it, or gives a copy less protected than the original, leaves the key on
+ *  its token object, silently. Never raises. Lock-free once settled. */
+CK_OBJECT_HANDLE devid_p11_copy_handle(struct devid_key *key,
+                                       struct devid_p11_token *tok);
+
+/** An operation on h failed with an invalid handle: when h is the key's
+ *  copy, drop it (the next use makes another) and return 1. */
+int devid_p11_copy_lost(struct devid_key *key, CK_OBJECT_HANDLE h);
+
+/** The key's object was found again (k->h is new): keep the copy when its
+ *  anchor session is still the one it was made in, else forget it so the
+ *  next use makes one. Call with p11->lock held. */
+void devid_p11_copy_refound(struct devid_key *key);
+
+/** Destroys the key's copy, when this process's anchor holds it (key
+ *  free). Makes no call after fork or once the module is finalized. */
+void devid_p11_copy_free(struct devid_key *key);
 
 /* ---- describe.c ------------------------------------------------------- */
 

@@ -201,7 +201,11 @@ static struct devid_p11_token *devid_p11_token_new(struct devid_p11 *p11,
     if (tok->max > 1) {
         tok->max--;                 /* one is the anchor */
     }
-    if (devid_random_bytes(tok->salt, sizeof(tok->salt)) != 1) {
+    /* the idle slots, sized once: never more idle sessions than the limit */
+    tok->idle = OPENSSL_zalloc(tok->max * sizeof(*tok->idle));
+    if (tok->idle == NULL
+        || devid_random_bytes(tok->salt, sizeof(tok->salt)) != 1) {
+        OPENSSL_free(tok->idle);
         OPENSSL_free(tok);
         return NULL;
     }

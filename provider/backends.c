@@ -4,6 +4,7 @@
  * backends uses instead of naming one. The list itself is registry.c. */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -109,6 +110,27 @@ devid_backend_slot(const struct devid_prov *prov,
     return NULL;
 }
 
+/* Fork detection without a system call on the signing path: every fork
+ * child bumps devid_fork_gen (a pthread_atfork child handler, which glibc
+ * drops when this module is unloaded), and a slot whose fork_gen is the
+ * current one was checked against getpid() in this process. Until the
+ * handler is in place (or when it could not be), getpid() decides. */
+static unsigned long devid_fork_gen;
+static int devid_fork_watched;
+static pthread_once_t devid_fork_once = PTHREAD_ONCE_INIT;
+
+static void devid_fork_child(void)
+{
+    __atomic_add_fetch(&devid_fork_gen, 1, __ATOMIC_RELEASE);
+}
+
+static void devid_fork_watch(void)
+{
+    __atomic_store_n(&devid_fork_watched,
+                     pthread_atfork(NULL, NULL, devid_fork_child) == 0,
+                     __ATOMIC_RELEASE);
+}
+
 const void *devid_backend_config(const struct devid_prov *prov,
                                  const struct devid_backend_ops *ops)
 {
@@ -130,17 +152,28 @@ void *devid_backend_state(struct devid_prov *prov,
                           const struct devid_backend_ops *ops)
 {
     struct devid_backend_slot *slot = devid_backend_slot(prov, ops);
+    unsigned long forks;
     void *state;
-    pid_t pid = getpid();
+    pid_t pid;
 
     if (slot == NULL) {
         DEVID_RAISE(prov, DEVID_R_INTERNAL, "%s: not in the registry",
                     ops->name);
         return NULL;
     }
-    /* the signing path: no lock once the state exists in this process */
+    /* the signing path: no lock and no system call once the state exists
+     * and no fork happened since it was checked */
     state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+    forks = __atomic_load_n(&devid_fork_gen, __ATOMIC_ACQUIRE);
+    if (state != NULL && __atomic_load_n(&devid_fork_watched, __ATOMIC_ACQUIRE)
+        && __atomic_load_n(&slot->fork_gen, __ATOMIC_ACQUIRE) == forks) {
+        return state;
+    }
+    pthread_once(&devid_fork_once, devid_fork_watch);
+    forks = __atomic_load_n(&devid_fork_gen, __ATOMIC_ACQUIRE);
+    pid = getpid();
     if (state != NULL && __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == pid) {
+        __atomic_store_n(&slot->fork_gen, forks, __ATOMIC_RELEASE);
         return state;
     }
     if (!CRYPTO_THREAD_write_lock(prov->lock)) {
@@ -152,6 +185,7 @@ void *devid_backend_state(struct devid_prov *prov,
         if (ops->first_use != NULL && ops->first_use(prov, &state)
             && state != NULL) {
             slot->pid = pid;
+            __atomic_store_n(&slot->fork_gen, forks, __ATOMIC_RELEASE);
             __atomic_store_n(&slot->state, state, __ATOMIC_RELEASE);
         }
     } else if (slot->pid != pid) {
@@ -163,6 +197,7 @@ void *devid_backend_state(struct devid_prov *prov,
             ops->after_fork(prov, state);
         }
         __atomic_store_n(&slot->pid, pid, __ATOMIC_RELEASE);
+        __atomic_store_n(&slot->fork_gen, forks, __ATOMIC_RELEASE);
     }
     CRYPTO_THREAD_unlock(prov->lock);
     return state;

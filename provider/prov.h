@@ -14,11 +14,13 @@
 
 /* What a provider instance holds for one backend. cfg is the backend's
  * settings object (devid_backend_ops.config_set), state what first_use
- * made; pid is the process state belongs to (fork detection). */
+ * made; pid is the process state belongs to (fork detection), fork_gen the
+ * count of forks seen when pid was last checked (backends.c). */
 struct devid_backend_slot {
     void *cfg;
     void *state;
     pid_t pid;
+    unsigned long fork_gen;
 };
 
 struct devid_prov {

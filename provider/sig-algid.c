@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* AlgorithmIdentifiers for the signatures we make, built with libcrypto's
- * ASN.1 types rather than byte tables. */
+ * ASN.1 types rather than byte tables; and the ECDSA-Sig-Value of each
+ * signature, written by hand because it is on the signing path, where
+ * libcrypto's ASN.1 would cost two BIGNUMs and five allocations. */
 #include "config.h"
 
 #include <string.h>
@@ -119,4 +121,52 @@ end:
     ASN1_STRING_free(params);
     X509_ALGOR_free(alg);
     return ret;
+}
+
+/* An INTEGER (X.690 §8.3) from an unsigned big-endian value: no leading
+ * zero bytes, one 0x00 in front when the top bit is set. Returns its
+ * length; writes it when out is not NULL. */
+static size_t devid_sig_der_uint(const unsigned char *v, size_t n,
+                                 unsigned char *out)
+{
+    size_t pad;
+
+    while (n > 1 && 0 == v[0]) {
+        v++;
+        n--;
+    }
+    pad = (v[0] & 0x80) != 0;
+    if (out != NULL) {
+        out[0] = 0x02;
+        out[1] = (unsigned char)(n + pad);
+        out[2] = 0x00;
+        memcpy(out + 2 + pad, v, n);
+    }
+    return 2 + pad + n;
+}
+
+int devid_sig_ecdsa_der(const unsigned char *rs, size_t rslen,
+                        unsigned char *der, size_t dersize, size_t *derlen)
+{
+    size_t half = rslen / 2;
+    size_t lr;
+    size_t ls;
+    size_t hdr;
+
+    if (0 == half || rslen != 2 * half || half > 66) {
+        return 0;
+    }
+    lr = devid_sig_der_uint(rs, half, NULL);
+    ls = devid_sig_der_uint(rs + half, half, NULL);
+    hdr = lr + ls < 128 ? 2 : 3;        /* short or 0x81 long form */
+    if (hdr + lr + ls > dersize) {
+        return 0;
+    }
+    der[0] = 0x30;
+    der[1] = 0x81;
+    der[hdr - 1] = (unsigned char)(lr + ls);
+    devid_sig_der_uint(rs, half, der + hdr);
+    devid_sig_der_uint(rs + half, half, der + hdr + lr);
+    *derlen = hdr + lr + ls;
+    return 1;
 }

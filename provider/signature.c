@@ -10,7 +10,6 @@
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/params.h>
@@ -256,7 +255,9 @@ static int devid_sig_params(const struct devid_sig_ctx *ctx, size_t tbslen,
         return 0;
     }
     p->scheme = DEVID_SIG_PSS;
-    mdsize = EVP_MD_get_size(EVP_get_digestbynid(p->md_nid));
+    /* the input is the digest (the backend checks it): its size is the
+     * digest's, with no lookup by name on the signing path */
+    mdsize = ctx->md != NULL ? EVP_MD_get_size(ctx->md) : (int)tbslen;
     p->mgf1_nid = ctx->mgf1 != NULL ? EVP_MD_get_type(ctx->mgf1) : p->md_nid;
     p->saltlen = devid_sig_pss_saltlen(ctx, mdsize);
     if (p->saltlen < 0) {
@@ -289,37 +290,6 @@ static int devid_sig_saltlen_now(const struct devid_sig_ctx *ctx)
     return len < 0 ? ctx->saltlen : len;
 }
 
-/* ECDSA: the backend gives r||s; X9.62 wants a DER SEQUENCE. */
-static int devid_sig_ecdsa_to_der(const unsigned char *raw, size_t rawlen,
-                                  unsigned char *sig, size_t *siglen,
-                                  size_t sigsize)
-{
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, (int)(rawlen / 2), NULL);
-    BIGNUM *s = BN_bin2bn(raw + rawlen / 2, (int)(rawlen / 2), NULL);
-    unsigned char *p = sig;
-    int len;
-    int ret = 0;
-
-    if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
-        goto end;
-    }
-    r = NULL;
-    s = NULL;
-    len = i2d_ECDSA_SIG(es, NULL);
-    if (len <= 0 || (size_t)len > sigsize) {
-        goto end;
-    }
-    len = i2d_ECDSA_SIG(es, &p);
-    *siglen = (size_t)len;
-    ret = 1;
-end:
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return ret;
-}
-
 /* sign() proper: tbs is a digest, or the message in message mode (called
  * from digest_sign_final only). */
 static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
@@ -348,16 +318,16 @@ static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
                               const unsigned char *tbs, size_t tbslen)
 {
     struct devid_sign_params p;
-    unsigned char raw[1024];
+    unsigned char raw[2 * 66];      /* r||s up to P-521: a public value */
     size_t rawlen = sizeof(raw);
     size_t max = devid_key_max_sig_len(ctx->key);
-    int ret = 0;
 
     if (sig == NULL) {                  /* size query: nothing to free yet */
         *siglen = max;
         return 1;
     }
-    if (ctx->type == DEVID_KEY_RSA && sigsize < max) {
+    /* sizes first: a short buffer must not cost a token signature */
+    if (sigsize < max) {
         DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes", max);
         return 0;
     }
@@ -367,17 +337,16 @@ static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
     if (ctx->type == DEVID_KEY_RSA) {
         return ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, sig, siglen);
     }
+    /* X9.62 wants DER; the backend gives r||s */
     if (!ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, raw, &rawlen)) {
-        goto end;               /* backend has already raised */
+        return 0;               /* backend has already raised */
     }
-    if (!devid_sig_ecdsa_to_der(raw, rawlen, sig, siglen, sigsize)) {
-        DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes", max);
-        goto end;
+    if (!devid_sig_ecdsa_der(raw, rawlen, sig, sigsize, siglen)) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INTERNAL,
+                    "raw ECDSA signature of %zu bytes", rawlen);
+        return 0;
     }
-    ret = 1;
-end:
-    OPENSSL_cleanse(raw, sizeof(raw));
-    return ret;
+    return 1;
 }
 
 static int devid_sig_digest_sign_init(void *vctx, const char *mdname,

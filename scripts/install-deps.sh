@@ -16,7 +16,7 @@ PKGS="build-essential binutils autoconf automake libtool pkg-config
   softhsm2 opensc gnutls-bin libnss3-tools
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl
   libjson-c-dev libevent-dev libcurl4-openssl-dev curl
-  mosquitto mosquitto-clients libmosquitto-dev
+  mosquitto mosquitto-clients libmosquitto-dev mosquitto-dev
   nginx python3 strace ltrace valgrind ca-certificates
   iproute2 coreutils clang-format git scdoc"
 

@@ -43,10 +43,12 @@ static void devid_register_usage(FILE *out)
             "[--api-version V]\n"
             "         [--out-chain FILE] [--out-trust-bundle FILE] "
             "[--timeout SEC]\n"
-            "         [--payload JSON]\n"
-            "Registers with Azure DPS over HTTPS, authenticated in TLS by the\n"
+            "         [--payload JSON] [--transport https|mqtt]\n"
+            "Registers with Azure DPS over HTTPS or MQTT, authenticated in TLS "
+            "by the\n"
             "onboarding key (which stays in its token or TPM) and its chain,\n"
-            "and waits for the assignment. Prints the assigned hub, device id,\n"
+            "and waits for the assignment. Prints the assigned hub, device "
+            "id,\n"
             "status and substatus. Every option but --csr, --out-*, --payload\n"
             "falls back to the config file setting named in brackets.\n"
             "  --id-scope          DPS ID scope [id-scope]\n"
@@ -63,7 +65,10 @@ static void devid_register_usage(FILE *out)
             "sign;\n"
             "                      the issued leaf must carry the CSR's key\n"
             "  --endpoint          DPS host[:port] [dps-endpoint]; default\n"
-            "                      " DEVID_DPS_DEFAULT_ENDPOINT "\n"
+            "                      " DEVID_DPS_DEFAULT_ENDPOINT ", port 443\n"
+            "                      (HTTPS) or 8883 (MQTT)\n"
+            "  --transport         https or mqtt (MQTT 3.1.1 over TLS)\n"
+            "                      [dps-transport]; default https\n"
             "  --trust             CA file the DPS server certificate must "
             "chain\n"
             "                      to [dps-trust]; required: the server is "
@@ -89,7 +94,8 @@ static void devid_register_usage(FILE *out)
             "network,\n"
             "TLS or malformed answer, 5 refused/failed/disabled by DPS, 6 "
             "cannot\n"
-            "write, 8 timeout, 9 issued certificate unusable (wrong key...).\n");
+            "write, 8 timeout, 9 issued certificate unusable (wrong "
+            "key...).\n");
 }
 
 /* Parses argv over the defaults of the settings. Returns 1 to go on, or 0
@@ -110,6 +116,7 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
         { "out-trust-bundle", required_argument, NULL, 'b' },
         { "timeout", required_argument, NULL, 't' },
         { "payload", required_argument, NULL, 'p' },
+        { "transport", required_argument, NULL, 'x' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -165,6 +172,15 @@ static int devid_register_parse(struct devid_tool *t, int argc, char **argv,
                 return 0;
             }
             a->timeout_s = t->set.timeout_s;
+            break;
+        case 'x':
+            /* the same checks as dps-transport in the config file; the
+             * DPS client reads the setting */
+            if (!devid_settings_set(t, "--transport", "dps-transport",
+                                    optarg)) {
+                *rc = DEVID_EXIT_CONFIG;
+                return 0;
+            }
             break;
         case 'h':
             devid_register_usage(stdout);

@@ -554,7 +554,19 @@ static int devid_dps_terminal(struct devid_dps_session *s,
     return DEVID_EXIT_OK;
 }
 
-static int devid_dps_is_terminal(const char *status)
+/* Both transports end here: only t and req of the session are used. */
+int devid_dps_finish(struct devid_tool *t, const struct devid_dps_request *req,
+                     struct devid_dps_result *res)
+{
+    struct devid_dps_session s;
+
+    memset(&s, 0, sizeof(s));
+    s.t = t;
+    s.req = req;
+    return devid_dps_terminal(&s, res);
+}
+
+int devid_dps_status_terminal(const char *status)
 {
     /* "blacklisted": the C SDK's name of old for "disabled" */
     return strcmp(status, "assigned") == 0 || strcmp(status, "failed") == 0
@@ -635,7 +647,7 @@ static int devid_dps_poll(struct devid_dps_session *s,
 
     for (;;) {
         rc = devid_dps_read(s, res);
-        if (rc != DEVID_EXIT_OK || devid_dps_is_terminal(res->status)) {
+        if (rc != DEVID_EXIT_OK || devid_dps_status_terminal(res->status)) {
             break;
         }
         if (res->operation_id == NULL) {
@@ -722,6 +734,11 @@ int devid_dps_register(struct devid_tool *t, const struct devid_dps_request *req
     rc = devid_dps_check_request(t, req, s.api);
     if (rc != DEVID_EXIT_OK) {
         return rc;
+    }
+    if ((req->transport != DEVID_DPS_TRANSPORT_DEFAULT ? req->transport
+                                                       : t->set.dps_transport)
+        == DEVID_DPS_TRANSPORT_MQTT) {
+        return devid_dps_mqtt_register(t, req, s.api, s.timeout_s, res);
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     s.deadline = now;

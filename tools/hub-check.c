@@ -16,28 +16,56 @@
 #include "tools/hub-check.h"
 
 #define DEVID_HUB_TIMEOUT_S 10
+/* api-version of the user name (DPS-PROTOCOL.md 5.1; the docs' value) */
+#define DEVID_HUB_API_VERSION "2021-04-12"
 
-/* MQTT 3.1.1 §3.1 CONNECT (clean session, keep-alive 60 s) and §3.2 CONNACK:
- * the hub accepts the identity when the CONNACK return code is 0. */
-static int devid_hub_mqtt_connect(SSL *ssl, const char *client_id,
-                                  char *why, size_t size)
+/* Appends an MQTT UTF-8 string (2-byte length, bytes) at pkt + *len. */
+static void devid_hub_put_str(unsigned char *pkt, size_t *len, const char *s,
+                              size_t slen)
 {
-    unsigned char pkt[128];
+    pkt[(*len)++] = (unsigned char)(slen >> 8);
+    pkt[(*len)++] = (unsigned char)(slen & 0xff);
+    memcpy(pkt + *len, s, slen);
+    *len += slen;
+}
+
+/* MQTT 3.1.1 §3.1 CONNECT (clean session, keep-alive 60 s) as IoT Hub wants
+ * it from an X.509 device: client id = device id, user name
+ * {hub}/{deviceId}/?api-version=..., no password; and §3.2 CONNACK: the hub
+ * accepts the identity when the return code is 0. */
+static int devid_hub_mqtt_connect(SSL *ssl, const char *host,
+                                  const char *client_id, char *why, size_t size)
+{
+    unsigned char pkt[512];
     unsigned char ack[4];
+    char user[300];
     size_t idlen = strlen(client_id);
+    size_t ulen = (size_t)snprintf(user, sizeof(user),
+                                   "%s/%s/?api-version=" DEVID_HUB_API_VERSION,
+                                   host, client_id);
+    size_t rem = 10 + 2 + idlen + 2 + ulen;
+    size_t len = 0;
     size_t got = 0;
     int n;
 
-    if (idlen > 100) {
-        snprintf(why, size, "client id too long");
+    if (idlen > 128 || ulen >= sizeof(user)) {
+        snprintf(why, size, "device id or hub name too long");
         return 0;
     }
-    memcpy(pkt, "\x10\x00\x00\x04MQTT\x04\x02\x00\x3c", 12);
-    pkt[1] = (unsigned char)(10 + 2 + idlen);
-    pkt[12] = 0;
-    pkt[13] = (unsigned char)idlen;
-    memcpy(pkt + 14, client_id, idlen);
-    if (SSL_write(ssl, pkt, (int)(14 + idlen)) <= 0) {
+    pkt[len++] = 0x10;
+    /* remaining length (§2.2.3), at most 2 bytes here: rem < 16384 */
+    if (rem > 127) {
+        pkt[len++] = (unsigned char)((rem & 0x7f) | 0x80);
+        pkt[len++] = (unsigned char)(rem >> 7);
+    } else {
+        pkt[len++] = (unsigned char)rem;
+    }
+    /* protocol name and level 4, flags: user name + clean session */
+    memcpy(pkt + len, "\x00\x04MQTT\x04\x82\x00\x3c", 10);
+    len += 10;
+    devid_hub_put_str(pkt, &len, client_id, idlen);
+    devid_hub_put_str(pkt, &len, user, ulen);
+    if (SSL_write(ssl, pkt, (int)len) <= 0) {
         snprintf(why, size, "the hub closed the connection (certificate "
                  "refused?)");
         return 0;
@@ -138,7 +166,7 @@ int devid_hub_try(struct devid_tool *t, const char *host, const char *port,
         snprintf(why, size, "cannot connect to %s:%s", host, port);
     } else if (SSL_connect(ssl) != 1) {
         snprintf(why, size, "TLS handshake with %s:%s failed", host, port);
-    } else if (devid_hub_mqtt_connect(ssl, client_id, why, size)) {
+    } else if (devid_hub_mqtt_connect(ssl, host, client_id, why, size)) {
         SSL_shutdown(ssl);
         ok = 1;
     }

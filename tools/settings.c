@@ -26,6 +26,7 @@ enum devid_setting_kind {
     DEVID_SETTING_TEXT,         /* char *: any non-empty text */
     DEVID_SETTING_KEY_TYPE,     /* char *: a type devid keygen can make */
     DEVID_SETTING_INSTALL_TO,   /* enum devid_install_to: token | files */
+    DEVID_SETTING_TRANSPORT,    /* enum devid_dps_transport: https | mqtt */
     DEVID_SETTING_NUMBER,       /* long: a whole number from min to max */
     DEVID_SETTING_RENEW_BEFORE  /* struct devid_renew_before */
 };
@@ -59,6 +60,7 @@ static const struct devid_setting_def devid_setting_defs[] = {
     DEVID_SETTING_TEXT("onboarding-cert", auth_cert),
     DEVID_SETTING_TEXT("onboarding-key", auth_key),
     DEVID_SETTING_TEXT("api-version", api_version),
+    DEVID_SETTING("dps-transport", DEVID_SETTING_TRANSPORT, dps_transport),
     DEVID_SETTING("install-to", DEVID_SETTING_INSTALL_TO, install_to),
     DEVID_SETTING_TEXT("trust-dir", trust_dir),
     DEVID_SETTING_TEXT("pkcs11-module-path", pkcs11_module),
@@ -178,6 +180,20 @@ static int devid_parse_install_to(const char *text,
     return 1;
 }
 
+/* How DPS is reached: https (DPS-PROTOCOL.md §1) or mqtt (§2). */
+static int devid_parse_transport(const char *text,
+                                 enum devid_dps_transport *out)
+{
+    if (strcmp(text, "https") == 0) {
+        *out = DEVID_DPS_TRANSPORT_HTTPS;
+    } else if (strcmp(text, "mqtt") == 0) {
+        *out = DEVID_DPS_TRANSPORT_MQTT;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* A new copy of text into the char * member at slot. */
 static int devid_set_text(void *slot, const char *text)
 {
@@ -216,6 +232,9 @@ static int devid_setting_parse(struct devid_settings *s,
     case DEVID_SETTING_INSTALL_TO:
         snprintf(why, size, "it must be token or files");
         return devid_parse_install_to(value, slot);
+    case DEVID_SETTING_TRANSPORT:
+        snprintf(why, size, "it must be https or mqtt");
+        return devid_parse_transport(value, slot);
     case DEVID_SETTING_NUMBER:
         snprintf(why, size, "it must be a whole number from %ld to %ld (%s)",
                  d->min, d->max, d->unit);

@@ -56,6 +56,13 @@ enum devid_install_to {
     DEVID_INSTALL_TO_TOKEN          /* "token": also beside the key */
 };
 
+/* dps-transport: how the DPS client talks to DPS (DPS-PROTOCOL.md §1, §2). */
+enum devid_dps_transport {
+    DEVID_DPS_TRANSPORT_DEFAULT = 0, /* not set: HTTPS */
+    DEVID_DPS_TRANSPORT_HTTPS,       /* "https" */
+    DEVID_DPS_TRANSPORT_MQTT         /* "mqtt": MQTT 3.1.1 over TLS */
+};
+
 /* renew-before: renew when less than this is left of the certificate. */
 struct devid_renew_before {
     int percent;                /* 1-99: a share of its lifetime, or 0 */
@@ -78,6 +85,7 @@ struct devid_settings {
     char *auth_cert;            /* onboarding-cert: chain, leaf first */
     char *auth_key;             /* onboarding-key */
     char *api_version;          /* api-version */
+    enum devid_dps_transport dps_transport; /* dps-transport: https | mqtt */
     enum devid_install_to install_to;   /* install-to: token | files */
     char *trust_dir;            /* trust-dir: managed trust anchors */
     char *pkcs11_module;        /* pkcs11-module-path */

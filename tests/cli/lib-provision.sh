@@ -66,12 +66,21 @@ prov_openssl_cnf() {
 }
 
 # prov_publish NAME REGID MSG: mosquitto_pub as the device, with its
-# installed chain and reference key, devid active through openssl.cnf
+# installed chain and reference key, devid active through openssl.cnf; it
+# connects as IoT Hub wants: client id = device id (the registration ID of
+# a group device), user name {hub}/{deviceId}/?api-version=... It trusts
+# DPS_ROOT, or the directory PROV_HUB_CAPATH names (a device's trust-dir).
 prov_publish() {
     prov_openssl_cnf "$TESTDIR/$1.conf" "$TESTDIR/$1-openssl.cnf"
+    if [ -n "${PROV_HUB_CAPATH:-}" ]; then
+        set -- "$1" "$2" "$3" --capath "$PROV_HUB_CAPATH"
+    else
+        set -- "$1" "$2" "$3" --cafile "$DPS_ROOT"
+    fi
     OPENSSL_CONF="$TESTDIR/$1-openssl.cnf" mosquitto_pub -h 127.0.0.1 -p "$HUB_PORT" \
-        --cafile "$DPS_ROOT" --cert "$TESTDIR/$1/device-chain.pem" \
-        --key "$TESTDIR/$1/device-key.pem" -i "$2" -q 1 \
+        "$4" "$5" --cert "$TESTDIR/$1/device-chain.pem" \
+        --key "$TESTDIR/$1/device-key.pem" -i "$2" \
+        -u "$HUB_HOST/$2/?api-version=2021-04-12" -q 1 \
         -t "devices/$2/messages/events/" -m "$3"
 }
 
@@ -81,7 +90,9 @@ prov_publish() {
 # nothing arrives within about 20 s or a publish fails.
 prov_expect_telemetry() {
     _got="$TESTDIR/got-$2.txt"
-    mosquitto_sub -h 127.0.0.1 -p "$HUB_PORT" --cafile "$DPS_ROOT" \
+    # the service trusts both server roots: the hub follows a root switch
+    cat "$DPS_ROOT" "$DPS_ROOT_B" > "$TESTDIR/service-roots.pem"
+    mosquitto_sub -h 127.0.0.1 -p "$HUB_PORT" --cafile "$TESTDIR/service-roots.pem" \
         --cert "$HUB_SERVICE_CERT" --key "$HUB_SERVICE_KEY" -i "service-$2-$$" \
         -t "devices/$2/#" -v -C 1 -W 25 > "$_got" 2>&1 &
     _sub=$!

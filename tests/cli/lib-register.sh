@@ -67,11 +67,12 @@ JSON
 }
 
 # emu_start: the emulator with $T/config.json, logging every answer to
-# $T/emu.log; waits (10 s at most) for its port. Sets PORT.
+# $T/emu.log; waits (10 s at most) for its port. Sets PORT, and with
+# REG_MQTT=1 serves DPS over MQTT too, on MQTT_PORT.
 emu_start() {
     rm -f "$STATE/dps.port"
     "$EMU_BIN" serve --state "$STATE" --config "$T/config.json" --verbose \
-        >> "$T/emu.log" 2>&1 &
+        ${REG_MQTT:+--mqtt-port 0} >> "$T/emu.log" 2>&1 &
     EMU_PID=$!
     _i=0
     while [ ! -s "$STATE/dps.port" ]; do
@@ -81,6 +82,8 @@ emu_start() {
         _i=$((_i + 1))
     done
     PORT=$(cat "$STATE/dps.port")
+    # shellcheck disable=SC2034  # for the tests that source this file
+    MQTT_PORT=$(cat "$STATE/dps-mqtt.port" 2>/dev/null || true)
 }
 
 # emu_use FILE: make FILE the running config (SIGHUP, 10 s at most)

@@ -20,7 +20,8 @@ renew_config() {
 JSON
 }
 
-# renew_reload FILE [EXTRA]: rewrites the config and waits for the SIGHUP reload
+# renew_reload FILE [EXTRA]: rewrites the config and waits for the SIGHUP
+# reload, and for the hub stand-in to present the emulator's server root
 renew_reload() {
     _gen=$(cat "$PROV_EMU/dps.generation" 2>/dev/null || echo 0)
     renew_config "$1" "${2:-}"
@@ -29,6 +30,13 @@ renew_reload() {
     while [ "$(cat "$PROV_EMU/dps.generation" 2>/dev/null || echo 0)" = "$_gen" ]; do
         _i=$((_i + 1))
         [ "$_i" -lt 100 ] || fail "the emulator did not reload its config"
+        sleep 0.1
+    done
+    _i=0
+    while [ -f "$PROV_EMU/hub.pid" ] \
+        && [ "$(cat "$PROV_EMU/hub.root" 2>/dev/null)" != "$(cat "$PROV_EMU/server-root")" ]; do
+        _i=$((_i + 1))
+        [ "$_i" -lt 100 ] || fail "the hub did not follow the server root switch"
         sleep 0.1
     done
 }

@@ -3,8 +3,9 @@
 # Trust anchors: a DPS trust bundle update (legacy api-version) removes the
 # stale anchor and keeps the pinned ones; a root migration (the emulator
 # switches its server root A -> B) is survived by a device that pre-staged
-# root B with trust-sync, and fails with an error naming the untrusted
-# root on a device that did not.
+# root B with trust-sync (and publishes to the hub, which switched with the
+# emulator), and fails with an error naming the untrusted root on a device
+# that did not.
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/cli/lib-provision.sh"
@@ -68,8 +69,11 @@ renew_reload "$TESTDIR/emu.json" "\"server_root\": \"B\", \"trust_bundle\": [\"B
 before=$(readlink pre/current)
 "$DEVID" --config pre.conf renew --force 2> m1.err || { cat m1.err; fail "renew with root B pre-staged"; }
 [ "$(readlink pre/current)" != "$before" ] || fail "pre-staged device did not renew"
+# the hub switched with the emulator: the device trusts it through its trust-dir
+PROV_HUB_CAPATH=$TESTDIR/pre-trust
 renew_check_publish pre pre-01 '{"migrated":1}' || fail "publish after the migration"
-ok "root migration A -> B: the device with root B pre-staged renews and publishes"
+PROV_HUB_CAPATH=
+ok "root migration A -> B: the device with root B pre-staged renews and publishes to the hub, which presents root B too"
 
 before=$(readlink plain/current)
 rc=0

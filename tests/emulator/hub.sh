@@ -4,7 +4,7 @@
 # gets its certificate from the emulator (onboarding cert -> DPS CSR ->
 # issued chain), publishes telemetry that a service subscriber receives; it
 # cannot publish to another device's topic; untrusted certificates cannot
-# connect.
+# connect. (The identity rules in detail: hub-identity.sh.)
 set -eu
 # shellcheck source=tests/emulator/lib-emu.sh
 . "$(dirname "$0")/lib-emu.sh"
@@ -62,8 +62,9 @@ for d in dev-a dev-b; do
     j '"".join("-----BEGIN CERTIFICATE-----\n" + "\n".join(c[i:i+64] for i in range(0, len(c), 64)) + "\n-----END CERTIFICATE-----\n" for c in d["registrationState"]["issuedCertificateChain"][:2])' > "$T/$d.pem"
 done
 
-pub() {   # pub CERTNAME TOPIC MESSAGE
+pub() {   # pub DEVICE TOPIC MESSAGE: as the device DPS assigned
     mosquitto_pub -h 127.0.0.1 -p "$HUB_PORT" --cafile "$DPS_ROOT" -i "$1" \
+        -u "$HUB_HOST/$1/?api-version=2021-04-12" \
         --cert "$T/$1.pem" --key "$T/$1.key" -q 1 -t "$2" -m "$3"
 }
 sub_start() {   # sub_start COUNT: service subscriber to devices/#, output $T/sub
@@ -80,6 +81,7 @@ sub_start() {   # sub_start COUNT: service subscriber to devices/#, output $T/su
     sleep 0.2
 }
 
+fails() { if "$@" 2>/dev/null; then return 1; fi; }
 subs=0
 say "telemetry reaches the service"
 sub_start 1
@@ -90,7 +92,8 @@ check "the service received it" grep -qx 'devices/dev-a/messages/events/ hello-f
 
 say "a device cannot publish to another device's topic"
 sub_start 1
-pub dev-a devices/dev-b/messages/events/ forged-by-a || true
+check "the hub does not acknowledge dev-a's publish to dev-b's topic" \
+    fails pub dev-a devices/dev-b/messages/events/ forged-by-a
 pub dev-b devices/dev-b/messages/events/ real-from-b
 wait "$SUB_PID" || true
 SUB_PID=""

@@ -56,14 +56,15 @@ finish() {
     echo "all checks passed"
 }
 
-# emu_start [CONFIG]: start the emulator, wait for STATE/dps.port (10 s)
+# emu_start [CONFIG]: start the emulator, wait for STATE/dps.port (10 s);
+# with EMU_MQTT=1 it serves MQTT too, on MQTT_PORT
 emu_start() {
     rm -f "$STATE/dps.port"
-    if [ -n "${1:-}" ]; then
-        "$EMU_BIN" --state "$STATE" --config "$1" --verbose >> "$T/emu.log" 2>&1 &
-    else
-        "$EMU_BIN" --state "$STATE" --verbose >> "$T/emu.log" 2>&1 &
-    fi
+    set -- "${1:-}" --state "$STATE" --verbose
+    [ -z "$1" ] || set -- "$@" --config "$1"
+    [ -z "${EMU_MQTT:-}" ] || set -- "$@" --mqtt-port 0
+    shift
+    "$EMU_BIN" "$@" >> "$T/emu.log" 2>&1 &
     EMU_PID=$!
     i=0
     while [ ! -s "$STATE/dps.port" ]; do
@@ -73,6 +74,7 @@ emu_start() {
     done
     PORT=$(cat "$STATE/dps.port")
     BASE="https://127.0.0.1:$PORT/$SCOPE/registrations"
+    MQTT_PORT=$(cat "$STATE/dps-mqtt.port" 2>/dev/null || true)
 }
 
 # emu_stop: SIGTERM; the exit status must be 0 (sanitizer reports fail it)

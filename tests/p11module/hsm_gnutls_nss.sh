@@ -26,6 +26,7 @@ cd "$TESTDIR"
 
 devid_mktoken "$TESTDIR" dev-hsm
 printf '%s' "$DEVID_USER_PIN" > pin
+chmod 600 pin
 renew_config "$TESTDIR/emu.json"
 prov_emulators "$TESTDIR" "$TESTDIR/emu.json"
 prov_device hsm hsm-01 "pkcs11:token=dev-hsm;object=device" \

@@ -27,6 +27,7 @@ cd "$TESTDIR"
 
 devid_tpm_start "$TESTDIR"
 printf '' > pin
+chmod 600 pin
 renew_config "$TESTDIR/emu.json"
 prov_emulators "$TESTDIR" "$TESTDIR/emu.json"
 prov_device tpm tpm-01 "$TESTDIR/device.tss2.pem" "$TESTDIR/onboarding.tss2.pem"

@@ -16,6 +16,7 @@ cd "$TESTDIR"
 
 devid_mktoken "$TESTDIR" unit-tok
 printf '%s' "$DEVID_USER_PIN" > pin
+chmod 600 pin
 cat > devid.conf <<CONF
 state-dir = $TESTDIR/state
 pkcs11-module-path = $SOFTHSM_MODULE

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Every dispatch table the provider exports: each function ID appears once,
  * every entry has a function, and the functions OpenSSL requires for the
- * operation are present. */
+ * operation are present; the decoders stay out of public-key decodes. */
 #include "config.h"
 
 #include <CUnit/Basic.h>
 #include <openssl/core_dispatch.h>
+#include <openssl/decoder.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
 
 #include "provider/implementations.h"
 #include "provider/provider.h"
@@ -115,6 +118,52 @@ static void test_algorithm_lists(void)
     }
 }
 
+/* The decoders OpenSSL sets up to decode an EC key from DER with the given
+ * selection, in libctx. */
+static int devid_decoders_for(OSSL_LIB_CTX *libctx, const char *structure,
+                              int selection)
+{
+    EVP_PKEY *pkey = NULL;
+    OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(
+        &pkey, "DER", structure, "EC", selection, libctx, NULL);
+    int n = OSSL_DECODER_CTX_get_num_decoders(dctx);
+
+    OSSL_DECODER_CTX_free(dctx);
+    return n;
+}
+
+/* A certificate's public key (SubjectPublicKeyInfo, public selection) is
+ * decoded by as many decoders with devid loaded as without, but for
+ * devid's PEM unwrapper, which OpenSSL 3.0 adds to any DER chain: devid's
+ * key decoders decline public-only selections (a reference file names a
+ * private key), so every certificate parse in a program that uses no
+ * devid key does not pay for them. Private-key decodes still get them. */
+static void test_decoders_skip_public_decodes(void)
+{
+    OSSL_LIB_CTX *plain = OSSL_LIB_CTX_new();
+    OSSL_LIB_CTX *with = OSSL_LIB_CTX_new();
+    OSSL_PROVIDER *p[3] = { NULL, NULL, NULL };
+
+    CU_ASSERT_FATAL(plain != NULL && with != NULL);
+    CU_ASSERT_FATAL(OSSL_PROVIDER_add_builtin(with, "devid",
+                                              devid_provider_init) == 1);
+    p[0] = OSSL_PROVIDER_load(plain, "default");
+    p[1] = OSSL_PROVIDER_load(with, "default");
+    p[2] = OSSL_PROVIDER_load(with, "devid");
+    CU_ASSERT_FATAL(p[0] != NULL && p[1] != NULL && p[2] != NULL);
+    CU_ASSERT(devid_decoders_for(with, "SubjectPublicKeyInfo",
+                                 EVP_PKEY_PUBLIC_KEY)
+              <= devid_decoders_for(plain, "SubjectPublicKeyInfo",
+                                    EVP_PKEY_PUBLIC_KEY) + 1);
+    CU_ASSERT(devid_decoders_for(with, NULL, EVP_PKEY_KEYPAIR)
+              >= devid_decoders_for(plain, NULL, EVP_PKEY_KEYPAIR) + 3);
+    OSSL_PROVIDER_unload(p[2]);
+    OSSL_PROVIDER_unload(p[1]);
+    OSSL_PROVIDER_unload(p[0]);
+    OSSL_LIB_CTX_free(with);
+    OSSL_LIB_CTX_free(plain);
+}
+
 int main(void)
 {
     CU_pSuite suite;
@@ -127,6 +176,8 @@ int main(void)
     CU_add_test(suite, "test_tables_unique_and_complete",
                 test_tables_unique_and_complete);
     CU_add_test(suite, "test_algorithm_lists", test_algorithm_lists);
+    CU_add_test(suite, "test_decoders_skip_public_decodes",
+                test_decoders_skip_public_decodes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

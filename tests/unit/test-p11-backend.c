@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The PKCS#11 backend against a real SoftHSM2 token made fresh here:
  * search, public keys, sign/decrypt/derive checked by OpenSSL's default
- * provider, generate, store_cert, errors, threads, fork and exit. */
+ * provider, the session copy of a key, generate, store_cert, errors,
+ * threads, fork and exit. */
 #include "config.h"
 
 #include <pthread.h>
@@ -747,6 +748,145 @@ static void test_store_cert(void)
     devid_key_free(key);
 }
 
+/* ---- the session copy ------------------------------------------------ */
+
+static struct devid_p11_key *p11key(const struct devid_key *key)
+{
+    return key->be;
+}
+
+static int sign_ec_ok(struct devid_key *key, EVP_PKEY *pkey)
+{
+    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
+    unsigned char dgst[32];
+    unsigned char sig[64];
+    size_t siglen = sizeof(sig);
+
+    RAND_bytes(dgst, sizeof(dgst));
+    return devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen) == 1
+           && tp11_verify_ecdsa(pkey, dgst, 32, sig, siglen);
+}
+
+/* A CK_BBOOL attribute of an object, read on a pooled session: 0 or 1,
+ * or -1 when the token does not answer (no such object). */
+static int obj_bool(struct devid_p11_token *tok, CK_OBJECT_HANDLE h,
+                    CK_ATTRIBUTE_TYPE type)
+{
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_BBOOL v = CK_FALSE;
+    CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+    CK_RV rv;
+
+    if (devid_p11_session_take(tok, &s) != CKR_OK) {
+        return -1;
+    }
+    rv = tok->mod->fn->C_GetAttributeValue(s, h, &a, 1);
+    devid_p11_session_give(tok, s, 0);
+    return rv != CKR_OK ? -1 : CK_TRUE == v;
+}
+
+/* Once on the token object, then a copy that is a session object, as
+ * sensitive and unextractable as the original; signatures on it verify;
+ * a search still finds only the token object; freeing the key destroys
+ * the copy. */
+static void test_copy_second_use(void)
+{
+    struct devid_key *key = tp11_find_key(prov, URI_EC256);
+    struct devid_key *again = NULL;
+    struct devid_p11_token *tok = NULL;
+    CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
+    EVP_PKEY *pkey = NULL;
+    int ok = 0;
+    int i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    tok = p11key(key)->tok;
+    pkey = tp11_pkey(key);
+    CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_UNUSED);
+    CU_ASSERT(sign_ec_ok(key, pkey));
+    CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_WANTED);
+    for (i = 0; i < 20; i++) {
+        ok += sign_ec_ok(key, pkey);
+    }
+    CU_ASSERT_EQUAL(ok, 20);
+    CU_ASSERT_EQUAL_FATAL(p11key(key)->copy_state, DEVID_P11_COPY_READY);
+    copy = p11key(key)->copy;
+    CU_ASSERT_NOT_EQUAL(copy, p11key(key)->h);
+    CU_ASSERT_EQUAL(obj_bool(tok, copy, CKA_TOKEN), 0);
+    CU_ASSERT_EQUAL(obj_bool(tok, copy, CKA_SENSITIVE), 1);
+    CU_ASSERT_EQUAL(obj_bool(tok, copy, CKA_EXTRACTABLE), 0);
+    CU_ASSERT_EQUAL(obj_bool(tok, copy, CKA_PRIVATE), 1);
+    CU_ASSERT_EQUAL(obj_bool(tok, p11key(key)->h, CKA_TOKEN), 1);
+    again = tp11_find_key(prov, URI_EC256);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+    CU_ASSERT_EQUAL(p11key(again)->h, p11key(key)->h);
+    devid_key_free(again);
+    CU_ASSERT_EQUAL(obj_bool(tok, copy, CKA_TOKEN), 0);
+    devid_key_free(key);
+    CU_ASSERT_EQUAL(obj_bool(tok, copy, CKA_TOKEN), -1);
+    EVP_PKEY_free(pkey);
+}
+
+/* RSA PKCS#1 and PSS on the copy verify too (test_sign_rsa signs many
+ * times with one key object, so most of it runs on the copy). */
+static void test_copy_rsa(void)
+{
+    struct devid_key *key = tp11_find_key(prov, URI_RSA);
+    struct devid_sign_params pss = { DEVID_SIG_PSS, NID_sha256, NID_sha256,
+                                     32 };
+    struct devid_sign_params pkcs1 = { DEVID_SIG_PKCS1, NID_sha256, 0, 0 };
+    unsigned char dgst[32];
+    unsigned char sig[256];
+    size_t siglen = sizeof(sig);
+    EVP_PKEY *pkey = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    pkey = tp11_pkey(key);
+    RAND_bytes(dgst, sizeof(dgst));
+    CU_ASSERT(devid_pkcs11_backend.sign(key, &pkcs1, dgst, 32, sig, &siglen));
+    siglen = sizeof(sig);
+    CU_ASSERT(devid_pkcs11_backend.sign(key, &pss, dgst, 32, sig, &siglen));
+    CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_READY);
+    CU_ASSERT(tp11_verify_rsa(pkey, RSA_PKCS1_PSS_PADDING, EVP_sha256(), dgst,
+                              32, sig, siglen));
+    siglen = sizeof(sig);
+    CU_ASSERT(devid_pkcs11_backend.sign(key, &pkcs1, dgst, 32, sig, &siglen));
+    CU_ASSERT(tp11_verify_rsa(pkey, RSA_PKCS1_PADDING, EVP_sha256(), dgst, 32,
+                              sig, siglen));
+    EVP_PKEY_free(pkey);
+    devid_key_free(key);
+}
+
+/* pkcs11-module-key-copy = none: every signature on the token object. */
+static void test_copy_setting_none(void)
+{
+    struct devid_prov *p = new_prov(TP11_PIN);
+    struct devid_key *key = NULL;
+    EVP_PKEY *pkey = NULL;
+    int ok = 0;
+    int i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    ERR_clear_error();
+    CU_ASSERT(devid_config_set(p, "pkcs11-module-key-copy", "on") == 0);
+    CU_ASSERT_EQUAL(tp11_last_reason(NULL, 0), DEVID_R_BAD_CONFIG);
+    ERR_clear_error();
+    CU_ASSERT(devid_config_set(p, "pkcs11-module-key-copy", "session") == 1);
+    CU_ASSERT(devid_config_set(p, "pkcs11-module-key-copy", "none") == 1);
+    key = tp11_find_key(p, URI_EC256);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    pkey = tp11_pkey(key);
+    for (i = 0; i < 5; i++) {
+        ok += sign_ec_ok(key, pkey);
+    }
+    CU_ASSERT_EQUAL(ok, 5);
+    CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_NONE);
+    CU_ASSERT_EQUAL(p11key(key)->copy, CK_INVALID_HANDLE);
+    EVP_PKEY_free(pkey);
+    devid_key_free(key);
+    devid_prov_free(p);
+}
+
 /* ---- threads, fork, exit -------------------------------------------- */
 
 #define THREADS 8
@@ -802,6 +942,9 @@ static void test_threads_sign(void)
         total += jobs[i].ok;
     }
     CU_ASSERT_EQUAL(total, THREADS * PER_THREAD);
+    /* the threads made one copy between them, and signed on it */
+    CU_ASSERT_EQUAL(((struct devid_p11_key *)key->be)->copy_state,
+                    DEVID_P11_COPY_READY);
     /* the pool grew past one session but stayed within its bound */
     CU_ASSERT(((struct devid_p11_key *)key->be)->tok->nopen > 1);
     CU_ASSERT(((struct devid_p11_key *)key->be)->tok->nopen
@@ -944,6 +1087,9 @@ int main(void)
     CU_add_test(s, "test_generate_bad", test_generate_bad);
     CU_add_test(s, "test_err_no_object", test_err_no_object);
     CU_add_test(s, "test_store_cert", test_store_cert);
+    CU_add_test(s, "test_copy_second_use", test_copy_second_use);
+    CU_add_test(s, "test_copy_rsa", test_copy_rsa);
+    CU_add_test(s, "test_copy_setting_none", test_copy_setting_none);
     CU_add_test(s, "test_threads_sign", test_threads_sign);
     CU_add_test(s, "test_fork_sign", test_fork_sign);
     CU_add_test(s, "test_exit_clean", test_exit_clean);

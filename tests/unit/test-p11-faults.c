@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Failure paths and call counts through the fault-injecting pass-through
  * module (tests/faults/) over a fresh SoftHSM2 token: one failed C_Login
- * per wrong PIN, nothing but C_SignInit/C_Sign per signature, and every
- * failing call raised with its function and CKR name. */
+ * per wrong PIN, nothing but C_SignInit/C_Sign per signature, the session
+ * copy refused, lost and made again, and every failing call raised with
+ * its function and CKR name. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -26,6 +27,7 @@
 static char faults_path[PATH_MAX];
 static unsigned long (*faults_count)(const char *fn);
 static int (*faults_set)(const char *spec);
+static CK_FUNCTION_LIST *faults_fn;     /* calls behind devid's back */
 
 static struct devid_prov *new_prov(const char *pin)
 {
@@ -53,10 +55,14 @@ static int faults_bind(void)
     if (h == NULL) {
         return 0;
     }
+    CK_RV (*get)(CK_FUNCTION_LIST **) = NULL;
+
     *(void **)&faults_count = dlsym(h, "devid_faults_count");
     *(void **)&faults_set = dlsym(h, "devid_faults_set");
+    *(void **)&get = dlsym(h, "C_GetFunctionList");
     dlclose(h);
-    return faults_count != NULL && faults_set != NULL;
+    return faults_count != NULL && faults_set != NULL && get != NULL
+           && get(&faults_fn) == CKR_OK;
 }
 
 static int suite_init(void)
@@ -213,24 +219,34 @@ static int sign(struct devid_key *key)
     return devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen);
 }
 
-/* After the first signature nothing but C_SignInit/C_Sign is called. */
+/* The second signature makes the session copy (one C_CopyObject, and the
+ * reads that check it); after it nothing but C_SignInit/C_Sign is
+ * called. */
 static void test_sign_path_calls(void)
 {
     static const char *const quiet[] = {
         "C_Login", "C_FindObjectsInit", "C_FindObjects", "C_OpenSession",
         "C_CloseSession", "C_GetAttributeValue", "C_GetTokenInfo",
-        "C_GetSlotList", "C_GetSessionInfo", "C_Initialize",
+        "C_GetSlotList", "C_GetSessionInfo", "C_Initialize", "C_CopyObject",
+        "C_DestroyObject",
     };
     struct devid_prov *p = new_prov(TP11_PIN);
     struct devid_key *key = tp11_find_key(p, URI_KEY);
     unsigned long before[sizeof(quiet) / sizeof(quiet[0])];
+    unsigned long copies = 0;
     unsigned long signs = 0;
     unsigned long inits = 0;
     size_t i;
     int ok = 0;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    copies = faults_count("C_CopyObject");
     CU_ASSERT_FATAL(sign(key) == 1);
+    CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies);
+    CU_ASSERT_FATAL(sign(key) == 1);
+    CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies + 1);
+    CU_ASSERT_EQUAL(((struct devid_p11_key *)key->be)->copy_state,
+                    DEVID_P11_COPY_READY);
     for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
         before[i] = faults_count(quiet[i]);
     }
@@ -248,6 +264,136 @@ static void test_sign_path_calls(void)
     }
     CU_ASSERT_EQUAL(faults_count("C_Sign"), signs + 100);
     CU_ASSERT_EQUAL(faults_count("C_SignInit"), inits + 100);
+    devid_key_free(key);
+    devid_prov_free(p);
+}
+
+/* ---- the session copy ------------------------------------------------ */
+
+static int copy_state(const struct devid_key *key)
+{
+    return ((const struct devid_p11_key *)key->be)->copy_state;
+}
+
+static CK_OBJECT_HANDLE copy_of(const struct devid_key *key)
+{
+    return ((const struct devid_p11_key *)key->be)->copy;
+}
+
+/* A signature that OpenSSL's default provider verifies. */
+static int sign_ok(struct devid_key *key)
+{
+    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
+    unsigned char dgst[32];
+    unsigned char sig[64];
+    size_t siglen = sizeof(sig);
+    EVP_PKEY *pkey = tp11_pkey(key);
+    int ok;
+
+    RAND_bytes(dgst, sizeof(dgst));
+    ok = pkey != NULL
+         && devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen) == 1
+         && tp11_verify_ecdsa(pkey, dgst, 32, sig, siglen);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+/* A token that refuses the copy: the key signs on its token object, asks
+ * once, and says nothing. */
+static void test_copy_refused(void)
+{
+    struct devid_prov *p = new_prov(TP11_PIN);
+    struct devid_key *key = tp11_find_key(p, URI_KEY);
+    unsigned long copies = faults_count("C_CopyObject");
+    int i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    CU_ASSERT_FATAL(faults_set("C_CopyObject=CKR_FUNCTION_FAILED"));
+    ERR_clear_error();
+    for (i = 0; i < 5; i++) {
+        CU_ASSERT(sign_ok(key));
+    }
+    faults_set(NULL);
+    CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+    CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies + 1);
+    CU_ASSERT_EQUAL(copy_state(key), DEVID_P11_COPY_NONE);
+    CU_ASSERT(sign_ok(key));
+    devid_key_free(key);
+    devid_prov_free(p);
+}
+
+/* The copy destroyed behind devid's back: the signature that meets it
+ * makes another copy and succeeds, without a new login. */
+static void test_copy_lost(void)
+{
+    struct devid_prov *p = new_prov(TP11_PIN);
+    struct devid_key *key = tp11_find_key(p, URI_KEY);
+    struct devid_p11_token *tok = NULL;
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE old = CK_INVALID_HANDLE;
+    unsigned long logins = 0;
+    unsigned long copies = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    CU_ASSERT_FATAL(sign_ok(key) && sign_ok(key));
+    CU_ASSERT_EQUAL_FATAL(copy_state(key), DEVID_P11_COPY_READY);
+    tok = ((struct devid_p11_key *)key->be)->tok;
+    old = copy_of(key);
+    CU_ASSERT_FATAL(faults_fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION,
+                                             NULL, NULL, &s) == CKR_OK);
+    CU_ASSERT_FATAL(faults_fn->C_DestroyObject(s, old) == CKR_OK);
+    faults_fn->C_CloseSession(s);
+    logins = faults_count("C_Login");
+    copies = faults_count("C_CopyObject");
+    ERR_clear_error();
+    CU_ASSERT(sign_ok(key));
+    CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+    CU_ASSERT_EQUAL(copy_state(key), DEVID_P11_COPY_READY);
+    CU_ASSERT_NOT_EQUAL(copy_of(key), old);
+    CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies + 1);
+    CU_ASSERT_EQUAL(faults_count("C_Login"), logins);
+    devid_key_free(key);
+    devid_prov_free(p);
+}
+
+/* Every session of the token closed (a token reset): the next signature
+ * logs in again, finds the key again, makes a new copy and succeeds; the
+ * ones after it are back to C_SignInit/C_Sign. */
+static void test_copy_after_session_loss(void)
+{
+    struct devid_prov *p = new_prov(TP11_PIN);
+    struct devid_key *key = tp11_find_key(p, URI_KEY);
+    struct devid_p11_token *tok = NULL;
+    unsigned long logins = 0;
+    unsigned long copies = 0;
+    unsigned long inits = 0;
+    int i;
+    int ok = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    for (i = 0; i < 3; i++) {
+        ok += sign_ok(key);
+    }
+    CU_ASSERT_EQUAL_FATAL(ok, 3);
+    CU_ASSERT_EQUAL_FATAL(copy_state(key), DEVID_P11_COPY_READY);
+    tok = ((struct devid_p11_key *)key->be)->tok;
+    logins = faults_count("C_Login");
+    copies = faults_count("C_CopyObject");
+    CU_ASSERT_FATAL(faults_fn->C_CloseAllSessions(tok->slot) == CKR_OK);
+    ERR_clear_error();
+    CU_ASSERT(sign_ok(key));
+    CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+    ERR_print_errors_fp(stderr);
+    CU_ASSERT_EQUAL(faults_count("C_Login"), logins + 1);
+    CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies + 1);
+    CU_ASSERT_EQUAL(copy_state(key), DEVID_P11_COPY_READY);
+    inits = faults_count("C_SignInit");
+    for (i = 0, ok = 0; i < 10; i++) {
+        ok += sign_ok(key);
+    }
+    CU_ASSERT_EQUAL(ok, 10);
+    CU_ASSERT_EQUAL(faults_count("C_SignInit"), inits + 10);
+    CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies + 1);
     devid_key_free(key);
     devid_prov_free(p);
 }
@@ -414,6 +560,10 @@ int main(void)
     CU_add_test(s, "test_wrong_pin_one_login", test_wrong_pin_one_login);
     CU_add_test(s, "test_pin_locked", test_pin_locked);
     CU_add_test(s, "test_sign_path_calls", test_sign_path_calls);
+    CU_add_test(s, "test_copy_refused", test_copy_refused);
+    CU_add_test(s, "test_copy_lost", test_copy_lost);
+    CU_add_test(s, "test_copy_after_session_loss",
+                test_copy_after_session_loss);
     CU_add_test(s, "test_fault_table", test_fault_table);
     CU_add_test(s, "test_fault_search", test_fault_search);
     CU_add_test(s, "test_lazy_load", test_lazy_load);
