@@ -12,7 +12,9 @@ set -euf
 . "$top_srcdir/tests/cli/lib-provision.sh"
 . "$top_srcdir/tests/cli/lib-renew.sh"
 devid_tmpdir
+SRV_PID=
 cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null || :
     prov_emulators_stop
     devid_tpm_stop
     [ -n "${KEEP:-}" ] || rm -rf "$TESTDIR"
@@ -76,6 +78,26 @@ devid_ossl x509 -in "$nv1" -noout -pubkey > nv-pub.pem
 devid_ossl pkey -in "$key" -pubout > key-pub.pem
 cmp -s nv-pub.pem key-pub.pem || fail "the certificate in $nv1 is not the key's"
 ok "the certificate in $nv1 belongs to the TPM key $key"
+
+# a TLS client with the certificate from NV and the key in the TPM: a
+# server that asks for a client certificate from the device CA accepts it
+awk 'n > 0 || /END CERTIFICATE/ { if (n++ > 0) print; next }' tpm/device-chain.pem > device-cas.pem
+grep -q 'BEGIN CERTIFICATE' device-cas.pem || fail "the chain file has no CA certificates"
+port=$(devid_freeport)
+openssl s_server -quiet -accept "$port" -cert "$PROV_EMU/server-a/cert.pem" -key "$PROV_EMU/server-a/cert.key" \
+    -Verify 2 -verify_return_error -CAfile device-cas.pem > sserver.log 2>&1 &
+SRV_PID=$!
+devid_wait_port "$port"
+(echo hello; sleep 2) | timeout 30 openssl s_client $DEVID_PROVIDERS -connect "127.0.0.1:$port" -cert "$nv1" -key "$key" \
+    -cert_chain tpm/device-chain.pem > sclient.log 2>&1 || :
+sleep 1
+kill "$SRV_PID" 2>/dev/null || :
+wait "$SRV_PID" 2>/dev/null || :
+SRV_PID=
+grep -A1 'depth=0 .*CN *= *tpm-01' sserver.log | grep -q 'verify return:1' \
+    && ! grep -qi 'error\|alert' sserver.log && grep -q '^New, TLS' sclient.log \
+    || { cat sserver.log sclient.log; fail "s_client -cert $nv1 -key (TPM key) is not accepted"; }
+ok "openssl s_client -cert $nv1 -key (TPM key): the server accepts the device certificate"
 
 # a renewal writes a new index and switches; the old one stays (the
 # previous identity, for rollback)
