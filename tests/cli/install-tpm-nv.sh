@@ -133,6 +133,31 @@ grep -q "$nv3" inst.out || fail "install does not print where the certificate we
 check_index "$nv3"
 ok "devid install --to tpm-nv writes the leaf into a new index $nv3"
 
+# an index that cannot be defined (the TPM's NV memory is full): install
+# fails, the identity in use and its index stay, no index is left behind
+before=$(nvs)
+id3=$(current)
+fill=0x01000100
+for size in 2048 256 32; do
+    while tpm2_nvdefine -C o -s "$size" -a "ownerwrite|ownerread" "$fill" > /dev/null 2>&1; do
+        fill=$(printf '0x%08x' $((fill + 1)))
+    done
+done
+rc=0
+"$DEVID" --config "$conf" install --cert chain.pem --key "$(python3 -c 'import json; print(json.load(open("tpm/state.json"))["key"])')" \
+    --to tpm-nv > full.out 2> full.err || rc=$?
+[ "$rc" -eq 6 ] || { cat full.err; fail "install into a full TPM: exit $rc, want 6"; }
+grep -q 'cannot define NV index' full.err || { cat full.err; fail "no NV define error"; }
+[ "$(current)" = "$id3" ] && [ "$(stored)" = "$nv3" ] || fail "a failed install switched the identity"
+[ "$(nvs)" = "$before" ] || fail "a failed install changed devid's NV indices"
+h=0x01000100
+while [ "$h" != "$fill" ]; do
+    tpm2_nvundefine -C o "$h" > /dev/null 2>&1 || fail "cannot undefine the filler $h"
+    h=$(printf '0x%08x' $((h + 1)))
+done
+check_index "$nv3"
+ok "install into a TPM whose NV memory is full: exit 6, the identity and $nv3 stay"
+
 # pruning (keep-identities 1: current and previous stay) undefines the
 # indices of the identities it removes, so they never pile up
 i=0
