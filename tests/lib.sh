@@ -25,7 +25,7 @@ if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
     for _tool in tpm2_startup tpm2_createprimary tpm2_create tpm2_load \
         tpm2_evictcontrol tpm2_flushcontext tpm2_getcap tpm2_readpublic \
         tpm2_encodeobject tpm2_print tpm2_createek tpm2_createak \
-        tpm2_nvdefine tpm2_nvwrite; do
+        tpm2_nvdefine tpm2_nvwrite tpm2_nvread tpm2_nvundefine; do
         eval "$_tool() { env -u LD_PRELOAD $_tool \"\$@\"; }"
     done
 fi
