@@ -6,6 +6,7 @@
 
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -122,10 +123,15 @@ end:
     return ret;
 }
 
+/* notBefore <= now < notAfter; ASN1_TIME_cmp_time_t gives -2 for a time it
+ * cannot read (X509_cmp_current_time is deprecated in OpenSSL 4.0) */
 static int devid_emu_leaf_current(X509 *leaf)
 {
-    return X509_cmp_current_time(X509_get0_notBefore(leaf)) < 0
-           && X509_cmp_current_time(X509_get0_notAfter(leaf)) > 0;
+    time_t now = time(NULL);
+    int nb = ASN1_TIME_cmp_time_t(X509_get0_notBefore(leaf), now);
+
+    return (nb == -1 || nb == 0)
+           && ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), now) == 1;
 }
 
 int devid_emu_auth_peer(const struct devid_emu_config *cfg, SSL *ssl,

@@ -145,6 +145,10 @@ int devid_emu_unb64(const char *text, unsigned char **out, size_t *outlen);
 int devid_emu_thumbprint(X509 *cert, const char *md, char *buf, size_t len);
 /** Subject CN of cert into buf; 1 = found and fits. */
 int devid_emu_cert_cn(X509 *cert, char *buf, size_t len);
+/** The first CN of name into buf (NUL-terminated, as it is encoded: every
+ * issuer here writes UTF8String). Returns its length, or -1 when there is
+ * none, it does not fit or it holds a NUL. */
+int devid_emu_name_cn(const X509_NAME *name, char *buf, size_t len);
 /** Read a whole file; caller frees; NULL on error. */
 char *devid_emu_read_file(const char *path, size_t *len);
 /** Write data to path atomically (temp file, fsync, rename). */

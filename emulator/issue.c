@@ -45,7 +45,7 @@ static int devid_emu_csr_check(X509_REQ *req,
                                const char *regid, const char **msg)
 {
     EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
-    X509_NAME *subj = X509_REQ_get_subject_name(req);
+    const X509_NAME *subj = X509_REQ_get_subject_name(req);
     char cn[129] = "";
     int n;
     int bits = 0;
@@ -55,10 +55,8 @@ static int devid_emu_csr_check(X509_REQ *req,
         *msg = "csr signature does not verify";
         return 0;
     }
-    n = subj != NULL ? X509_NAME_get_text_by_NID(subj, NID_commonName, cn,
-                                                 sizeof(cn))
-                     : -1;
-    if (n <= 0 || (size_t)n != strlen(cn) || strcmp(cn, regid) != 0) {
+    n = devid_emu_name_cn(subj, cn, sizeof(cn));
+    if (n <= 0 || strcmp(cn, regid) != 0) {
         *msg = "csr subject CN must equal the registration ID";
         return 0;
     }
@@ -257,8 +255,7 @@ static int devid_emu_issue_write(const struct devid_emu_ca *ca,
     }
     if (a->cn != NULL) {
         snprintf(cn, sizeof(cn), "%s", a->cn);
-    } else if (X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req),
-                                         NID_commonName, cn, sizeof(cn))
+    } else if (devid_emu_name_cn(X509_REQ_get_subject_name(req), cn, sizeof(cn))
                <= 0) {
         fprintf(stderr, "%s: the CSR has no CN (use --cn)\n", a->csr);
         goto end;

@@ -153,16 +153,35 @@ end:
     return ret;
 }
 
-int devid_emu_cert_cn(X509 *cert, char *buf, size_t len)
+int devid_emu_name_cn(const X509_NAME *name, char *buf, size_t len)
 {
-    X509_NAME *name = X509_get_subject_name(cert);
+    const X509_NAME_ENTRY *ent = NULL;
+    const ASN1_STRING *data = NULL;
+    int at;
     int n;
 
-    if (name == NULL) {
-        return 0;
+    buf[0] = '\0';
+    at = name != NULL ? X509_NAME_get_index_by_NID(name, NID_commonName, -1)
+                      : -1;
+    if (at < 0) {
+        return -1;
     }
-    n = X509_NAME_get_text_by_NID(name, NID_commonName, buf, (int)len);
-    return n > 0 && (size_t)n < len - 1 && strlen(buf) == (size_t)n;
+    ent = X509_NAME_get_entry(name, at);
+    data = ent != NULL ? X509_NAME_ENTRY_get_data(ent) : NULL;
+    n = data != NULL ? ASN1_STRING_length(data) : -1;
+    /* the whole name and its terminator fit, and no NUL hides in it */
+    if (n < 0 || (size_t)n >= len
+        || memchr(ASN1_STRING_get0_data(data), 0, (size_t)n) != NULL) {
+        return -1;
+    }
+    memcpy(buf, ASN1_STRING_get0_data(data), (size_t)n);
+    buf[n] = '\0';
+    return n;
+}
+
+int devid_emu_cert_cn(X509 *cert, char *buf, size_t len)
+{
+    return devid_emu_name_cn(X509_get_subject_name(cert), buf, len) > 0;
 }
 
 char *devid_emu_read_file(const char *path, size_t *len)

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,11 @@ int main(int argc, char **argv)
     if (!agent_parse(argc, argv, &o)) {
         return 2;
     }
+    /* A write to a connection the broker has closed must come back as an
+     * error (EPIPE), not kill the agent: with libmosquitto 2.1 it died of
+     * SIGPIPE after its last message. libmosquitto leaves SIGPIPE to the
+     * program, as network libraries do. */
+    signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
     mosq = mosquitto_new(o.id, true, &st);
     if (mosq == NULL) {

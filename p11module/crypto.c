@@ -271,6 +271,7 @@ static CK_RV devid_p11m_digest_info(struct devid_p11m_session *s,
         X509_SIG *sig = NULL;
         const unsigned char *p = op->buf;
         const X509_ALGOR *alg;
+        const ASN1_OBJECT *obj = NULL;
         const ASN1_OCTET_STRING *dg;
         int ok;
 
@@ -278,13 +279,14 @@ static CK_RV devid_p11m_digest_info(struct devid_p11m_session *s,
         if (sig == NULL) {
             break;
         }
+        /* accessors: ASN1_STRING is opaque since OpenSSL 4.0 */
         X509_SIG_get0(sig, &alg, &dg);
-        ok = OBJ_obj2nid(alg->algorithm) == nids[i]
-             && p == op->buf + op->buf_len;
+        X509_ALGOR_get0(&obj, NULL, NULL, alg);
+        ok = OBJ_obj2nid(obj) == nids[i] && p == op->buf + op->buf_len;
         if (ok) {
             op->sp.md_nid = nids[i];
-            *tbs = op->buf + (op->buf_len - (size_t)dg->length);
-            *tbslen = (size_t)dg->length;
+            *tbs = op->buf + (op->buf_len - (size_t)ASN1_STRING_length(dg));
+            *tbslen = (size_t)ASN1_STRING_length(dg);
         }
         X509_SIG_free(sig);
         if (ok) {

@@ -186,19 +186,25 @@ static int devid_p11_ec_point(struct devid_prov *prov, unsigned char *der,
 {
     size_t raw = 1 + 2 * (((size_t)pub->bits + 7) / 8);
     const unsigned char *p = der;
+    const unsigned char *data = NULL;
     ASN1_OCTET_STRING *os = NULL;
     int ret = 0;
 
-    if (raw == len && 0x04 == der[0]) {
+    if (raw == len && der[0] == 0x04) {
         pub->point = der;
         pub->point_len = len;
         return 1;
     }
     os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
-    if (os == NULL || (size_t)os->length != raw || 0x04 != os->data[0]) {
+    if (os == NULL) {
         goto end;
     }
-    pub->point = OPENSSL_memdup(os->data, raw);
+    /* accessors, not fields: ASN1_STRING is opaque since OpenSSL 4.0 */
+    data = ASN1_STRING_get0_data(os);
+    if ((size_t)ASN1_STRING_length(os) != raw || data[0] != 0x04) {
+        goto end;
+    }
+    pub->point = OPENSSL_memdup(data, raw);
     pub->point_len = raw;
     ret = pub->point != NULL;
     if (!ret) {

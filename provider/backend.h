@@ -297,6 +297,20 @@ struct devid_backend_ops {
     int (*store_ca_cert)(struct devid_key *key, const unsigned char *der,
                          size_t der_len, const char *label);
 
+    /* Stores the leaf certificate der of key in a new place of the key's
+     * hardware (a TPM NV index), never in one that exists or is in use, so
+     * the certificate in use stays until the caller switches. Sets *where
+     * to a name that opens the certificate through search (OPENSSL_free).
+     * On failure nothing new is left behind. Only when asked ("install-to
+     * = tpm-nv"). Optional. */
+    int (*store_cert_new)(struct devid_key *key, const unsigned char *der,
+                          size_t der_len, char **where);
+
+    /* Removes a certificate store_cert_new stored at name (and refuses
+     * names it cannot have made). One that is not there is success.
+     * Optional. */
+    int (*delete_cert)(struct devid_prov *prov, const char *name);
+
     /* Writes what the hardware says about key, as text for "openssl pkey
      * -text": where the key lives and the attributes that limit its use
      * (TPM object attributes, PKCS#11 CKA_* flags). One item per line, each

@@ -7,8 +7,17 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=$1
 shift
 sh "$top/scripts/install-deps.sh"
-if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
-    (cd "$top" && autoreconf -fi >/dev/null 2>&1)
+stale=""
+for f in "$top/configure.ac" "$top"/m4/devid.m4; do
+    [ "$f" -nt "$top/configure" ] && stale=1
+done
+if [ ! -x "$top/configure" ] || [ -n "$stale" ]; then
+    # quiet when it works; its own words (a missing macro, say) when not
+    if ! (cd "$top" && autoreconf -fi) > "$top/autoreconf.log" 2>&1; then
+        cat "$top/autoreconf.log" >&2
+        echo "devid: autoreconf failed" >&2
+        exit 1
+    fi
 fi
 mkdir -p "$builddir"
 cd "$builddir"

@@ -25,7 +25,7 @@ if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
     for _tool in tpm2_startup tpm2_createprimary tpm2_create tpm2_load \
         tpm2_evictcontrol tpm2_flushcontext tpm2_getcap tpm2_readpublic \
         tpm2_encodeobject tpm2_print tpm2_createek tpm2_createak \
-        tpm2_nvdefine tpm2_nvwrite; do
+        tpm2_nvdefine tpm2_nvwrite tpm2_nvread tpm2_nvundefine; do
         eval "$_tool() { env -u LD_PRELOAD $_tool \"\$@\"; }"
     done
 fi
@@ -90,8 +90,12 @@ devid_addtoken() {
 }
 
 # devid_p11tool ARGS...: pkcs11-tool on the SoftHSM module, logged in
+# (without devid: not through OPENSSL_CONF, and without the ASan runtime,
+# which aborts on OpenSC 0.27's dlopen of the module with RTLD_DEEPBIND;
+# an ASan-built devid cannot load without that runtime)
 devid_p11tool() {
-    pkcs11-tool --module "$SOFTHSM_MODULE" --login --pin "$DEVID_USER_PIN" "$@"
+    env -u LD_PRELOAD -u OPENSSL_CONF pkcs11-tool --module "$SOFTHSM_MODULE" \
+        --login --pin "$DEVID_USER_PIN" "$@"
 }
 
 # devid_freeport: prints a TCP port on 127.0.0.1 nobody listens on now

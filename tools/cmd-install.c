@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* devid install: puts an issued chain next to its key. The leaf goes into
  * the token as a certificate object with the key's CKA_ID and label (PKCS#11
- * keys), the chain file (leaf first) and the reference key file go to the
+ * keys) or, with install-to tpm-nv, into a new index of the key's hardware
+ * (the backend's store_cert_new; the index in use is never written), the
+ * chain file (leaf first) and the reference key file go to the
  * state directory, the trust bundle to the managed trust directory, and the
  * state file is written last. Every file is replaced atomically, so an
  * interrupted install leaves the old identity or the new one: each identity
@@ -140,6 +142,59 @@ end:
     return rc;
 }
 
+/* The leaf in a new place of the key's hardware (store_cert_new: a new TPM
+ * NV index), before anything on disk changes. Sets *where to its name (free
+ * with OPENSSL_free); the caller removes it again when the install fails. */
+static int devid_install_in_nv(struct devid_tool *t, const char *keyname,
+                               STACK_OF(X509) *chain, char **where)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(keyname);
+    struct devid_found_key f = { NULL };
+    unsigned char *der = NULL;
+    int len;
+    int rc = DEVID_EXIT_INSTALL;
+
+    if (ops == NULL || ops->store_cert_new == NULL || ops->search == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_USAGE,
+                               "install-to tpm-nv needs a key whose hardware "
+                               "stores certificates (a TPM key), not %s",
+                               keyname);
+    }
+    if (!ops->search(t->prov, keyname, DEVID_OBJ_PRIVKEY, NULL,
+                     devid_found_key_cb, &f)
+        || f.key == NULL) {
+        return devid_tool_fail(t, DEVID_EXIT_KEY, "cannot find key %s",
+                               keyname);
+    }
+    len = i2d_X509(sk_X509_value(chain, 0), &der);
+    if (len <= 0 || !ops->store_cert_new(f.key, der, (size_t)len, where)) {
+        devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                        "cannot store the certificate "
+                        "next to the key %s",
+                        keyname);
+        goto end;
+    }
+    devid_tool_progress(t, "certificate stored at %s next to the key", *where);
+    rc = DEVID_EXIT_OK;
+end:
+    OPENSSL_free(der);
+    devid_key_free(f.key);
+    return rc;
+}
+
+/* Removes what devid_install_in_nv stored, after a failed install. */
+static void devid_install_nv_undo(struct devid_tool *t, const char *keyname,
+                                  const char *where)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(keyname);
+
+    if (ops != NULL && ops->delete_cert != NULL
+        && !ops->delete_cert(t->prov, where)) {
+        devid_tool_progress(t, "warning: cannot remove %s", where);
+        ERR_print_errors_fp(stderr);
+    }
+}
+
 /* A symlink at path pointing at target, replacing whatever is there in one
  * rename (a crash leaves the old link or the new one). */
 static int devid_symlink_replace(const char *target, const char *path)
@@ -195,7 +250,7 @@ static char *devid_identity_dir(const char *dir, char *name, size_t size)
 static void devid_install_state(struct devid_state *st,
                                 const struct devid_install *in,
                                 STACK_OF(X509) *chain, const char *dir,
-                                const char *identity)
+                                const char *identity, const char *cert_name)
 {
     char when[32];
     char after[32];
@@ -209,7 +264,10 @@ static void devid_install_state(struct devid_state *st,
     st->cert_chain = devid_path(dir, "device-chain.pem");
     st->key_ref = devid_path(dir, "device-key.pem");
     devid_state_set(&st->key, in->key);
-    devid_state_set(&st->install_to, in->to_token ? "token" : "files");
+    devid_state_set(&st->install_to, in->to_nv      ? "tpm-nv"
+                                     : in->to_token ? "token"
+                                                    : "files");
+    devid_state_set(&st->cert_name, cert_name);
     devid_state_set(&st->not_after, after);
     devid_state_set(&st->provisioned_at, when);
     devid_state_set(&st->registration_id, in->registration_id);
@@ -278,7 +336,8 @@ end:
  * to it; on any failure before the switch, the old identity is untouched. */
 static int devid_install_files(struct devid_tool *t,
                                const struct devid_install *in,
-                               STACK_OF(X509) *chain, EVP_PKEY *pkey)
+                               STACK_OF(X509) *chain, EVP_PKEY *pkey,
+                               const char *cert_name)
 {
     const char *dir = devid_state_dir(t);
     struct devid_state st;
@@ -315,7 +374,7 @@ static int devid_install_files(struct devid_tool *t,
         goto end;
     }
     rc = DEVID_EXIT_INSTALL;
-    devid_install_state(&st, in, chain, dir, name);
+    devid_install_state(&st, in, chain, dir, name, cert_name);
     if (!devid_state_save(idir, &st)) {
         devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write %s/state.json: %s",
                         idir, strerror(errno));
@@ -335,6 +394,7 @@ static int devid_install_files(struct devid_tool *t,
     }
     devid_tool_result(t, "certificate_chain", st.cert_chain);
     devid_tool_result(t, "key_reference", st.key_ref);
+    devid_tool_result(t, "certificate_stored_at", st.cert_name);
     devid_tool_result(t, "not_after", st.not_after);
     devid_tool_result(t, "identity", name);
     rc = DEVID_EXIT_OK;
@@ -355,11 +415,15 @@ static int devid_install_cert_beside_key(const char *key)
     return ops != NULL && (ops->flags & DEVID_BACKEND_CERT_BESIDE_KEY) != 0;
 }
 
-/* install-to as state.json records it ("token" or "files"; NULL: unset). */
+/* install-to as state.json records it ("token", "files" or "tpm-nv";
+ * NULL: unset). */
 static enum devid_install_to devid_install_to_of(const char *recorded)
 {
     if (recorded == NULL) {
         return DEVID_INSTALL_TO_DEFAULT;
+    }
+    if (strcmp(recorded, "tpm-nv") == 0) {
+        return DEVID_INSTALL_TO_NV;
     }
     return strcmp(recorded, "token") == 0 ? DEVID_INSTALL_TO_TOKEN
                                           : DEVID_INSTALL_TO_FILES;
@@ -379,6 +443,7 @@ int devid_install_from_dps(struct devid_tool *t, const char *key,
     in->to_token = to != DEVID_INSTALL_TO_DEFAULT
                        ? to == DEVID_INSTALL_TO_TOKEN
                        : devid_install_cert_beside_key(key);
+    in->to_nv = to == DEVID_INSTALL_TO_NV;
     in->trust_dir = t->set.trust_dir;
     /* a renewal keeps the registration it renews, whatever the settings */
     in->registration_id = cur != NULL ? cur->registration_id
@@ -398,6 +463,7 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
                         STACK_OF(X509) *chain, STACK_OF(X509) *bundle)
 {
     EVP_PKEY *pkey = devid_tool_load_key(t, in->key);
+    char *cert_name = NULL;
     int rc;
 
     if (pkey == NULL) {
@@ -407,6 +473,9 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
     rc = devid_leaf_check(t, chain, pkey, in->registration_id);
     if (rc == DEVID_EXIT_OK && in->to_token) {
         rc = devid_install_in_token(t, in->key, chain);
+    }
+    if (rc == DEVID_EXIT_OK && in->to_nv) {
+        rc = devid_install_in_nv(t, in->key, chain, &cert_name);
     }
     /* the trust bundle's lifecycle is trust.c's, as for DPS bundles: CA
      * certificates only, tracked in the manifest (no etag: a later bundle
@@ -418,8 +487,13 @@ int devid_install_chain(struct devid_tool *t, const struct devid_install *in,
                  : devid_trust_sync(t, bundle, NULL);
     }
     if (rc == DEVID_EXIT_OK) {
-        rc = devid_install_files(t, in, chain, pkey);
+        rc = devid_install_files(t, in, chain, pkey, cert_name);
     }
+    /* never switched to: the new index would only pile up */
+    if (rc != DEVID_EXIT_OK && cert_name != NULL) {
+        devid_install_nv_undo(t, in->key, cert_name);
+    }
+    OPENSSL_free(cert_name);
     EVP_PKEY_free(pkey);
     return rc;
 }
@@ -428,12 +502,13 @@ static void devid_install_usage(FILE *out)
 {
     fprintf(out,
             "Usage: devid install --cert CHAIN.pem --key NAME [--to "
-            "token|files]\n"
+            "token|files|tpm-nv]\n"
             "                     [--trust-bundle FILE] [--state-dir DIR]\n"
             "Installs an issued chain (leaf first) for the key NAME: with\n"
             "--to token the chain also becomes certificate objects beside a\n"
             "PKCS#11 key (leaf with the key's id and label, CAs as "
-            "LABEL-caN).\n"
+            "LABEL-caN); with --to tpm-nv the leaf also goes into a new NV\n"
+            "index next to a TPM key (devid status shows which).\n"
             "Writes a new identity directory DIR/identities/<time>-<n> "
             "(chain,\n"
             "reference key file with no secret, state) and then switches\n"
@@ -503,6 +578,7 @@ int devid_cmd_install(struct devid_tool *t, int argc, char **argv)
     }
     /* devid install's default is files: --to token asks for the token */
     in.to_token = t->set.install_to == DEVID_INSTALL_TO_TOKEN;
+    in.to_nv = t->set.install_to == DEVID_INSTALL_TO_NV;
     in.trust_dir = t->set.trust_dir;
     /* the leaf's CN is checked against registration-id when it is set */
     in.registration_id = t->set.registration_id;

@@ -307,21 +307,25 @@ X509_REQ *devid_make_csr(EVP_PKEY *pkey, const char *cn, char **sans,
                          int n_sans)
 {
     X509_REQ *req = X509_REQ_new();
-    X509_NAME *subj = NULL;
+    X509_NAME *subj = X509_NAME_new();
 
-    if (req == NULL || !X509_REQ_set_version(req, 0)) {
+    if (req == NULL || subj == NULL || !X509_REQ_set_version(req, 0)) {
         goto err;
     }
-    subj = X509_REQ_get_subject_name(req);
+    /* built apart and copied in: OpenSSL 4.0 hands out the request's own
+     * name as const */
     if (!X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
                                     (const unsigned char *)cn, -1, -1, 0)
+        || !X509_REQ_set_subject_name(req, subj)
         || !X509_REQ_set_pubkey(req, pkey)
         || !devid_csr_add_sans(req, sans, n_sans)
         || X509_REQ_sign(req, pkey, devid_csr_md(pkey)) <= 0) {
         goto err;
     }
+    X509_NAME_free(subj);
     return req;
 err:
+    X509_NAME_free(subj);
     X509_REQ_free(req);
     return NULL;
 }

@@ -87,8 +87,10 @@ static int devid_already_provisioned(struct devid_tool *t)
         && st.cert_chain != NULL) {
         chain = devid_tool_read_chain(t, st.cert_chain);
         done = chain != NULL
-               && X509_cmp_current_time(
-                      X509_get0_notAfter(sk_X509_value(chain, 0))) > 0;
+               && ASN1_TIME_cmp_time_t(X509_get0_notAfter(
+                                           sk_X509_value(chain, 0)),
+                                       time(NULL))
+                      > 0;
     }
     ERR_clear_error();
     sk_X509_pop_free(chain, X509_free);

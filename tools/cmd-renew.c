@@ -217,8 +217,10 @@ static int devid_renew_current_valid(struct devid_tool *t,
                                 ? devid_tool_read_chain(t, r->cur.cert_chain)
                                 : NULL;
     int ok = chain != NULL
-             && X509_cmp_current_time(
-                    X509_get0_notAfter(sk_X509_value(chain, 0))) > 0;
+             && ASN1_TIME_cmp_time_t(X509_get0_notAfter(
+                                         sk_X509_value(chain, 0)),
+                                     time(NULL))
+                    > 0;
 
     ERR_clear_error();
     sk_X509_pop_free(chain, X509_free);

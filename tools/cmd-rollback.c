@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -32,7 +33,8 @@ static int devid_rollback_check(struct devid_tool *t, const char *name)
                              "gone (pruned?)", name);
         goto end;
     }
-    if (X509_cmp_current_time(X509_get0_notAfter(sk_X509_value(chain, 0)))
+    if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(sk_X509_value(chain, 0)),
+                             time(NULL))
         <= 0) {
         rc = devid_tool_fail(t, DEVID_EXIT_CERT, "the certificate of the "
                              "previous identity %s has expired: cannot roll "

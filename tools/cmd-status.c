@@ -243,6 +243,7 @@ int devid_cmd_status(struct devid_tool *t, int argc, char **argv)
     devid_tool_result(t, "key_reference", st.key_ref);
     devid_tool_result(t, "certificate_chain", st.cert_chain);
     devid_tool_result(t, "installed_to", st.install_to);
+    devid_tool_result(t, "certificate_stored_at", st.cert_name);
     devid_tool_result(t, "trust_dir", st.trust_dir);
     if (!devid_status_cert(t, &st, problems, &leaf)) {
         rc = DEVID_EXIT_CERT;

@@ -201,7 +201,8 @@ static int devid_dps_session_open(struct devid_dps_session *s)
          && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
          && curl_easy_setopt(c, CURLOPT_USERAGENT, "devid/" PACKAGE_VERSION)
                 == CURLE_OK
-         && curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
+         && curl_easy_setopt(c, CURLOPT_SSLVERSION,
+                             (long)CURL_SSLVERSION_TLSv1_2)
                 == CURLE_OK
          /* the server is always verified, against trust_file only: curl's
           * built-in CA path would add the system roots */

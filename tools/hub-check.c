@@ -140,7 +140,11 @@ static SSL *devid_hub_ssl(SSL_CTX *ctx, const char *host, const char *port)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     ssl = SSL_new(ctx);
-    if (ssl == NULL || !SSL_set1_host(ssl, host)
+    /* the name (or address) the certificate must carry: through the
+     * verify parameters, as SSL_set1_host is deprecated in OpenSSL 4.0 */
+    if (ssl == NULL
+        || (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1
+            && X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), host, 0) != 1)
         || !SSL_set_tlsext_host_name(ssl, host)) {
         SSL_free(ssl);
         BIO_free(conn);

@@ -4,7 +4,8 @@
  * replaced, so devid rollback always has somewhere to go back to. What a
  * pruned identity owned goes with it: its key, when devid made it and no
  * kept identity uses it (issue 14, item 7: a secure element holds a
- * handful of keys, and a device that renews yearly must not fill it). */
+ * handful of keys, and a device that renews yearly must not fill it), and
+ * the certificate it stored next to its key (install-to tpm-nv). */
 #include "config.h"
 
 #include <dirent.h>
@@ -91,6 +92,33 @@ static char *devid_identity_own_key(struct devid_tool *t, const char *base,
     return key;
 }
 
+/* Removes the certificate identity name (in base) stored in the key's
+ * hardware (install-to tpm-nv: its own index, which no other identity
+ * uses), through the backend that stored it. */
+static void devid_identity_cert_delete(struct devid_tool *t, const char *base,
+                                       const char *name)
+{
+    char *dir = devid_path(base, name);
+    const struct devid_backend_ops *ops = NULL;
+    struct devid_state st;
+
+    memset(&st, 0, sizeof(st));
+    if (dir != NULL && devid_state_load(t, dir, &st) == DEVID_EXIT_OK
+        && st.cert_name != NULL && st.key != NULL) {
+        ops = devid_backend_for_name(st.key);
+    }
+    if (ops != NULL && ops->delete_cert != NULL) {
+        devid_tool_progress(t, "removing the certificate %s", st.cert_name);
+        if (!ops->delete_cert(t->prov, st.cert_name)) {
+            devid_tool_progress(t, "warning: cannot remove %s", st.cert_name);
+            ERR_print_errors_fp(stderr);
+        }
+    }
+    ERR_clear_error();
+    devid_state_clear(&st);
+    free(dir);
+}
+
 /* 1 when one of the kept identities (keep[i] != 0) uses key. */
 static int devid_key_kept(struct devid_tool *t, const char *base, char **names,
                           const int *gone, size_t n, const char *key)
@@ -124,6 +152,7 @@ static void devid_identities_remove(struct devid_tool *t, const char *base,
             if (key != NULL && !devid_key_kept(t, base, names, gone, n, key)) {
                 devid_key_delete(t, key);
             }
+            devid_identity_cert_delete(t, base, names[i]);
             devid_identity_remove(p);
         }
         free(p);

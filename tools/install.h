@@ -13,6 +13,8 @@ struct devid_dps_result;
 struct devid_install {
     const char *key;                /* name of the key the chain is for */
     int to_token;                   /* also store the leaf in the token */
+    int to_nv;                      /* also store the leaf in a new index
+                                     * of the key's hardware (tpm-nv) */
     const char *trust_dir;          /* where trust-bundle anchors go */
     const char *registration_id;    /* state fields, may be NULL */
     const char *device_id;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -17,13 +18,18 @@
 /* The leaf is valid now: notBefore in the past, notAfter in the future. */
 static int devid_leaf_check_time(struct devid_tool *t, X509 *leaf)
 {
-    if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+    time_t now = time(NULL);
+    /* -2: a time that cannot be read counts against the certificate, as
+     * with X509_cmp_current_time (deprecated in OpenSSL 4.0) */
+    int nb = ASN1_TIME_cmp_time_t(X509_get0_notBefore(leaf), now);
+
+    if (nb != -1 && nb != 0) {
         return devid_tool_fail(t, DEVID_EXIT_CERT,
                                "the certificate is not "
                                "valid yet (notBefore is in the future): "
                                "nothing installed");
     }
-    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+    if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), now) <= 0) {
         return devid_tool_fail(t, DEVID_EXIT_CERT,
                                "the certificate has expired: nothing "
                                "installed");

@@ -25,7 +25,8 @@
 enum devid_setting_kind {
     DEVID_SETTING_TEXT,         /* char *: any non-empty text */
     DEVID_SETTING_KEY_TYPE,     /* char *: a type devid keygen can make */
-    DEVID_SETTING_INSTALL_TO,   /* enum devid_install_to: token | files */
+    DEVID_SETTING_INSTALL_TO,   /* enum devid_install_to: token | files |
+                                 * tpm-nv */
     DEVID_SETTING_TRANSPORT,    /* enum devid_dps_transport: https | mqtt */
     DEVID_SETTING_NUMBER,       /* long: a whole number from min to max */
     DEVID_SETTING_RENEW_BEFORE  /* struct devid_renew_before */
@@ -165,7 +166,7 @@ static int devid_parse_renew_before(const char *text,
     return 1;
 }
 
-/* The two places a chain can go; the words are case-sensitive, as every
+/* The places a chain can go; the words are case-sensitive, as every
  * other value of the config file. */
 static int devid_parse_install_to(const char *text,
                                   enum devid_install_to *out)
@@ -174,6 +175,8 @@ static int devid_parse_install_to(const char *text,
         *out = DEVID_INSTALL_TO_TOKEN;
     } else if (strcmp(text, "files") == 0) {
         *out = DEVID_INSTALL_TO_FILES;
+    } else if (strcmp(text, "tpm-nv") == 0) {
+        *out = DEVID_INSTALL_TO_NV;
     } else {
         return 0;
     }
@@ -230,7 +233,7 @@ static int devid_setting_parse(struct devid_settings *s,
         snprintf(why, size, "it must be one of %s", types);
         return devid_key_type_known(value) && devid_set_text(slot, value);
     case DEVID_SETTING_INSTALL_TO:
-        snprintf(why, size, "it must be token or files");
+        snprintf(why, size, "it must be token, files or tpm-nv");
         return devid_parse_install_to(value, slot);
     case DEVID_SETTING_TRANSPORT:
         snprintf(why, size, "it must be https or mqtt");

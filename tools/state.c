@@ -27,6 +27,7 @@ static const struct devid_state_field devid_state_fields[] = {
     DEVID_STATE_FIELD(key_ref),
     DEVID_STATE_FIELD(cert_chain),
     DEVID_STATE_FIELD(install_to),
+    DEVID_STATE_FIELD(cert_name),
     DEVID_STATE_FIELD(trust_dir),
     DEVID_STATE_FIELD(not_after),
     DEVID_STATE_FIELD(provisioned_at),

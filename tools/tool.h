@@ -53,7 +53,10 @@ enum devid_exit {
 enum devid_install_to {
     DEVID_INSTALL_TO_DEFAULT = 0,   /* not set: the verb's default */
     DEVID_INSTALL_TO_FILES,         /* "files": the state directory only */
-    DEVID_INSTALL_TO_TOKEN          /* "token": also beside the key */
+    DEVID_INSTALL_TO_TOKEN,         /* "token": also beside the key */
+    DEVID_INSTALL_TO_NV             /* "tpm-nv": the leaf also in a new
+                                     * index of the key's hardware
+                                     * (ops->store_cert_new) */
 };
 
 /* dps-transport: how the DPS client talks to DPS (DPS-PROTOCOL.md §1, §2). */
@@ -86,7 +89,8 @@ struct devid_settings {
     char *auth_key;             /* onboarding-key */
     char *api_version;          /* api-version */
     enum devid_dps_transport dps_transport; /* dps-transport: https | mqtt */
-    enum devid_install_to install_to;   /* install-to: token | files */
+    enum devid_install_to install_to;       /* install-to: token | files |
+                                         * tpm-nv */
     char *trust_dir;            /* trust-dir: managed trust anchors */
     char *pkcs11_module;        /* pkcs11-module-path */
     char *pin_source;           /* pin-source: file:/path (never the PIN) */
@@ -252,7 +256,10 @@ struct devid_state {
     char *key;                  /* name of the operational key */
     char *key_ref;              /* reference key file for programs */
     char *cert_chain;           /* PEM chain, leaf first */
-    char *install_to;           /* "token" or "files" */
+    char *install_to;           /* "token", "files" or "tpm-nv" */
+    char *cert_name;            /* tpm-nv: the name the leaf is stored
+                                 * at (a new index per identity; removed
+                                 * with the identity when pruned) */
     char *trust_dir;
     char *not_after;            /* leaf notAfter, ISO 8601 UTC */
     char *provisioned_at;       /* ISO 8601 UTC */

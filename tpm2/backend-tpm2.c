@@ -238,7 +238,10 @@ const struct devid_backend_ops devid_tpm2_backend = {
     .decrypt = devid_tpm2_op_decrypt,
     .derive = devid_tpm2_op_derive,
     .generate = devid_tpm2_key_generate,
-    /* no store_cert: a TPM holds no certificates; they go to files */
+    /* no store_cert: a TPM holds no certificates beside a key; a leaf
+     * goes to a new NV index only when install-to asks (tpm-nv) */
+    .store_cert_new = devid_tpm2_nv_store_cert,
+    .delete_cert = devid_tpm2_nv_delete_cert,
     .describe = devid_tpm2_key_describe,
     .key_free = devid_tpm2_key_free,
     .delete_key = devid_tpm2_key_delete,

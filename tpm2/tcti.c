@@ -42,6 +42,11 @@ TSS2_RC devid_tpm2_tcti_open(const char *conf, TSS2_TCTI_CONTEXT **tcti,
     DEVID_DEBUG("tpm2", "opening TCTI %s", name);
     rc = Tss2_TctiLdr_Initialize(use, tcti);
     if (rc != TSS2_RC_SUCCESS) {
+        /* tpm2-tss 4.1 (Debian 13 has 4.1.3) gives back its loader
+         * context, allocated and still empty, when the TCTI does not
+         * start, and Tss2_TctiLdr_Finalize ignores it (no magic yet); 3.x
+         * and later releases free it themselves and give back NULL. */
+        free(*tcti);
         *tcti = NULL;
     }
     return rc;

@@ -287,6 +287,24 @@ int devid_tpm2_nv_search(struct devid_prov *prov, const char *name,
                          TPM2_HANDLE h, unsigned int want, devid_object_cb *cb,
                          void *cbarg);
 
+/* nv-write.c */
+
+/** 1 when h is in devid's own NV range (docs/tpm2.md), the only indices
+ *  devid ever defines or undefines. */
+int devid_tpm2_nv_ours(TPM2_HANDLE h);
+
+/** ops->store_cert_new: defines a new NV index in devid's range (owner
+ *  hierarchy, empty auth; ownerwrite, authread, no_da) and writes der into
+ *  it in chunks of TPM2_PT_NV_BUFFER_MAX. Sets *where to "handle:0x..."
+ *  (OPENSSL_free). An index that exists is never written; a failed write
+ *  undefines the new index again. Returns 1, or 0 with an error raised. */
+int devid_tpm2_nv_store_cert(struct devid_key *key, const unsigned char *der,
+                             size_t der_len, char **where);
+
+/** ops->delete_cert: undefines an NV index of devid's range; one that is
+ *  not there is success. Refuses any other name (DEVID_R_BAD_URI). */
+int devid_tpm2_nv_delete_cert(struct devid_prov *prov, const char *name);
+
 /* object.c */
 
 /** The TPM Name of a public area (nameAlg || H(TPMT_PUBLIC)). Returns 1,

@@ -30,7 +30,7 @@ grep -q 'BEGIN TSS2 PRIVATE KEY' onboarding.tss2.pem || fail "no TSS2 onboarding
 
 "$DEVID" --config "$conf" provision 2> prov.err || { cat prov.err; fail "provision"; }
 grep -q 'BEGIN TSS2 PRIVATE KEY' tpm/device-key.pem || fail "reference is not a TSS2 key file"
-openssl x509 -in tpm/device-chain.pem -noout -subject | grep -q 'CN *= *tpm-01' \
+openssl x509 -in tpm/device-chain.pem -noout -subject -nameopt sep_multiline,sname,utf8,esc_2253 | grep -qx ' *CN=tpm-01' \
     || fail "leaf CN is not the registration id"
 "$DEVID" --config "$conf" --json status > status.json || fail "status"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["provisioned"] and not d["problems"], d' status.json \

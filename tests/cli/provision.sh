@@ -45,7 +45,7 @@ PY
 grep -q 'step 3/4: DPS registration' prov.err || fail "no progress lines"
 ok "provision: keygen, csr, register, install (timings reported)"
 
-openssl x509 -in hsm/device-chain.pem -noout -subject | grep -q 'CN *= *hsm-01' \
+openssl x509 -in hsm/device-chain.pem -noout -subject -nameopt sep_multiline,sname,utf8,esc_2253 | grep -qx ' *CN=hsm-01' \
     || fail "leaf CN is not the registration id"
 openssl verify -CAfile "$DEVICE_ROOT" -untrusted hsm/device-chain.pem hsm/device-chain.pem >/dev/null \
     || fail "the installed chain does not verify to the DPS issuing root"
@@ -55,7 +55,7 @@ if grep -qE 'BEGIN (EC |RSA |ENCRYPTED )?PRIVATE KEY' hsm/device-key.pem; then
 fi
 ok "chain (leaf CN = registration id) and reference key file installed"
 
-pkcs11-tool --module "$SOFTHSM_MODULE" --login --pin "$DEVID_USER_PIN" -O > objects.txt 2>/dev/null
+devid_p11tool -O > objects.txt 2>/dev/null
 awk '/Private Key Object/{p=1} p&&/label: *device$/{f=1} END{exit !f}' objects.txt \
     || { cat objects.txt; fail "no private key labelled device"; }
 grep -A12 'Private Key Object; EC' objects.txt | grep -A10 'label: *device$' | grep -q 'Access: *sensitive, always sensitive, never extractable' \
@@ -103,7 +103,7 @@ ok "a write error during install leaves the old identity in use (exit 6)"
 "$DEVID" --config "$conf" provision --force 2> force.err || { cat force.err; fail "provision --force"; }
 [ "$(readlink hsm/current)" != "$before" ] || fail "--force did not install a new identity"
 "$DEVID" --config "$conf" status > /dev/null || fail "status after --force"
-pkcs11-tool --module "$SOFTHSM_MODULE" --login --pin "$DEVID_USER_PIN" -O > objects2.txt 2>/dev/null
+devid_p11tool -O > objects2.txt 2>/dev/null
 [ "$(grep -A1 'Certificate Object' objects2.txt | grep -c 'label: *device-ca[12]$')" -eq 2 ] \
     || { cat objects2.txt; fail "re-provisioning duplicated the CA certificates in the token"; }
 ok "provision --force installs a new identity (CA certificates in the token not duplicated)"

@@ -7,13 +7,14 @@
 # request itself (headers, body, URL-encoded operation IDs) is checked.
 set -euf
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib-pki.sh"
 . "$top_srcdir/tests/cli/lib-register.sh"
 trap reg_cleanup EXIT
 
 reg_setup
 mkdir "$T/ca"
-devid_mkca "$T/ca"
-devid_mkserver "$T/ca" server ec
+pki_ca "$T/ca"
+pki_server "$T/ca" server ec
 
 # the fake DPS: answers PUT and GET from $T/mode.json, read per request,
 # and appends each request (method, path, headers, body) to $T/requests
@@ -75,10 +76,10 @@ b64() { openssl x509 -in "$1" -outform DER | openssl base64 -A; }
 
 # certificates: one for our CSR's key, one for another key, both from the
 # test CA, so the fake DPS can hand out good and bad chains
-devid_sign_csr "$T/ca" "$T/op.csr" "$T/good-leaf.pem"
+pki_client "$T/ca" "$T/op.csr" "$T/good-leaf.pem"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes \
     -keyout "$T/other.key" -subj /CN=dev-01 -out "$T/other.csr" 2>/dev/null
-devid_sign_csr "$T/ca" "$T/other.csr" "$T/bad-leaf.pem"
+pki_client "$T/ca" "$T/other.csr" "$T/bad-leaf.pem"
 GOOD="\"$(b64 "$T/good-leaf.pem")\", \"$(b64 "$T/ca/ca.pem")\""
 BAD="\"$(b64 "$T/bad-leaf.pem")\", \"$(b64 "$T/ca/ca.pem")\""
 

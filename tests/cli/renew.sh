@@ -9,6 +9,7 @@ set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/cli/lib-provision.sh"
 . "$top_srcdir/tests/cli/lib-renew.sh"
+. "$top_srcdir/tests/lib-servers.sh"
 devid_tmpdir
 SRV_PID=
 cleanup() {
@@ -74,12 +75,10 @@ renew_reload "$TESTDIR/emu.json"
 ok "renew with DPS answering 500: exit $rc, old identity in use, status reports the failure"
 
 # a hub that refuses the new certificate (it trusts another CA)
-port=$(devid_freeport)
-openssl s_server -quiet -accept "$port" -cert "$PROV_EMU/server-a/cert.pem" \
-    -key "$PROV_EMU/server-a/cert.key" -Verify 1 -CAfile "$FACTORY_ROOT" \
-    > sserver.log 2>&1 &
-SRV_PID=$!
-devid_wait_port "$port"
+srv_s_server sserver.log -cert "$PROV_EMU/server-a/cert.pem" \
+    -key "$PROV_EMU/server-a/cert.key" -Verify 1 -CAfile "$FACTORY_ROOT"
+SRV_PID=$SERVER_PID
+port=$SERVER_PORT
 rc=0
 "$DEVID" --config "$conf" renew --force --hub-port "$port" 2> r3.err || rc=$?
 [ "$rc" -eq 4 ] || { cat r3.err; fail "renew with a refusing hub: exit $rc, want 4"; }

@@ -110,7 +110,7 @@ ok "bad values of renew --before/--hub-port/--on-change, register --timeout, ins
     for v in 1 3 1000; do printf 'keep-identities = %s\n' "$v"; done
     for v in 1 60 86400; do printf 'dps-timeout = %s\n' "$v"; done
     for v in 1 8883 65535; do printf 'hub-port = %s\n' "$v"; done
-    for v in token files; do printf 'install-to = %s\n' "$v"; done
+    for v in token files tpm-nv; do printf 'install-to = %s\n' "$v"; done
     for v in ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096; do printf 'key-type = %s\n' "$v"; done
     printf '  # indented comment\n\ndps-endpoint =   127.0.0.1:1   \n'
 } > all.conf

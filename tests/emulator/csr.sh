@@ -56,7 +56,7 @@ check "issuedCertificateChain has 3 elements" eq "$(chain_files)" 3
 check "each element is base64 DER, no PEM armour" eq "$(j 'all("-----" not in c and "\n" not in c for c in d["registrationState"]["issuedCertificateChain"])')" True
 check "leaf verifies against the returned chain" openssl verify -CAfile "$T/c2.pem" -untrusted "$T/c1.pem" -purpose sslclient "$T/c0.pem"
 check "chain root is the emulator's device issuing root" cmp -s "$T/c2.pem" "$STATE/device/root.pem"
-check "leaf CN = registration ID" sh -c "openssl x509 -in '$T/c0.pem' -noout -subject | grep -q 'CN *= *dev-01\$'"
+check "leaf CN = registration ID" sh -c "openssl x509 -in '$T/c0.pem' -noout -subject -nameopt sep_multiline,sname,utf8,esc_2253 | grep -qx ' *CN=dev-01'"
 check "leaf has the clientAuth EKU" sh -c "openssl x509 -in '$T/c0.pem' -noout -ext extendedKeyUsage | grep -q 'TLS Web Client Authentication'"
 check "leaf key is the CSR key" eq "$(openssl x509 -in "$T/c0.pem" -noout -pubkey)" "$(openssl pkey -in "$T/new-01.key" -pubout)"
 code=$(dps POST "dev-01?api-version=$CSRV" dev-01 '{"registrationId":"dev-01"}')

@@ -19,16 +19,22 @@ selfsigned nohub-01 nohub-01
 # a second hierarchy: root2 (enabled group) -> ica2 (disabled group) -> sub-01
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$T/root2.key" -subj /CN=root2 -days 2 -out "$T/root2.pem" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+    -addext subjectKeyIdentifier=hash -addext authorityKeyIdentifier=keyid:always 2>/dev/null
 devkey ica2
 openssl req -new -key "$T/ica2.key" -subj /CN=ica2 -out "$T/ica2.csr"
-printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign\n' > "$T/ca.ext"
+# extensions stated in full: OpenSSL 4 adds no key identifiers by itself
+printf '%s\n' basicConstraints=critical,CA:TRUE keyUsage=critical,keyCertSign \
+    subjectKeyIdentifier=hash authorityKeyIdentifier=keyid:always > "$T/ca.ext"
+printf '%s\n' basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature \
+    extendedKeyUsage=clientAuth subjectKeyIdentifier=hash \
+    authorityKeyIdentifier=keyid:always > "$T/leaf.ext"
 openssl x509 -req -in "$T/ica2.csr" -CA "$T/root2.pem" -CAkey "$T/root2.key" \
     -CAcreateserial -days 2 -extfile "$T/ca.ext" -out "$T/ica2.pem" 2>/dev/null
 devkey sub-01
 openssl req -new -key "$T/sub-01.key" -subj /CN=sub-01 -out "$T/sub-01.csr"
 openssl x509 -req -in "$T/sub-01.csr" -CA "$T/ica2.pem" -CAkey "$T/ica2.key" \
-    -CAcreateserial -days 2 -out "$T/sub-01.leaf" 2>/dev/null
+    -CAcreateserial -days 2 -extfile "$T/leaf.ext" -out "$T/sub-01.leaf" 2>/dev/null
 cat "$T/sub-01.leaf" "$T/ica2.pem" > "$T/sub-01.pem"
 openssl x509 -in "$T/grp-01.pem" > "$T/leafonly.pem"
 cp "$T/grp-01.key" "$T/leafonly.key"

@@ -49,10 +49,10 @@ printf -- '-----BEGIN PKCS#11 PROVIDER URI-----\nMAMCAQA=\n-----END PKCS#11 PROV
 printf -- '-----BEGIN TSS2 PRIVATE KEY-----\nMAMCAQA=\n-----END TSS2 PRIVATE KEY-----\n' > corrupt-tss2.pem
 printf x > data
 
-sport=$(devid_freeport)
-recipes_s_server "$sport" server.log
-mport=$(devid_freeport)
-recipes_mosquitto "$mport"
+recipes_s_server server.log
+sport=$SERVER_PORT
+recipes_mosquitto
+mport=$BROKER_PORT
 
 # expect_fail WHAT TEXT CMD...: CMD fails and its output holds TEXT; its
 # exit code is left in $rc

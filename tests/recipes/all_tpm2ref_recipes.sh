@@ -27,20 +27,20 @@ openssl genpkey -propquery '?provider=devid' -algorithm EC -pkeyopt group:P-256 
     -pkeyopt "uri:$TESTDIR/tpm-key.pem" -out tpm.key.pem || fail "genpkey in the TPM"
 grep -q 'BEGIN TSS2 PRIVATE KEY' tpm.key.pem || fail "not a TSS2 key file"
 openssl req -new -key tpm.key.pem -subj /CN=device-tpm -out tpm.csr || fail "CSR with the TPM key"
-devid_sign_csr "$TESTDIR" tpm.csr tpm.pem
+pki_client "$TESTDIR" tpm.csr tpm.pem
 ok "a TSS2 key file made in the TPM signs a CSR"
 
-port=$(devid_freeport)
-recipes_s_server "$port" server.log
+recipes_s_server server.log
+port=$SERVER_PORT
 python3 "$top_srcdir/examples/python-mtls-client.py" "https://localhost:$port/" \
     ca.pem tpm.pem tpm.key.pem > py.out 2>&1 || { cat py.out server.log; fail "python ssl with the TPM key"; }
 recipes_kill "$SERVER_PID"
 SERVER_PID=
-grep -q "depth=0 CN = device-tpm" server.log || { cat server.log; fail "server did not see the TPM client"; }
+pki_log_has_peer server.log device-tpm || { cat server.log; fail "server did not see the TPM client"; }
 ok "python ssl load_cert_chain(keyfile=TSS2 file): mutual TLS with the TPM key"
 
-port=$(devid_freeport)
-recipes_mosquitto "$port"
+recipes_mosquitto
+port=$BROKER_PORT
 recipes_subscribe "$port" 'devices/#' sub.out
 mosquitto_pub -h 127.0.0.1 -p "$port" --cafile ca.pem --cert tpm.pem --key tpm.key.pem \
     -i device-tpm -t devices/device-tpm/messages/events/ -m tpm-hello \
@@ -66,9 +66,9 @@ fi
 # curl: in the ASan pass it loads devid from the uninstrumented build (see
 # devid_needs_curl_with_devid in tests/lib.sh)
 devid_needs_curl_with_devid
-port=$(devid_freeport)
-recipes_s_server "$port" server.log
+recipes_s_server server.log
+port=$SERVER_PORT
 curl -sS --fail --max-time 20 --cacert ca.pem --cert tpm.pem --key tpm.key.pem \
     "https://localhost:$port/" > page.html 2> curl.err || { cat curl.err; fail "curl with the TPM key"; }
-grep -a -q 'Subject: CN *= *device-tpm' page.html || fail "server did not see the TPM client (curl)"
+pki_page_has_peer page.html device-tpm || fail "server did not see the TPM client (curl)"
 ok "curl --key TSS2 file: mutual TLS with the TPM key"

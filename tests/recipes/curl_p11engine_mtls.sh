@@ -26,15 +26,15 @@ run_curl() {
     what=$1
     key=$2
     shift 2
-    port=$(devid_freeport)
-    recipes_s_server "$port" server.log
+    recipes_s_server server.log
+    port=$SERVER_PORT
     curl -sS --fail --max-time 20 --cacert ca.pem --cert eng.pem \
         --engine devid --key-type ENG --key "$key" "$@" \
         "https://localhost:$port/" > page.html 2> curl.err \
         || { cat curl.err server.log; fail "curl --engine devid: $what"; }
     recipes_kill "$SERVER_PID"
     SERVER_PID=
-    grep -a -q 'Subject: CN *= *device-curl-engine' page.html \
+    pki_page_has_peer page.html device-curl-engine \
         || { cat page.html; fail "server did not see the client certificate ($what)"; }
     ok "curl --engine devid --key-type ENG: $what"
 }

@@ -4,6 +4,9 @@
 # through openssl.cnf. Sourced after tests/lib.sh, never run.
 # shellcheck shell=sh
 
+. "$top_srcdir/tests/lib-pki.sh"
+. "$top_srcdir/tests/lib-servers.sh"
+
 # recipes_init TOKEN: a temporary directory (cwd), a SoftHSM2 token TOKEN,
 # a software CA, a PIN file and tests/fixtures/openssl.cnf.in filled in as
 # $TESTDIR/openssl.cnf; exports OPENSSL_CONF (devid active for every
@@ -13,7 +16,7 @@ recipes_init() {
     cd "$TESTDIR"
     RECIPES_TOKEN=$1
     devid_mktoken "$TESTDIR" "$1"
-    devid_mkca "$TESTDIR"
+    pki_ca "$TESTDIR"
     printf '%s\n' "$DEVID_USER_PIN" > pin
     chmod 600 pin   # devid refuses PIN files others can read
     chmod 600 pin
@@ -58,11 +61,10 @@ recipes_token_key() {
     openssl req -new -key "$1.key.pem" -subj "/CN=$2" -out "$1.csr" \
         || fail "CSR with $1.key.pem"
     if [ "${4:-client}" = server ]; then
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$1.ext"
-        openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
-            -days 2 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+        pki_sign "$TESTDIR" "$1.csr" "$1.pem" server \
+            "$([ "${3:-ec}" = rsa ] && echo digitalSignature,keyEncipherment || echo digitalSignature)"
     else
-        devid_sign_csr "$TESTDIR" "$1.csr" "$1.pem"
+        pki_client "$TESTDIR" "$1.csr" "$1.pem"
     fi
 }
 
@@ -70,30 +72,38 @@ recipes_token_key() {
 recipes_soft_client() {
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
-    devid_sign_csr "$TESTDIR" "$1.csr" "$1.pem"
+    pki_client "$TESTDIR" "$1.csr" "$1.pem"
 }
 
-# recipes_s_server PORT LOG: openssl s_server answering HTTP (-www) on
-# PORT, requiring a client certificate from the test CA; sets SERVER_PID
+# recipes_s_server LOG: openssl s_server answering HTTP (-www) on a port
+# of its own, requiring a client certificate from the test CA; names in the
+# log and the page in the tests' one format (pki_log_has_peer,
+# pki_page_has_peer); sets SERVER_PID and SERVER_PORT
 recipes_s_server() {
-    [ -f srv.pem ] || devid_mkserver "$TESTDIR" srv ec
-    openssl s_server -accept "127.0.0.1:$1" -www -Verify 1 -verify_return_error \
-        -CAfile ca.pem -cert srv.pem -key srv.key > "$2" 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$1"
+    [ -f srv.pem ] || pki_server "$TESTDIR" srv ec
+    srv_s_server "$1" -www -Verify 1 -verify_return_error \
+        -nameopt "$PKI_NAMEOPT" -CAfile ca.pem -cert srv.pem -key srv.key
 }
 
-# recipes_mosquitto PORT: a mosquitto broker on 127.0.0.1:PORT that requires
-# a client certificate and takes the certificate's CN as the user name
-# (examples/mosquitto-broker.conf); log in broker.log; sets BROKER_PID
+# recipes_mosquitto: a mosquitto broker on a free 127.0.0.1 port that
+# requires a client certificate and takes the certificate's CN as the user
+# name (examples/mosquitto-broker.conf); log in broker.log; sets BROKER_PID
+# and BROKER_PORT
 recipes_mosquitto() {
-    [ -f srv.pem ] || devid_mkserver "$TESTDIR" srv ec
-    sed -e "s|@PORT@|$1|" -e "s|@DIR@|$TESTDIR|g" \
-        "$top_srcdir/examples/mosquitto-broker.conf" > broker.conf
-    : > broker.log
-    mosquitto -c broker.conf > broker.out 2>&1 &
-    BROKER_PID=$!
-    devid_wait_port "$1"
+    [ -f srv.pem ] || pki_server "$TESTDIR" srv ec
+    _try=0
+    while :; do
+        BROKER_PORT=$(devid_freeport)
+        sed -e "s|@PORT@|$BROKER_PORT|" -e "s|@DIR@|$TESTDIR|g" \
+            "$top_srcdir/examples/mosquitto-broker.conf" > broker.conf
+        : > broker.log
+        mosquitto -c broker.conf > broker.out 2>&1 &
+        BROKER_PID=$!
+        srv_listens "$BROKER_PID" "$BROKER_PORT" && break
+        # someone took the port first: another one
+        _try=$((_try + 1))
+        [ "$_try" -lt 5 ] || { cat broker.out broker.log; fail "mosquitto does not start"; }
+    done
 }
 
 # recipes_subscribe PORT TOPIC OUT: mosquitto_sub (software client

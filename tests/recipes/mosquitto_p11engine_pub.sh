@@ -20,8 +20,8 @@ recipes_init devid-mqeng
 recipes_need_engine
 recipes_token_key mqeng device-mq-engine
 
-port=$(devid_freeport)
-recipes_mosquitto "$port"
+recipes_mosquitto
+port=$BROKER_PORT
 
 # publish WHAT KEY: one message through the engine, received by mosquitto_sub
 n=0

@@ -17,8 +17,8 @@ cleanup() {
 trap cleanup EXIT
 recipes_init devid-mqtt
 
-port=$(devid_freeport)
-recipes_mosquitto "$port"
+recipes_mosquitto
+port=$BROKER_PORT
 for alg in ec rsa; do
     recipes_token_key "mq-$alg" "device-mq-$alg" "$alg"
     recipes_subscribe "$port" "devices/device-mq-$alg/telemetry" "sub-$alg.txt"

@@ -19,8 +19,8 @@ AGENT=$top_builddir/examples/mqtt-agent
 recipes_init devid-agent
 recipes_token_key agent device-agent-7
 
-port=$(devid_freeport)
-recipes_mosquitto "$port"
+recipes_mosquitto
+port=$BROKER_PORT
 recipes_subscribe "$port" 'devices/device-agent-7/#' sub.txt
 # mosquitto_sub -C 1 stops after one message: the agent sends three, the
 # broker log shows all of them arriving

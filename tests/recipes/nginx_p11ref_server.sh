@@ -23,15 +23,21 @@ for alg in ec rsa; do
     recipes_token_key "web-$alg" localhost "$alg" server
     cp "web-$alg.key.pem" web.key.pem
     cp "web-$alg.pem" web.pem
-    port=$(devid_freeport)
-    sed -e "s|@PORT@|$port|" -e "s|@DIR@|$TESTDIR|g" \
-        "$top_srcdir/examples/nginx-devid.conf" > nginx.conf
-    nginx -t -p "$TESTDIR" -c "$TESTDIR/nginx.conf" -e "$TESTDIR/nginx-error.log" \
-        > nginx-t.log 2>&1 || { cat nginx-t.log nginx-error.log; fail "nginx -t ($alg)"; }
-    nginx -p "$TESTDIR" -c "$TESTDIR/nginx.conf" -e "$TESTDIR/nginx-error.log" \
-        > nginx.out 2>&1 &
-    NGINX_PID=$!
-    devid_wait_port "$port"
+    try=0
+    while :; do
+        port=$(devid_freeport)
+        sed -e "s|@PORT@|$port|" -e "s|@DIR@|$TESTDIR|g" \
+            "$top_srcdir/examples/nginx-devid.conf" > nginx.conf
+        nginx -t -p "$TESTDIR" -c "$TESTDIR/nginx.conf" -e "$TESTDIR/nginx-error.log" \
+            > nginx-t.log 2>&1 || { cat nginx-t.log nginx-error.log; fail "nginx -t ($alg)"; }
+        nginx -p "$TESTDIR" -c "$TESTDIR/nginx.conf" -e "$TESTDIR/nginx-error.log" \
+            > nginx.out 2>&1 &
+        NGINX_PID=$!
+        srv_listens "$NGINX_PID" "$port" && break
+        # someone took the port between the check and nginx's bind
+        try=$((try + 1))
+        [ "$try" -lt 5 ] || { cat nginx.out nginx-error.log; fail "nginx does not start ($alg)"; }
+    done
     for v in 1.2 1.3; do
         # several connections, each a new handshake signed in the token
         for i in 1 2 3; do

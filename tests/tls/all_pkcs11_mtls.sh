@@ -5,6 +5,8 @@
 # and RSA client keys against EC and RSA server certificates.
 set -euf
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib-pki.sh"
+. "$top_srcdir/tests/lib-servers.sh"
 devid_tmpdir
 SERVER_PID=
 cleanup() {
@@ -15,31 +17,29 @@ trap cleanup EXIT
 cd "$TESTDIR"
 
 devid_mktoken "$TESTDIR" devid-tls
-devid_mkca "$TESTDIR"
-devid_mkserver "$TESTDIR" srv-ec ec
-devid_mkserver "$TESTDIR" srv-rsa rsa
+pki_ca "$TESTDIR"
+pki_server "$TESTDIR" srv-ec ec
+pki_server "$TESTDIR" srv-rsa rsa
 devid_p11tool --keypairgen --key-type EC:prime256v1 --id 21 --label client-ec >/dev/null
 devid_p11tool --keypairgen --key-type rsa:2048 --id 22 --label client-rsa >/dev/null
 for k in ec rsa; do
     uri="pkcs11:token=devid-tls;object=client-$k;type=private?pin-value=$DEVID_USER_PIN"
     devid_ossl req -new -key "$uri" -subj "/CN=device-$k" -out "client-$k.csr"
-    devid_sign_csr "$TESTDIR" "client-$k.csr" "client-$k.pem"
+    pki_client "$TESTDIR" "client-$k.csr" "client-$k.pem"
 done
 
 # run_handshake SERVERCERT CLIENTKEY VERSION
 run_handshake() {
-    port=$(devid_freeport)
-    openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev -Verify 1 \
-        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3" > server.log 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$port"
+    srv_s_server server.log -naccept 1 -rev -Verify 1 -nameopt "$PKI_NAMEOPT" \
+        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3"
+    port=$SERVER_PORT
     uri="pkcs11:token=devid-tls;object=client-$2;type=private?pin-value=$DEVID_USER_PIN"
     (echo devid; sleep 0.5) | devid_ossl s_client -connect "127.0.0.1:$port" -"$3" -CAfile ca.pem \
         -cert "client-$2.pem" -key "$uri" -verify_return_error > client.log 2>&1 \
         || { cat client.log server.log; fail "handshake $1/$2/$3"; }
     wait "$SERVER_PID" || true
     SERVER_PID=
-    grep -q "CN = device-$2" server.log \
+    pki_log_has_peer server.log "device-$2" \
         || { cat server.log; fail "server did not see the client certificate ($1/$2/$3)"; }
     grep -q 'Verification: OK' client.log || fail "client did not verify the server"
     grep -q "dived" client.log || fail "no data came back over the connection"
@@ -57,11 +57,8 @@ done
 # Loading devid changes nothing else in the handshake: the same groups and
 # signature algorithms are offered with and without it (software client).
 hello() {
-    port=$(devid_freeport)
-    openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev \
-        -cert srv-ec.pem -key srv-ec.key > /dev/null 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$port"
+    srv_s_server hello-server.log -naccept 1 -rev -cert srv-ec.pem -key srv-ec.key
+    port=$SERVER_PORT
     # shellcheck disable=SC2086
     (echo x; sleep 0.3) | openssl s_client $1 -connect "127.0.0.1:$port" -"$2" -trace 2>&1 \
         | sed -n '/ClientHello/,/ServerHello/p' \

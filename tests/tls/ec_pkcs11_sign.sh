@@ -4,6 +4,7 @@
 # default provider verifies; storeutl lists the token.
 set -euf
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib-pki.sh"
 devid_tmpdir
 trap 'rm -rf "$TESTDIR"' EXIT
 cd "$TESTDIR"
@@ -36,8 +37,8 @@ for k in ec256 ec384; do
 done
 
 # a certificate in the token shows up next to the keys
-devid_mkca "$TESTDIR"
-devid_sign_csr "$TESTDIR" ec256.csr ec256.pem
+pki_ca "$TESTDIR"
+pki_client "$TESTDIR" ec256.csr ec256.pem
 openssl x509 -in ec256.pem -outform DER -out ec256.der
 devid_p11tool --write-object ec256.der --type cert --id 01 --label ec256 >/dev/null
 devid_ossl storeutl "pkcs11:token=devid-ec?pin-value=$DEVID_USER_PIN" > list.txt

@@ -7,6 +7,8 @@
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/lib-tpm.sh"
+. "$top_srcdir/tests/lib-pki.sh"
+. "$top_srcdir/tests/lib-servers.sh"
 devid_tmpdir
 SERVER_PID=
 cleanup() {
@@ -20,32 +22,30 @@ trap cleanup EXIT
 cd "$TESTDIR"
 devid_tpm_start "$TESTDIR"
 
-devid_mkca "$TESTDIR"
-devid_mkserver "$TESTDIR" srv-ec ec
-devid_mkserver "$TESTDIR" srv-rsa rsa
+pki_ca "$TESTDIR"
+pki_server "$TESTDIR" srv-ec ec
+pki_server "$TESTDIR" srv-rsa rsa
 devid_ossl genpkey -propquery provider=devid -algorithm EC \
     -pkeyopt group:P-256 -pkeyopt "uri:$TESTDIR/client-ec.tss" -out client-ec.ref
 devid_ossl genpkey -propquery provider=devid -algorithm RSA \
     -pkeyopt bits:2048 -pkeyopt uri:handle:0x81000111 -out client-rsa.ref
 for k in ec rsa; do
     devid_ossl req -new -key "client-$k.ref" -subj "/CN=device-$k" -out "client-$k.csr"
-    devid_sign_csr "$TESTDIR" "client-$k.csr" "client-$k.pem"
+    pki_client "$TESTDIR" "client-$k.csr" "client-$k.pem"
 done
 
 # run_handshake SERVERCERT CLIENTKEY VERSION
 run_handshake() {
-    port=$(devid_freeport)
-    openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev -Verify 1 \
-        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3" > server.log 2>&1 &
-    SERVER_PID=$!
-    devid_wait_port "$port"
+    srv_s_server server.log -naccept 1 -rev -Verify 1 -nameopt "$PKI_NAMEOPT" \
+        -CAfile ca.pem -cert "$1.pem" -key "$1.key" -"$3"
+    port=$SERVER_PORT
     (echo devid; sleep 0.5) | devid_ossl s_client -connect "127.0.0.1:$port" -"$3" \
         -CAfile ca.pem -cert "client-$2.pem" -key "client-$2.ref" \
         -verify_return_error > client.log 2>&1 \
         || { cat client.log server.log; fail "handshake $1/$2/$3"; }
     wait "$SERVER_PID" || true
     SERVER_PID=
-    grep -q "CN = device-$2" server.log \
+    pki_log_has_peer server.log "device-$2" \
         || { cat server.log; fail "server did not see the client certificate ($1/$2/$3)"; }
     grep -q 'Verification: OK' client.log || fail "client did not verify the server"
     grep -q "dived" client.log || fail "no data came back over the connection"

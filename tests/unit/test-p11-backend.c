@@ -683,19 +683,27 @@ static unsigned char *make_cert(struct devid_key *key, int *len)
     EVP_PKEY *pub = tp11_pkey(key);
     EVP_PKEY *ca = EVP_EC_gen("P-256");
     X509 *x = X509_new();
+    X509_NAME *subject = X509_NAME_new();
+    X509_NAME *issuer = X509_NAME_new();
     unsigned char *der = NULL;
 
     X509_set_version(x, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+    /* names are built apart and copied in: OpenSSL 4.0 hands out the
+     * certificate's own names as const */
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
                                (const unsigned char *)"device", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(X509_get_issuer_name(x), "CN", MBSTRING_ASC,
+    X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC,
                                (const unsigned char *)"ca", -1, -1, 0);
+    X509_set_subject_name(x, subject);
+    X509_set_issuer_name(x, issuer);
     X509_gmtime_adj(X509_getm_notBefore(x), 0);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_set_pubkey(x, pub);
     X509_sign(x, ca, EVP_sha256());
     *len = i2d_X509(x, &der);
+    X509_NAME_free(subject);
+    X509_NAME_free(issuer);
     X509_free(x);
     EVP_PKEY_free(ca);
     EVP_PKEY_free(pub);
