@@ -35,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include "common/err.h"
+#include "tests/unit/oom-util.h"
 #include "provider/provider.h"
 #include "tests/unit/test-p11-util.h"
 
@@ -54,33 +55,6 @@ static const char *oom_file;    /* where the armed failure happened */
 static int oom_line;
 
 static long oom_skipped; /* spared, not failed */
-
-/* Whether an allocation was devid's own: its source file is in one of our
- * folders under the source directory (real paths compared). */
-static int oom_in_devid(const char *file)
-{
-    static const char *const dirs[] = { "common/", "provider/", "pkcs11/",
-                                        "tpm2/", NULL };
-    char top[PATH_MAX], real[PATH_MAX];
-    const char *rel;
-    size_t n, i;
-
-    if (file == NULL || realpath(DEVID_TEST_SRCDIR, top) == NULL
-        || realpath(file, real) == NULL) {
-        return 0;
-    }
-    n = strlen(top);
-    if (strncmp(real, top, n) != 0 || real[n] != '/') {
-        return 0;
-    }
-    rel = real + n + 1;
-    for (i = 0; dirs[i] != NULL; i++) {
-        if (strncmp(rel, dirs[i], strlen(dirs[i])) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* Whether the allocation is one not to fail, because the library that makes
  * it breaks on its failure whatever its caller does:
@@ -138,7 +112,7 @@ static int oom_fail_now(const char *file, int line)
         oom_countdown--;
         return 0;
     }
-    if (oom_known_bug(file) || oom_spared_caller(file, oom_in_devid(file))) {
+    if (oom_known_bug(file) || oom_spared_caller(file, toom_in_devid(file))) {
         oom_skipped++;
         return 0; /* the next allocation fails instead */
     }
@@ -216,7 +190,7 @@ static void oom_sweep(const char *what, oom_step_fn step)
             continue; /* it did without that allocation */
         }
         q = queue_drain();
-        if (oom_in_devid(oom_file)) {
+        if (toom_in_devid(oom_file)) {
             own++;
             if (q != 2) {
                 fprintf(stderr,

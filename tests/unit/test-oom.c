@@ -19,6 +19,7 @@
 #include <openssl/err.h>
 
 #include "common/err.h"
+#include "tests/unit/oom-util.h"
 #include "pkcs11/p11.h"
 #ifdef DEVID_HAVE_TPM2
 #include "tpm2/keyfile.h"
@@ -63,37 +64,6 @@ static void oom_free(void *p, const char *file, int line)
     free(p);
 }
 
-/* Whether an allocation was devid's own: its source file is in one of our
- * folders under the source directory this tree was compiled from (the
- * others are OpenSSL's, whose failures devid may only see as a failed
- * call, such as PEM_read_bio returning 0). */
-static int oom_in_devid(const char *file)
-{
-    static const char *const dirs[] = { "common/", "provider/", "pkcs11/",
-                                        "tpm2/", NULL };
-    char top[PATH_MAX], real[PATH_MAX];
-    const char *rel;
-    size_t n, i;
-
-    /* compare real paths: the objects and this test may have been compiled
-     * with the source directory spelled differently (../.. or absolute) */
-    if (file == NULL || realpath(DEVID_TEST_SRCDIR, top) == NULL
-        || realpath(file, real) == NULL) {
-        return 0;
-    }
-    n = strlen(top);
-    if (strncmp(real, top, n) != 0 || real[n] != '/') {
-        return 0;
-    }
-    rel = real + n + 1;
-    for (i = 0; dirs[i] != NULL; i++) {
-        if (strncmp(rel, dirs[i], strlen(dirs[i])) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int last_reason(void)
 {
     unsigned long e = ERR_peek_last_error();
@@ -133,7 +103,7 @@ static void oom_sweep(const char *what, oom_step_fn step)
         }
         reason = last_reason();
         malloc_seen += reason == DEVID_R_MALLOC;
-        if (oom_in_devid(oom_file)) {
+        if (toom_in_devid(oom_file)) {
             own++;
             if (reason != DEVID_R_MALLOC) {
                 fprintf(stderr, "\n  %s: allocation at %s:%d failed, "

@@ -31,16 +31,7 @@ static CK_FUNCTION_LIST *faults_fn;     /* calls behind devid's back */
 
 static struct devid_prov *new_prov(const char *pin)
 {
-    struct devid_prov *p = devid_prov_new_standalone(NULL);
-
-    if (p != NULL
-        && (!devid_config_set(p, "pkcs11-module-path", faults_path)
-            || (pin != NULL
-                && !devid_config_set(p, "pkcs11-module-token-pin", pin)))) {
-        devid_prov_free(p);
-        p = NULL;
-    }
-    return p;
+    return tp11_new_prov(faults_path, pin);
 }
 
 /* The module is loaded by p11-kit; find our copy of it to talk to it. */

@@ -218,3 +218,17 @@ struct devid_key *tp11_find_key(struct devid_prov *prov, const char *name)
     tp11_found_clear(&f);
     return key;
 }
+
+struct devid_prov *tp11_new_prov(const char *path, const char *pin)
+{
+    struct devid_prov *p = devid_prov_new_standalone(NULL);
+
+    if (p != NULL
+        && (!devid_config_set(p, "pkcs11-module-path", path)
+            || (pin != NULL
+                && !devid_config_set(p, "pkcs11-module-token-pin", pin)))) {
+        devid_prov_free(p);
+        p = NULL;
+    }
+    return p;
+}

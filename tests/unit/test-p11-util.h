@@ -19,6 +19,11 @@
  *  SOFTHSM2_CONF and returns the directory (static storage), or NULL. */
 const char *tp11_softhsm_setup(void);
 
+/** A standalone provider instance using the PKCS#11 module at path, with
+ *  pin (may be NULL) as pkcs11-module-token-pin. Free it with
+ *  devid_prov_free. Returns NULL on failure. */
+struct devid_prov *tp11_new_prov(const char *path, const char *pin);
+
 /** Removes the directory made by tp11_softhsm_setup. */
 void tp11_softhsm_cleanup(void);
 
