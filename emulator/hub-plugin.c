@@ -31,11 +31,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <mosquitto.h>
-#include <mosquitto_broker.h>
-/* the three entry points are the module's only exported symbols */
+/* the three entry points are the module's only exported symbols: their
+ * declarations give them default visibility. mosquitto 2.1 declares the
+ * broker and plugin API in <mosquitto.h> (and warns on the 2.0 names). */
 #pragma GCC visibility push(default)
+#include <mosquitto.h>
+#ifndef DEVID_MOSQUITTO_ONE_HEADER
+#include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
+#endif
 #pragma GCC visibility pop
 
 #include "emulator/hub-plugin.h"

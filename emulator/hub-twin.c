@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include <mosquitto.h>
+#ifndef DEVID_MOSQUITTO_ONE_HEADER /* 2.1: <mosquitto.h> has the broker API */
 #include <mosquitto_broker.h>
+#endif
 
 #include "emulator/hub-plugin.h"
 
