@@ -56,6 +56,14 @@ devid_tpm_lockout_counter() {
         | { read -r _v && printf '%d\n' "$_v"; }
 }
 
+# devid_tpm_keyfile_auth FILE empty|required: states the emptyAuth field of
+# the TSS2 key file FILE, which tpm2_encodeobject's -p cannot do across
+# versions (its meaning flipped in tpm2-tools 5.8)
+devid_tpm_keyfile_auth() {
+    python3 "${top_srcdir:?}/tests/tss2-keyfile-auth.py" "$1" "$2" \
+        || fail "cannot set emptyAuth in $1"
+}
+
 # devid_tpm2_openssl ARGS...: openssl with tpm2-openssl's provider reachable
 # (OPENSSL_MODULES points at our build, so give the system modules directory)
 devid_tpm2_openssl() {

@@ -21,10 +21,11 @@ tpm2_createprimary -Q -C o -G ecc256 -p 'parent pw' -c prim.ctx
 tpm2_evictcontrol -Q -C o -c prim.ctx 0x81000008
 tpm2_flushcontext -t
 tpm2_create -Q -C 0x81000008 -P 'parent pw' -G ecc256 -u a.pub -r a.priv
-# tpm2_encodeobject 5.4: -p writes emptyAuth TRUE
-tpm2_encodeobject -C 0x81000008 -P 'parent pw' -u a.pub -r a.priv -p -o a.pem
+tpm2_encodeobject -C 0x81000008 -P 'parent pw' -u a.pub -r a.priv -o a.pem
+devid_tpm_keyfile_auth a.pem empty
 tpm2_create -Q -C 0x81000008 -P 'parent pw' -G rsa2048 -u b.pub -r b.priv
-tpm2_encodeobject -C 0x81000008 -P 'parent pw' -u b.pub -r b.priv -p -o b.pem
+tpm2_encodeobject -C 0x81000008 -P 'parent pw' -u b.pub -r b.priv -o b.pem
+devid_tpm_keyfile_auth b.pem empty
 devid_tpm2_openssl genpkey -provider tpm2 -provider base -algorithm EC \
     -pkeyopt group:P-256 -pkeyopt parent:0x81000008 \
     -pkeyopt 'parent-auth:parent pw' -out t.pem \

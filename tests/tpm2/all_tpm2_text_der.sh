@@ -17,16 +17,17 @@ TSS2_LOG=all+none
 export TSS2_LOG
 
 # tpm2-tools keys under an RSA primary at 0x81000005 (the fixtures use the
-# ECC SRK). tpm2_encodeobject 5.4 writes emptyAuth TRUE only when given -p
-# and FALSE otherwise (the inverse of its manual): so "-p" for no auth here.
+# ECC SRK), their emptyAuth stated by devid_tpm_keyfile_auth.
 tpm2_createprimary -Q -C o -G rsa2048 -c prim.ctx
 tpm2_evictcontrol -Q -C o -c prim.ctx 0x81000005
 tpm2_flushcontext -t
 tpm2_create -Q -C 0x81000005 -G ecc384 -u ec.pub -r ec.priv -p keypass
 tpm2_encodeobject -C 0x81000005 -u ec.pub -r ec.priv -o ec.pem
+devid_tpm_keyfile_auth ec.pem required
 tpm2_create -Q -C 0x81000005 -G rsa2048:rsapss-sha256:null -u pss.pub \
     -r pss.priv
-tpm2_encodeobject -C 0x81000005 -u pss.pub -r pss.priv -p -o pss.pem
+tpm2_encodeobject -C 0x81000005 -u pss.pub -r pss.priv -o pss.pem
+devid_tpm_keyfile_auth pss.pem empty
 # their TPM Names, as the TPM computes them
 for k in ec pss; do
     tpm2_load -Q -C 0x81000005 -u "$k.pub" -r "$k.priv" -c "$k.ctx" \

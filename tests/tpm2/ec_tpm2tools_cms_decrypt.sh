@@ -21,8 +21,8 @@ tpm2_createprimary -Q -C o -G rsa2048 -c prim.ctx
 tpm2_evictcontrol -Q -C o -c prim.ctx 0x81000007
 tpm2_flushcontext -t
 tpm2_create -Q -C 0x81000007 -G ecc384 -u ec.pub -r ec.priv -p 'cms key auth'
-# tpm2_encodeobject 5.4 writes emptyAuth FALSE without -p
 tpm2_encodeobject -C 0x81000007 -u ec.pub -r ec.priv -o ec.pem
+devid_tpm_keyfile_auth ec.pem required
 KEYPASS='cms key auth'
 export KEYPASS
 P="-passin env:KEYPASS"

@@ -19,10 +19,12 @@ tpm2_createprimary -Q -C o -G ecc384 -c prim.ctx
 tpm2_evictcontrol -Q -C o -c prim.ctx 0x8100000a
 tpm2_flushcontext -t
 tpm2_create -Q -C 0x8100000a -G rsa3072 -u t.pub -r t.priv
-tpm2_encodeobject -C 0x8100000a -u t.pub -r t.priv -p -o t.pem
+tpm2_encodeobject -C 0x8100000a -u t.pub -r t.priv -o t.pem
+devid_tpm_keyfile_auth t.pem empty
 tpm2_create -Q -C 0x8100000a -G rsa2048 -u s.pub -r s.priv \
     -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'
-tpm2_encodeobject -C 0x8100000a -u s.pub -r s.priv -p -o s.pem
+tpm2_encodeobject -C 0x8100000a -u s.pub -r s.priv -o s.pem
+devid_tpm_keyfile_auth s.pem empty
 devid_ossl genpkey -propquery provider=devid -algorithm RSA \
     -pkeyopt bits:2048 -out g.pem
 

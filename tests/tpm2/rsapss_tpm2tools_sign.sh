@@ -30,8 +30,8 @@ tpm2_evictcontrol -Q -C o -c prim.ctx 0x81000006
 tpm2_flushcontext -t
 tpm2_create -Q -C 0x81000006 -G rsa2048:rsapss-sha256:null -u pss.pub \
     -r pss.priv -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'
-# tpm2_encodeobject 5.4: -p writes emptyAuth TRUE
-tpm2_encodeobject -C 0x81000006 -u pss.pub -r pss.priv -p -o pss.pem
+tpm2_encodeobject -C 0x81000006 -u pss.pub -r pss.priv -o pss.pem
+devid_tpm_keyfile_auth pss.pem empty
 
 # OpenSSL sees an RSA-PSS key
 devid_ossl pkey -in pss.pem -pubout -out pss.pubpem

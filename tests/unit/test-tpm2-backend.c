@@ -317,8 +317,11 @@ static int suite_init(void)
     }
     /* keys made by other tools, before devid holds any object slot: swtpm
      * has three and tpm2-tools leave their primary loaded without a
-     * resource manager, hence the flushes */
+     * resource manager, hence the flushes. A states a key file's
+     * emptyAuth (tpm2_encodeobject -p flipped its meaning in 5.8). */
     if (!run("F='tpm2_flushcontext -t'"
+             " && A() { python3 \"$top_srcdir/tests/tss2-keyfile-auth.py\""
+             " \"$@\"; }"
              " && tpm2_createprimary -C o -G ecc -c prim.ctx"
              " && tpm2_evictcontrol -C o -c prim.ctx 0x81000100 && $F"
              " && tpm2_create -C 0x81000100 -G ecc256 -u t.pub -r t.priv"
@@ -342,10 +345,10 @@ static int suite_init(void)
              " && tpm2_evictcontrol -C o -c pp.ctx 0x81000108 && $F"
              " && tpm2_create -C 0x81000108 -P ppw -G ecc256 -u p1.pub"
              " -r p1.priv && tpm2_encodeobject -C 0x81000108 -P ppw"
-             " -u p1.pub -r p1.priv -p -o p1.pem && $F"
+             " -u p1.pub -r p1.priv -o p1.pem && A p1.pem empty && $F"
              " && tpm2_create -C 0x81000108 -P ppw -G ecc256 -u p2.pub"
              " -r p2.priv && tpm2_encodeobject -C 0x81000108 -P ppw"
-             " -u p2.pub -r p2.priv -p -o p2.pem && $F")) {
+             " -u p2.pub -r p2.priv -o p2.pem && A p2.pem empty && $F")) {
         fprintf(stderr, "tpm2-tools/tpm2-openssl failed: see %s/cmd.log\n",
                 tdir);
         kill(swtpm_pid, SIGTERM);
