@@ -9,6 +9,7 @@
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/lib-tpm.sh"
+. "$top_srcdir/tests/lib-pki.sh"
 devid_tmpdir
 trap 'devid_tpm_stop; rm -rf "$TESTDIR"' EXIT
 cd "$TESTDIR"
@@ -95,8 +96,8 @@ openssl req -x509 -new -newkey rsa:2048 -nodes -keyout ek.key \
 tpm2_nvdefine -Q -C o -s 1500 \
     -a 'ownerwrite|ownerread|authread|authwrite|no_da' 0x1c00002
 tpm2_nvwrite -Q -C o -i ek.der 0x1c00002
-devid_ossl x509 -in handle:0x01c90000 -noout -subject \
-    | grep -q 'CN = idevid-0001' || fail "IDevID certificate in NV"
+devid_ossl x509 -in handle:0x01c90000 -noout -subject -nameopt "$PKI_NAMEOPT" \
+    | grep -qx 'subject=CN=idevid-0001' || fail "IDevID certificate in NV"
 devid_ossl storeutl -certs handle:0x01c00002 > ek.txt
 grep -q '^0: Certificate' ek.txt || fail "storeutl -certs: no EK certificate"
 devid_ossl x509 -in handle:0x1c00002 -outform der | cmp -s - ek.der \
@@ -113,12 +114,19 @@ grep -q 'no matching object' nv.err || fail "NV -inkey: $(cat nv.err)"
 printf 'not a key at all' > junk
 tpm2_nvdefine -Q -C o -s 16 0x1000012
 tpm2_nvwrite -Q -C o -i junk 0x1000012
-# (storeutl exits 0 when nothing loads; what counts is that nothing did)
+# (storeutl exits 0 when nothing loads, and only some versions print a
+# total then; what counts is that it listed no object, "N: TYPE")
 devid_ossl storeutl handle:0x1000012 > junk.out 2> junk.err || :
-grep -q '^Total found: 0$' junk.out || fail "junk in NV was taken"
+if grep -q '^[0-9][0-9]*: ' junk.out; then
+    cat junk.out
+    fail "junk in NV was taken"
+fi
 if devid_ossl pkey -pubin -in handle:0x1000012 2> junk.err; then
     fail "junk in NV was taken as a public key"
 fi
-grep -q 'holds no certificate or public key' junk.err \
+# devid's reason (DEVID_R_NO_OBJECT) naming the index; which detail comes
+# with it (the index holds nothing usable, or nothing matched) depends on
+# how far the openssl version's loader lets the search go
+grep 'no matching object' junk.err | grep -q 'handle:0x1000012' \
     || fail "NV junk: $(cat junk.err)"
 ok "NV indices without a key or certificate are refused with devid's reason"
