@@ -27,8 +27,16 @@ default_md = sha256
 policy = pol
 unique_subject = no
 email_in_dn = no
+x509_extensions = leaf
 [pol]
 commonName = supplied
+[leaf]
+# stated, not left to openssl ca: 3.2+ adds key identifiers by default. No
+# authority key identifier: an impostor leaf then matches its chain's CA by
+# name alone, and only its signature gives it away (what the test is for)
+basicConstraints = critical, CA:FALSE
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 """
 
 
