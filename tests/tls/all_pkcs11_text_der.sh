@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # "openssl pkey|rsa|ec -text" on token keys prints the public half, the
-# key's URI and its PKCS#11 attributes; "-outform der" writes the URI
-# reference in DER, which devid reads back; a private export still fails
+# key's URI and its PKCS#11 attributes; "-traditional -outform der" writes
+# the URI reference in DER, which devid reads back (pkey 3.6+ writes PKCS#8
+# DER without -traditional, a private export); a private export still fails
 # with devid's reason.
 set -euf
 . "$top_srcdir/tests/lib.sh"
@@ -33,8 +34,8 @@ for k in ec rsa; do
         || fail "$k: CKA_SIGN"
     grep -q "$DEVID_USER_PIN" "$k.txt" && fail "$k: PIN printed"
     # the reference in DER, read back
-    devid_ossl pkey -in "$uri" -outform der -out "$k.der" \
-        || fail "$k: -outform der"
+    devid_ossl pkey -in "$uri" -traditional -outform der -out "$k.der" \
+        || fail "$k: -traditional -outform der"
     [ -s "$k.der" ] || fail "$k: empty DER file"
     openssl asn1parse -inform der -in "$k.der" | grep -q "object=$k" \
         || fail "$k: DER does not hold the URI"
@@ -52,7 +53,7 @@ devid_ossl rsa -in "pkcs11:token=devid-text;object=rsa;type=private$q" -text \
     -noout 2>/dev/null | grep -q '^    PKCS#11 object: class CKO_PRIVATE_KEY, CKA_ID 0b$' \
     || fail "rsa -text"
 ok "pkey, ec and rsa -text: public half, URI and PKCS#11 attributes"
-ok "pkey -outform der writes the URI reference; devid reads it back"
+ok "pkey -traditional -outform der writes the URI reference; devid reads it back"
 
 if devid_ossl pkcs8 -topk8 -nocrypt -outform der -out p8.der -in rsa.der \
     -passin "pass:$DEVID_USER_PIN" 2> p8.err; then

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # "openssl pkey|rsa|ec -text" on TPM keys prints the public half, the key's
-# name and its TPM attributes; "-outform der" writes the key's reference in
-# DER, which devid reads back; a private export still fails with devid's
-# reason. Keys from tpm2-tools (under a persisted RSA primary, one with a key
+# name and its TPM attributes; "-traditional -outform der" writes the key's
+# reference in DER, which devid reads back (pkey 3.6+ writes PKCS#8 DER
+# without -traditional); a private export still fails with devid's reason.
+# Keys from tpm2-tools (under a persisted RSA primary, one with a key
 # auth value, one fixed to RSASSA-PSS), from tpm2-openssl, and a devid
 # persistent key.
 set -euf
@@ -94,8 +95,8 @@ for k in ec pss t2o h; do
     in=$k.pem
     [ "$k" = h ] && in=h.ref
     # shellcheck disable=SC2086
-    devid_ossl pkey -in "$in" $P -outform der -out "$k.der" \
-        || fail "$k: pkey -outform der"
+    devid_ossl pkey -in "$in" $P -traditional -outform der -out "$k.der" \
+        || fail "$k: pkey -traditional -outform der"
     [ -s "$k.der" ] || fail "$k: empty DER file"
     # shellcheck disable=SC2086
     devid_ossl pkey -in "$k.der" $P -pubout | cmp -s - "$k.pubpem" \
@@ -115,7 +116,7 @@ devid_ossl dgst -sha256 -sign pss.der -sigopt rsa_padding_mode:pss \
 openssl dgst -sha256 -verify pss.pubpem -sigopt rsa_padding_mode:pss \
     -sigopt rsa_pss_saltlen:digest -signature pss.sig data \
     | grep -q 'Verified OK' || fail "pss: DER key does not sign"
-ok "pkey -outform der writes the reference; devid reads it back"
+ok "pkey -traditional -outform der writes the reference; devid reads it back"
 
 # private material still never leaves
 if devid_ossl pkcs8 -topk8 -nocrypt -in pss.pem -out p8.der -outform der \
