@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* devid-pkcs11.so entry points: C_GetFunctionList (the only exported
- * symbol), the function table, C_Initialize/C_Finalize, locking and fork
- * handling, and CKR_FUNCTION_NOT_SUPPORTED for what a read-only identity
- * token does not do (PKCS #11 v2.40 §5). */
+/* devid-pkcs11.so entry points: C_GetFunctionList, C_GetInterfaceList and
+ * C_GetInterface (the only exported symbols), the function table,
+ * C_Initialize/C_Finalize, locking and fork handling, and
+ * CKR_FUNCTION_NOT_SUPPORTED for what a read-only identity token does not
+ * do (PKCS #11 v2.40 §5). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -409,8 +410,7 @@ static CK_FUNCTION_LIST devid_p11m_functions = {
     devid_p11m_wait_for_slot_event,
 };
 
-/* The one exported symbol (v2.40 §5.2). p11-kit 0.24's header has no v3.0
- * interface types, and p11-kit uses C_GetFunctionList for v2 modules. */
+/* The v2.40 entry point (§5.2); p11-kit uses it for v2 modules. */
 __attribute__((visibility("default"))) CK_RV
 C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 {
@@ -419,5 +419,67 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
     }
     devid_p11m_functions.C_GetFunctionList = C_GetFunctionList;
     *list = &devid_p11m_functions;
+    return CKR_OK;
+}
+
+/* PKCS #11 3.0's entry points (§5.2), offering the v2.40 function list as
+ * the one interface, "PKCS 11". A consumer that looks for C_GetInterface
+ * first (OpenSC 0.26's pkcs11-tool does) and found none here would get the
+ * one of a library this module links: p11-kit 0.25's proxy, which serves
+ * every registered module instead of devid's identities. p11-kit 0.24's
+ * header has no v3.0 interface types: the layout is the standard's. */
+#ifndef CKF_INTERFACE_FORK_SAFE
+typedef struct devid_p11m_interface {
+    char *pInterfaceName;
+    void *pFunctionList;
+    CK_FLAGS flags;
+} CK_INTERFACE, *CK_INTERFACE_PTR, **CK_INTERFACE_PTR_PTR;
+CK_RV C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count);
+CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
+                     CK_INTERFACE_PTR_PTR iface, CK_FLAGS flags);
+#endif
+
+#define DEVID_P11M_INTERFACE "PKCS 11"
+static CK_INTERFACE devid_p11m_interface = { (void *)DEVID_P11M_INTERFACE,
+                                             &devid_p11m_functions, 0 };
+
+__attribute__((visibility("default"))) CK_RV
+C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count)
+{
+    CK_ULONG room;
+
+    if (count == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    room = *count;
+    *count = 1;
+    if (list == NULL) {
+        return CKR_OK;
+    }
+    if (room < 1) {
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    devid_p11m_functions.C_GetFunctionList = C_GetFunctionList;
+    list[0] = devid_p11m_interface;
+    return CKR_OK;
+}
+
+__attribute__((visibility("default"))) CK_RV
+C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
+               CK_INTERFACE_PTR_PTR iface, CK_FLAGS flags)
+{
+    if (iface == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    /* no other name, version or flag (fork safety) is on offer */
+    if ((name != NULL && strcmp((const char *)name, DEVID_P11M_INTERFACE) != 0)
+        || (version != NULL
+            && (version->major != devid_p11m_functions.version.major
+                || version->minor != devid_p11m_functions.version.minor))
+        || flags != 0) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    devid_p11m_functions.C_GetFunctionList = C_GetFunctionList;
+    *iface = &devid_p11m_interface;
     return CKR_OK;
 }
