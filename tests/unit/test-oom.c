@@ -42,7 +42,9 @@ static int oom_fail_now(const char *file, int line)
     if (oom_countdown-- > 0) {
         return 0;
     }
-    oom_file = file;             /* one failure per run, then plain again */
+    /* one failure per run, then plain again. OpenSSL 3.6 allocates
+     * without a file name in places: still a failure, not devid's */
+    oom_file = file != NULL ? file : "(no file)";
     oom_line = line;
     return 1;
 }
