@@ -182,8 +182,9 @@ run_root() {
 # - the build leaves them out (--disable-tools), and the ENGINE shim too
 #   (no ENGINE API in 4.0), with -Werror;
 # - every test whose programs use OpenSSL 4 runs: the unit tests (their own
-#   programs), tests/tls and tests/tpm2 (the openssl binary, which is 4.0)
-#   and the source checks (python3 without ssl); SoftHSM, pkcs11-tool and
+#   programs), tests/tls and tests/tpm2 (the openssl binary, which is 4.0),
+#   the PKCS#11 module's tests that need no devid CLI, and the source
+#   checks (python3 without ssl); SoftHSM, pkcs11-tool and
 #   tpm2-tools link OpenSSL 3 but run in their own processes, or behind
 #   PKCS#11 and TSS2 calls that pass no OpenSSL object;
 # - the tests in tests/recipes are skipped, each named with its reason.
@@ -220,7 +221,7 @@ ossl4_run() {
         for t in $skipped; do
             echo "SKIP (not run here): $t: runs curl, mosquitto, nginx or python3 ssl, linked to libssl.so.3"
         done
-        echo "not built here: tests/cli, tests/emulator (--disable-tools: libcurl and libevent_openssl link libssl.so.3)"
+        echo "not built here: tests/cli, tests/emulator and the tests/p11module tests that provision with the CLI (--disable-tools: libcurl and libevent_openssl link libssl.so.3)"
         echo "not built here: the ENGINE recipe tests (OpenSSL 4.0 has no ENGINE API)"
         make -C build/ossl4 -j"$(nproc)" check TESTS="$run" > build/ossl4/check.log 2>&1 || {
             grep -E "^(FAIL|ERROR)" build/ossl4/check.log
