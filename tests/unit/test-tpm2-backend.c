@@ -114,6 +114,30 @@ static int swtpm_start(void)
     return i < 100;
 }
 
+/* Stops the swtpm of swtpm_start: SIGTERM, and SIGKILL when it has not
+ * exited 5 s later (swtpm 0.10 at times keeps polling in its main loop
+ * after SIGTERM, and waiting for it hung the test). */
+static void swtpm_stop(void)
+{
+    int i;
+
+    if (swtpm_pid <= 0) {
+        return;
+    }
+    kill(swtpm_pid, SIGTERM);
+    for (i = 0; i < 100; i++) {
+        if (waitpid(swtpm_pid, NULL, WNOHANG) != 0) {
+            swtpm_pid = -1;
+            return;
+        }
+        usleep(50000);
+    }
+    fprintf(stderr, "swtpm did not exit on SIGTERM: killed\n");
+    kill(swtpm_pid, SIGKILL);
+    waitpid(swtpm_pid, NULL, 0);
+    swtpm_pid = -1;
+}
+
 /* Runs a shell command in the test directory with the TCTI exported. */
 static int run(const char *fmt, ...)
 #if defined(__GNUC__)
@@ -309,10 +333,7 @@ static int suite_init(void)
              getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
     if (mkdtemp(tdir) == NULL || !swtpm_start()) {
         fprintf(stderr, "cannot start swtpm\n");
-        if (swtpm_pid > 0) {
-            kill(swtpm_pid, SIGTERM);
-            waitpid(swtpm_pid, NULL, 0);
-        }
+        swtpm_stop();
         return 1;
     }
     /* keys made by other tools, before devid holds any object slot: swtpm
@@ -351,8 +372,7 @@ static int suite_init(void)
              " -u p2.pub -r p2.priv -o p2.pem && A p2.pem empty && $F")) {
         fprintf(stderr, "tpm2-tools/tpm2-openssl failed: see %s/cmd.log\n",
                 tdir);
-        kill(swtpm_pid, SIGTERM);
-        waitpid(swtpm_pid, NULL, 0);
+        swtpm_stop();
         return 1;
     }
     prov = devid_prov_new_standalone(NULL);
@@ -365,10 +385,7 @@ static int suite_clean(void)
     devid_key_free(rsa3072);
     devid_key_free(ec256);
     devid_prov_free(prov);
-    if (swtpm_pid > 0) {
-        kill(swtpm_pid, SIGTERM);
-        waitpid(swtpm_pid, NULL, 0);
-    }
+    swtpm_stop();
     if (getenv("DEVID_KEEP_TESTDIR") == NULL) {
         run("rm -rf '%s'", tdir);
     }
