@@ -41,10 +41,23 @@ devid_tpm_start() {
     done
 }
 
-# devid_tpm_stop: stops the swtpm started by devid_tpm_start (if any)
+# devid_tpm_stop: stops the swtpm started by devid_tpm_start (if any) and
+# returns once it has gone: SIGTERM, then SIGKILL after 5 s (swtpm 0.10 at
+# times keeps polling in its main loop after SIGTERM, and a test that
+# expects an unreachable TPM then hung on its open port)
 devid_tpm_stop() {
     if [ -n "${DEVID_TPM_DIR:-}" ] && [ -f "$DEVID_TPM_DIR/swtpm.pid" ]; then
-        kill "$(cat "$DEVID_TPM_DIR/swtpm.pid")" 2>/dev/null || :
+        _pid=$(cat "$DEVID_TPM_DIR/swtpm.pid")
+        kill "$_pid" 2>/dev/null || :
+        _n=0
+        while kill -0 "$_pid" 2>/dev/null && [ "$_n" -lt 50 ]; do
+            sleep 0.1
+            _n=$((_n + 1))
+        done
+        if kill -0 "$_pid" 2>/dev/null; then
+            echo "note: swtpm $_pid did not exit on SIGTERM: killed"
+            kill -KILL "$_pid" 2>/dev/null || :
+        fi
         rm -f "$DEVID_TPM_DIR/swtpm.pid"
     fi
 }
