@@ -2,7 +2,8 @@
 /* devid-pkcs11.so driven through its function list, as an application
  * would (dlopen + C_GetFunctionList), on a SoftHSM identity that
  * tests/p11module/unit.sh makes: argument checks (PKCS #11 v2.40 §5),
- * length queries, unsupported functions, the objects' attributes, signing
+ * length queries, unsupported functions, PKCS #11 3.0's interface entry
+ * points, the objects' attributes, signing
  * checked by OpenSSL, ECDH, a switch of "current" under an open session,
  * threads and fork; an RSA identity (sign, PSS, decrypt, OAEP) and a key
  * with an auth value in their own suites.
@@ -229,6 +230,53 @@ static void test_unsupported(void)
     CU_ASSERT_EQUAL(f->C_WaitForSlotEvent(0, NULL, NULL),
                     CKR_FUNCTION_NOT_SUPPORTED);
     CU_ASSERT_EQUAL(f->C_CloseSession(h), CKR_OK);
+}
+
+/* PKCS #11 3.0's CK_INTERFACE by its layout: p11-kit 0.24's header has none */
+struct test_interface {
+    char *name;
+    void *functions;
+    CK_FLAGS flags;
+};
+typedef CK_RV test_get_list_fn(struct test_interface *, CK_ULONG *);
+typedef CK_RV test_get_fn(unsigned char *, CK_VERSION *,
+                          struct test_interface **, CK_FLAGS);
+
+/* C_GetInterfaceList and C_GetInterface are the module's own (not those
+ * of the libp11-kit it links) and hand out its v2.40 function list */
+static void test_interfaces(void)
+{
+    test_get_list_fn *get_list;
+    test_get_fn *get;
+    struct test_interface list[2], *one = NULL;
+    CK_VERSION v240 = { 2, 40 }, v30 = { 3, 0 };
+    CK_ULONG n = 0;
+
+    get_list = (test_get_list_fn *)dlsym(dl, "C_GetInterfaceList");
+    get = (test_get_fn *)dlsym(dl, "C_GetInterface");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(get_list);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(get);
+    CU_ASSERT_EQUAL(get_list(NULL, NULL), CKR_ARGUMENTS_BAD);
+    CU_ASSERT_EQUAL(get_list(NULL, &n), CKR_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    n = 0;
+    CU_ASSERT_EQUAL(get_list(list, &n), CKR_BUFFER_TOO_SMALL);
+    CU_ASSERT_EQUAL(n, 1);
+    n = 2;
+    CU_ASSERT_EQUAL(get_list(list, &n), CKR_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(list[0].name, "PKCS 11");
+    CU_ASSERT_PTR_EQUAL(list[0].functions, f);
+    CU_ASSERT_EQUAL(get(NULL, NULL, &one, 0), CKR_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+    CU_ASSERT_PTR_EQUAL(one->functions, f);
+    CU_ASSERT_EQUAL(get((unsigned char *)"PKCS 11", &v240, &one, 0), CKR_OK);
+    CU_ASSERT_EQUAL(get((unsigned char *)"Vendor X", NULL, &one, 0),
+                    CKR_ARGUMENTS_BAD);
+    CU_ASSERT_EQUAL(get(NULL, &v30, &one, 0), CKR_ARGUMENTS_BAD);
+    CU_ASSERT_EQUAL(get(NULL, NULL, &one, 1 /* fork safe */),
+                    CKR_ARGUMENTS_BAD);
+    CU_ASSERT_EQUAL(get(NULL, NULL, NULL, 0), CKR_ARGUMENTS_BAD);
 }
 
 static void test_attributes(void)
@@ -671,6 +719,7 @@ int main(int argc, char **argv)
         CU_add_test(s, "test_slots_tokens", test_slots_tokens);
         CU_add_test(s, "test_sessions_bad_handles", test_sessions);
         CU_add_test(s, "test_unsupported_functions", test_unsupported);
+        CU_add_test(s, "test_interfaces", test_interfaces);
         CU_add_test(s, "test_attributes", test_attributes);
         CU_add_test(s, "test_sign_length_query", test_sign);
         CU_add_test(s, "test_ecdh_derive", test_ecdh_derive);
