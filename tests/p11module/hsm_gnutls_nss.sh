@@ -37,9 +37,9 @@ printf 'pkcs11-module-path = %s\nhub-port = %s\n' "$SOFTHSM_MODULE" "$HUB_PORT" 
 DEVID_PKCS11_CONFIG=$conf
 export DEVID_PKCS11_CONFIG
 
-pkcs11-tool --module "$P11MOD" -L > slots.txt 2>&1 || { cat slots.txt; fail "pkcs11-tool -L"; }
+p11m_tool -L > slots.txt 2>&1 || { cat slots.txt; fail "pkcs11-tool -L"; }
 p11m_sign_check hsm-01 hsm || { cat sign.out; fail "signing with no login (pin-source set)"; }
-pkcs11-tool --module "$P11MOD" --test > test.txt 2>&1 || { cat test.txt; fail "pkcs11-tool --test"; }
+p11m_tool --test > test.txt 2>&1 || { cat test.txt; fail "pkcs11-tool --test"; }
 ok "SoftHSM identity: token hsm-01, pkcs11-tool --test passes"
 
 mkdir nssdb
@@ -65,7 +65,7 @@ ok "gnutls-cli mutual TLS with the SoftHSM key by pkcs11: URI"
 # the same identity without pin-source: the user PIN goes to SoftHSM
 grep -v '^pin-source' "$conf" > nopin.conf
 DEVID_PKCS11_CONFIG=$TESTDIR/nopin.conf
-pkcs11-tool --module "$P11MOD" -L > slots2.txt 2>&1 || { cat slots2.txt; fail "pkcs11-tool -L (no pin-source)"; }
+p11m_tool -L > slots2.txt 2>&1 || { cat slots2.txt; fail "pkcs11-tool -L (no pin-source)"; }
 if p11m_sign_check hsm-01 hsm; then
     fail "signed without the PIN"
 fi

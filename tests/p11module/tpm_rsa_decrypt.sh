@@ -44,7 +44,7 @@ openssl pkey -pubin -in leaf-pub.pem -noout -text | grep -q 'Public-Key: (2048 b
     || fail "the identity's key is not RSA-2048"
 
 # the mechanism list: RSA-X-509 with the decrypt flag
-pkcs11-tool --module "$P11MOD" --token-label rsa-01 -M > mechs.txt 2>&1 \
+p11m_tool --token-label rsa-01 -M > mechs.txt 2>&1 \
     || { cat mechs.txt; fail "pkcs11-tool -M"; }
 grep -i '^ *RSA-X-509' mechs.txt | grep -qi 'decrypt' \
     || { cat mechs.txt; fail "CKM_RSA_X_509 is not offered for decryption"; }
@@ -54,7 +54,7 @@ ok "the token offers CKM_RSA_X_509 with CKF_DECRYPT"
 { printf '\000'; head -c 255 /dev/urandom; } > plain.bin
 openssl pkeyutl -encrypt -pubin -inkey leaf-pub.pem -pkeyopt rsa_padding_mode:none \
     -in plain.bin -out cipher.bin
-pkcs11-tool --module "$P11MOD" --token-label rsa-01 --decrypt -m RSA-X-509 \
+p11m_tool --token-label rsa-01 --decrypt -m RSA-X-509 \
     --label device -i cipher.bin -o back.bin > dec.out 2>&1 \
     || { cat dec.out; fail "raw RSA decryption through the module"; }
 cmp -s plain.bin back.bin || fail "the raw decryption differs from the plaintext"
@@ -63,7 +63,7 @@ ok "CKM_RSA_X_509 decrypts what OpenSSL encrypted with the leaf's public key"
 # PKCS#1 v1.5 decryption still works beside it
 printf 'devid secret %s\n' "$$" > msg.txt
 openssl pkeyutl -encrypt -pubin -inkey leaf-pub.pem -in msg.txt -out msg.enc
-pkcs11-tool --module "$P11MOD" --token-label rsa-01 --decrypt -m RSA-PKCS \
+p11m_tool --token-label rsa-01 --decrypt -m RSA-PKCS \
     --label device -i msg.enc -o msg.back > dec2.out 2>&1 \
     || { cat dec2.out; fail "RSA-PKCS decryption through the module"; }
 cmp -s msg.txt msg.back || fail "the PKCS#1 decryption differs"
