@@ -17,17 +17,45 @@
 
 #define DEVID_P11_FIND_BATCH 16
 #define DEVID_P11_FIND_MAX 1024
+/* Attribute values read in one call (longer ones: size first, then value). */
+#define DEVID_P11_ATTR_SMALL 512
 
 CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                                 CK_ATTRIBUTE_TYPE type, unsigned char **out,
                                 size_t *len)
 {
-    CK_ATTRIBUTE a = { type, NULL, 0 };
+    unsigned char small[DEVID_P11_ATTR_SMALL];
+    CK_ATTRIBUTE a = { type, small, sizeof(small) };
     CK_RV rv;
 
     *out = NULL;
     *len = 0;
+    /* One call when the value fits a small buffer (ids, labels, curves,
+     * points, moduli): a size query first would cost a second lookup of
+     * the object, and some modules (SoftHSM) pay dearly for each. */
+    rv = tok->mod->fn->C_GetAttributeValue(s, h, &a, 1);
+    if (CKR_OK == rv && CK_UNAVAILABLE_INFORMATION == a.ulValueLen) {
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    if (CKR_OK == rv && 0 == a.ulValueLen) {
+        return CKR_OK;
+    }
+    if (CKR_OK == rv && a.ulValueLen <= sizeof(small)) {
+        a.pValue = OPENSSL_malloc(a.ulValueLen + 1);
+        if (a.pValue == NULL) {
+            DEVID_RAISE(tok->p11->prov, DEVID_R_MALLOC, "attribute 0x%lx",
+                        (unsigned long)type);
+            return CKR_HOST_MEMORY;
+        }
+        memcpy(a.pValue, small, a.ulValueLen);
+        goto done;
+    }
+    if (rv != CKR_BUFFER_TOO_SMALL) {
+        return rv;
+    }
+    a.pValue = NULL;
+    a.ulValueLen = 0;
     rv = tok->mod->fn->C_GetAttributeValue(s, h, &a, 1);
     if (rv != CKR_OK) {
         return rv;
@@ -49,6 +77,7 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
         OPENSSL_free(a.pValue);
         return rv;
     }
+done:
     ((unsigned char *)a.pValue)[a.ulValueLen] = '\0';
     *out = a.pValue;
     *len = a.ulValueLen;
