@@ -7,7 +7,7 @@
  *             OPENSSL_CONF, the difference is what an unused devid costs
  * This program links nothing but libcrypto, as an OpenSSL program does, so
  * that devid.so's own libraries (p11-kit, tpm2-tss) are loaded, and paid
- * for, when the configuration activates devid. The raw TPM path is in
+ * for, when devid first uses the backend that needs them. The raw TPM path is in
  * esys.c, devid's own steps in core.c. run.sh starts one process per
  * measurement. Prints one JSON object. */
 #include "config.h"
