@@ -37,8 +37,7 @@ static void *devid_lazy_open(struct devid_lazy_lib *lib)
     return handle;
 }
 
-void *devid_lazy_sym(struct devid_lazy_lib *lib, const char *name,
-                     void **slot)
+void *devid_lazy_sym(struct devid_lazy_lib *lib, const char *name, void **slot)
 {
     void *sym = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     void *handle;

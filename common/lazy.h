@@ -20,21 +20,23 @@
  * for good, so that nothing they registered, atexit handlers say, can
  * outlive their code). */
 struct devid_lazy_lib {
-    const char *file;      /* SONAME to dlopen, from configure */
-    void *handle;          /* atomic; NULL until loaded */
-    int failed;            /* the load failed; why holds dlerror() */
+    const char *file; /* SONAME to dlopen, from configure */
+    void *handle;     /* atomic; NULL until loaded */
+    int failed;       /* the load failed; why holds dlerror() */
     char why[256];
     pthread_mutex_t lock;
 };
 
-#define DEVID_LAZY_LIB(file) { (file), NULL, 0, "", PTHREAD_MUTEX_INITIALIZER }
+#define DEVID_LAZY_LIB(file)                                                   \
+    {                                                                          \
+        (file), NULL, 0, "", PTHREAD_MUTEX_INITIALIZER                         \
+    }
 
 /** Returns the address of symbol name in lib, loading lib on the first
  *  call, and caches it in *slot (one static slot per stub). Returns NULL
  *  when the library or the symbol cannot be loaded: devid_lazy_error says
  *  why. Thread-safe; lock-free once *slot is set. */
-void *devid_lazy_sym(struct devid_lazy_lib *lib, const char *name,
-                     void **slot);
+void *devid_lazy_sym(struct devid_lazy_lib *lib, const char *name, void **slot);
 
 /** Why lib could not be loaded (dlerror's text), or NULL when it was not
  *  tried or loaded. Static storage in lib: never freed. */

@@ -11,14 +11,13 @@
 
 #include "common/lazy.h"
 
-static struct devid_lazy_lib devid_lazy_p11kit
-    = DEVID_LAZY_LIB(DEVID_SONAME_P11KIT);
+static struct devid_lazy_lib devid_lazy_p11kit = DEVID_LAZY_LIB(
+    DEVID_SONAME_P11KIT);
 
 /* ---- modules ------------------------------------------------------------- */
 
 DEVID_LAZY_STUB(devid_lazy_p11kit, CK_FUNCTION_LIST **,
-                p11_kit_modules_load_and_initialize, (int flags), (flags),
-                NULL)
+                p11_kit_modules_load_and_initialize, (int flags), (flags), NULL)
 DEVID_LAZY_STUB(devid_lazy_p11kit, CK_FUNCTION_LIST *, p11_kit_module_load,
                 (const char *module_path, int flags), (module_path, flags),
                 NULL)
@@ -32,8 +31,8 @@ DEVID_LAZY_STUB(devid_lazy_p11kit, char *, p11_kit_module_get_name,
                 (CK_FUNCTION_LIST * module), (module), NULL)
 DEVID_LAZY_STUB(devid_lazy_p11kit, char *, p11_kit_module_get_filename,
                 (CK_FUNCTION_LIST * module), (module), NULL)
-DEVID_LAZY_STUB(devid_lazy_p11kit, const char *, p11_kit_message, (void),
-                (), devid_lazy_error(&devid_lazy_p11kit))
+DEVID_LAZY_STUB(devid_lazy_p11kit, const char *, p11_kit_message, (void), (),
+                devid_lazy_error(&devid_lazy_p11kit))
 
 /* ---- URIs ---------------------------------------------------------------- */
 

@@ -14,14 +14,14 @@
 
 #include "common/lazy.h"
 
-static struct devid_lazy_lib devid_lazy_esys
-    = DEVID_LAZY_LIB(DEVID_SONAME_TSS2_ESYS);
-static struct devid_lazy_lib devid_lazy_mu
-    = DEVID_LAZY_LIB(DEVID_SONAME_TSS2_MU);
-static struct devid_lazy_lib devid_lazy_rc
-    = DEVID_LAZY_LIB(DEVID_SONAME_TSS2_RC);
-static struct devid_lazy_lib devid_lazy_tctildr
-    = DEVID_LAZY_LIB(DEVID_SONAME_TSS2_TCTILDR);
+static struct devid_lazy_lib devid_lazy_esys = DEVID_LAZY_LIB(
+    DEVID_SONAME_TSS2_ESYS);
+static struct devid_lazy_lib devid_lazy_mu = DEVID_LAZY_LIB(
+    DEVID_SONAME_TSS2_MU);
+static struct devid_lazy_lib devid_lazy_rc = DEVID_LAZY_LIB(
+    DEVID_SONAME_TSS2_RC);
+static struct devid_lazy_lib devid_lazy_tctildr = DEVID_LAZY_LIB(
+    DEVID_SONAME_TSS2_TCTILDR);
 
 /* The ESYS stubs: every one returns TSS2_RC, ESYS's failure without it. */
 #define DEVID_LAZY_ESYS(fn, params, args)                                      \
@@ -34,8 +34,8 @@ DEVID_LAZY_ESYS(Esys_Initialize,
                 (ESYS_CONTEXT * *esys_context, TSS2_TCTI_CONTEXT *tcti,
                  TSS2_ABI_VERSION *abiVersion),
                 (esys_context, tcti, abiVersion))
-DEVID_LAZY_STUB_VOID(devid_lazy_esys, Esys_Finalize,
-                     (ESYS_CONTEXT * *context), (context))
+DEVID_LAZY_STUB_VOID(devid_lazy_esys, Esys_Finalize, (ESYS_CONTEXT * *context),
+                     (context))
 DEVID_LAZY_STUB_VOID(devid_lazy_esys, Esys_Free, (void *__ptr), (__ptr))
 DEVID_LAZY_ESYS(Esys_TR_FromTPMPublic,
                 (ESYS_CONTEXT * esysContext, TPM2_HANDLE tpm_handle,
@@ -73,9 +73,9 @@ DEVID_LAZY_ESYS(Esys_FlushContext,
                 (ESYS_CONTEXT * esysContext, ESYS_TR flushHandle),
                 (esysContext, flushHandle))
 DEVID_LAZY_ESYS(Esys_GetCapability,
-                (ESYS_CONTEXT * esysContext, ESYS_TR shandle1,
-                 ESYS_TR shandle2, ESYS_TR shandle3, TPM2_CAP capability,
-                 UINT32 property, UINT32 propertyCount, TPMI_YES_NO *moreData,
+                (ESYS_CONTEXT * esysContext, ESYS_TR shandle1, ESYS_TR shandle2,
+                 ESYS_TR shandle3, TPM2_CAP capability, UINT32 property,
+                 UINT32 propertyCount, TPMI_YES_NO *moreData,
                  TPMS_CAPABILITY_DATA **capabilityData),
                 (esysContext, shandle1, shandle2, shandle3, capability,
                  property, propertyCount, moreData, capabilityData))
@@ -122,12 +122,11 @@ DEVID_LAZY_ESYS(Esys_ReadPublic,
                 (esysContext, objectHandle, shandle1, shandle2, shandle3,
                  outPublic, name, qualifiedName))
 DEVID_LAZY_ESYS(Esys_EvictControl,
-                (ESYS_CONTEXT * esysContext, ESYS_TR auth,
-                 ESYS_TR objectHandle, ESYS_TR shandle1, ESYS_TR shandle2,
-                 ESYS_TR shandle3, TPMI_DH_PERSISTENT persistentHandle,
-                 ESYS_TR *newObjectHandle),
-                (esysContext, auth, objectHandle, shandle1, shandle2,
-                 shandle3, persistentHandle, newObjectHandle))
+                (ESYS_CONTEXT * esysContext, ESYS_TR auth, ESYS_TR objectHandle,
+                 ESYS_TR shandle1, ESYS_TR shandle2, ESYS_TR shandle3,
+                 TPMI_DH_PERSISTENT persistentHandle, ESYS_TR *newObjectHandle),
+                (esysContext, auth, objectHandle, shandle1, shandle2, shandle3,
+                 persistentHandle, newObjectHandle))
 
 /* ---- ESYS: operations ----------------------------------------------------- */
 
@@ -154,16 +153,15 @@ DEVID_LAZY_ESYS(Esys_ECDH_ZGen,
                 (esysContext, keyHandle, shandle1, shandle2, shandle3, inPoint,
                  outPoint))
 DEVID_LAZY_ESYS(Esys_Hash,
-                (ESYS_CONTEXT * esysContext, ESYS_TR shandle1,
-                 ESYS_TR shandle2, ESYS_TR shandle3,
-                 const TPM2B_MAX_BUFFER *data, TPMI_ALG_HASH hashAlg,
-                 ESYS_TR hierarchy, TPM2B_DIGEST **outHash,
-                 TPMT_TK_HASHCHECK **validation),
+                (ESYS_CONTEXT * esysContext, ESYS_TR shandle1, ESYS_TR shandle2,
+                 ESYS_TR shandle3, const TPM2B_MAX_BUFFER *data,
+                 TPMI_ALG_HASH hashAlg, ESYS_TR hierarchy,
+                 TPM2B_DIGEST **outHash, TPMT_TK_HASHCHECK **validation),
                 (esysContext, shandle1, shandle2, shandle3, data, hashAlg,
                  hierarchy, outHash, validation))
 DEVID_LAZY_ESYS(Esys_HashSequenceStart,
-                (ESYS_CONTEXT * esysContext, ESYS_TR shandle1,
-                 ESYS_TR shandle2, ESYS_TR shandle3, const TPM2B_AUTH *auth,
+                (ESYS_CONTEXT * esysContext, ESYS_TR shandle1, ESYS_TR shandle2,
+                 ESYS_TR shandle3, const TPM2B_AUTH *auth,
                  TPMI_ALG_HASH hashAlg, ESYS_TR *sequenceHandle),
                 (esysContext, shandle1, shandle2, shandle3, auth, hashAlg,
                  sequenceHandle))
@@ -198,8 +196,8 @@ DEVID_LAZY_ESYS(Esys_NV_UndefineSpace,
                  shandle3))
 DEVID_LAZY_ESYS(Esys_NV_ReadPublic,
                 (ESYS_CONTEXT * esysContext, ESYS_TR nvIndex, ESYS_TR shandle1,
-                 ESYS_TR shandle2, ESYS_TR shandle3,
-                 TPM2B_NV_PUBLIC **nvPublic, TPM2B_NAME **nvName),
+                 ESYS_TR shandle2, ESYS_TR shandle3, TPM2B_NV_PUBLIC **nvPublic,
+                 TPM2B_NAME **nvName),
                 (esysContext, nvIndex, shandle1, shandle2, shandle3, nvPublic,
                  nvName))
 DEVID_LAZY_ESYS(Esys_NV_Read,
@@ -207,15 +205,15 @@ DEVID_LAZY_ESYS(Esys_NV_Read,
                  ESYS_TR nvIndex, ESYS_TR shandle1, ESYS_TR shandle2,
                  ESYS_TR shandle3, UINT16 size, UINT16 offset,
                  TPM2B_MAX_NV_BUFFER **data),
-                (esysContext, authHandle, nvIndex, shandle1, shandle2,
-                 shandle3, size, offset, data))
+                (esysContext, authHandle, nvIndex, shandle1, shandle2, shandle3,
+                 size, offset, data))
 DEVID_LAZY_ESYS(Esys_NV_Write,
                 (ESYS_CONTEXT * esysContext, ESYS_TR authHandle,
                  ESYS_TR nvIndex, ESYS_TR shandle1, ESYS_TR shandle2,
                  ESYS_TR shandle3, const TPM2B_MAX_NV_BUFFER *data,
                  UINT16 offset),
-                (esysContext, authHandle, nvIndex, shandle1, shandle2,
-                 shandle3, data, offset))
+                (esysContext, authHandle, nvIndex, shandle1, shandle2, shandle3,
+                 data, offset))
 
 /* ---- marshalling (key files) ---------------------------------------------- */
 

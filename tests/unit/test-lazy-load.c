@@ -60,15 +60,16 @@ static int suite_init(void)
     if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
         return 1;
     }
-    fprintf(f, "openssl_conf = openssl_init\n"
-               "[openssl_init]\nproviders = provider_sect\n"
-               "[provider_sect]\ndevid = devid_sect\n"
-               "[devid_sect]\nmodule = %s\n"
-               "pkcs11-module-path = /nonexistent/devid-lazy.so\n"
+    fprintf(f,
+            "openssl_conf = openssl_init\n"
+            "[openssl_init]\nproviders = provider_sect\n"
+            "[provider_sect]\ndevid = devid_sect\n"
+            "[devid_sect]\nmodule = %s\n"
+            "pkcs11-module-path = /nonexistent/devid-lazy.so\n"
 #ifdef DEVID_HAVE_TPM2
-               "tcti = swtpm:host=127.0.0.1,port=1\n"
+            "tcti = swtpm:host=127.0.0.1,port=1\n"
 #endif
-               ,
+            ,
             module);
     fclose(f);
     libctx = OSSL_LIB_CTX_new();
@@ -89,8 +90,8 @@ static int suite_clean(void)
  * so this fails, after the backend has been asked. */
 static void store_try(const char *name)
 {
-    OSSL_STORE_CTX *s = OSSL_STORE_open_ex(name, libctx, NULL, UI_null(),
-                                           NULL, NULL, NULL, NULL);
+    OSSL_STORE_CTX *s = OSSL_STORE_open_ex(name, libctx, NULL, UI_null(), NULL,
+                                           NULL, NULL, NULL);
     OSSL_STORE_INFO *info = NULL;
 
     while (s != NULL && !OSSL_STORE_eof(s)
