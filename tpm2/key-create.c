@@ -264,7 +264,8 @@ static int devid_tpm2_create_blobs(struct devid_prov *prov,
     int ret = 0;
 
     if (!devid_tpm2_esys_acquire(prov, &st)
-        || !devid_tpm2_caps_read(prov, st)) {
+        || !devid_tpm2_caps_read(prov, st)
+        || !devid_tpm2_curves_read(prov, st)) {
         goto end;
     }
     if (tmpl->publicArea.type == TPM2_ALG_ECC
