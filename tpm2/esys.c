@@ -364,8 +364,7 @@ int devid_tpm2_curves_read(struct devid_prov *prov, struct devid_tpm2 *st)
                                         TPM2_ECC_NONE, TPM2_MAX_ECC_CURVES,
                                         &more, &cap));
     if (rc != TSS2_RC_SUCCESS) {
-        return devid_tpm2_rc_raise(prov, "Esys_GetCapability(ECC_CURVES)",
-                                   rc);
+        return devid_tpm2_rc_raise(prov, "Esys_GetCapability(ECC_CURVES)", rc);
     }
     st->curves = 0;
     for (i = 0; i < cap->data.eccCurves.count; i++) {
