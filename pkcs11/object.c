@@ -371,9 +371,23 @@ static unsigned int devid_p11_caps(struct devid_p11_token *tok,
 {
     unsigned int m = tok->mechs;
     unsigned int caps = 0;
-    int sign = devid_p11_object_get_bool(tok, s, k->h, CKA_SIGN);
-    int dec = devid_p11_object_get_bool(tok, s, k->h, CKA_DECRYPT);
-    int derive = devid_p11_object_get_bool(tok, s, k->h, CKA_DERIVE);
+    CK_BBOOL v[3] = { CK_FALSE, CK_FALSE, CK_FALSE };
+    CK_ATTRIBUTE a[3] = { { CKA_SIGN, &v[0], sizeof(v[0]) },
+                          { CKA_DECRYPT, &v[1], sizeof(v[1]) },
+                          { CKA_DERIVE, &v[2], sizeof(v[2]) } };
+    int sign, dec, derive;
+
+    /* one call for the three (each call costs a module a lookup of the
+     * object); one by one when the module refuses any of them */
+    if (tok->mod->fn->C_GetAttributeValue(s, k->h, a, 3) == CKR_OK) {
+        sign = CK_TRUE == v[0];
+        dec = CK_TRUE == v[1];
+        derive = CK_TRUE == v[2];
+    } else {
+        sign = devid_p11_object_get_bool(tok, s, k->h, CKA_SIGN);
+        dec = devid_p11_object_get_bool(tok, s, k->h, CKA_DECRYPT);
+        derive = devid_p11_object_get_bool(tok, s, k->h, CKA_DERIVE);
+    }
 
     if (CKK_EC == k->kt) {
         caps |= sign && (m & DEVID_P11_MECH_ECDSA) ? DEVID_CAP_SIGN_ECDSA : 0;
