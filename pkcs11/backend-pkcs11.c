@@ -109,7 +109,7 @@ end:
     return ret;
 }
 
-/* The one token a URI names for writing. */
+/* The one writable token a URI names for a new key. */
 static struct devid_p11_token *
 devid_p11be_one_token(struct devid_prov *prov, const struct devid_p11_uri *u)
 {
@@ -117,16 +117,9 @@ devid_p11be_one_token(struct devid_prov *prov, const struct devid_p11_uri *u)
     struct devid_p11_token *tok = NULL;
     size_t n = 0;
 
-    if (!devid_p11be_tokens(prov, u, &toks, &n)) {
-        goto end;
+    if (devid_p11be_tokens(prov, u, &toks, &n)) {
+        tok = devid_p11_token_pick(prov, u->safe, toks, n);
     }
-    if (n > 1) {
-        DEVID_RAISE(prov, DEVID_R_AMBIGUOUS, "%s: %zu tokens match", u->safe,
-                    n);
-        goto end;
-    }
-    tok = toks[0];
-end:
     OPENSSL_free(toks);
     return tok;
 }

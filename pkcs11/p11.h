@@ -130,6 +130,8 @@ struct devid_p11_key {
     int copy_state;              /* DEVID_P11_COPY_* (atomic) */
     CK_OBJECT_HANDLE copy;       /* in tok->anchor when READY (atomic) */
     unsigned long copy_anchor;   /* tok->anchor_gen the copy was made in */
+    int always_auth;             /* CKA_ALWAYS_AUTHENTICATE: a context
+                                  * login after each *Init (login.c) */
 };
 
 /* ---- uri.c ------------------------------------------------------------ */
@@ -213,11 +215,20 @@ int devid_p11_module_wanted(const struct devid_p11 *p11,
                             const struct devid_p11_module *m,
                             const struct devid_p11_uri *u);
 
-/** Lists the tokens matching u (module, slot, token attributes) into a new
- *  array of borrowed pointers (*out, OPENSSL_free it). Loads modules as
+/** Lists the initialised tokens matching u (module, slot, token
+ *  attributes) into a new array of borrowed pointers (*out, OPENSSL_free it). Loads modules as
  *  needed. Returns 1 (possibly with zero tokens) or 0 with an error. */
 int devid_p11_token_list(struct devid_p11 *p11, const struct devid_p11_uri *u,
                          struct devid_p11_token ***out, size_t *n);
+
+/** Picks the token to create a key in among the n tokens a URI matched
+ *  (what names the URI in messages): write-protected ones are left out.
+ *  Returns a borrowed token, or NULL with DEVID_R_NO_TOKEN raised (none
+ *  left) or DEVID_R_AMBIGUOUS naming each candidate's label and serial. */
+struct devid_p11_token *devid_p11_token_pick(struct devid_prov *prov,
+                                             const char *what,
+                                             struct devid_p11_token **toks,
+                                             size_t n);
 
 /** Makes tok usable in this process generation (slot found again after a
  *  fork). Returns 1 or 0 with DEVID_R_NO_TOKEN raised. */
@@ -306,6 +317,21 @@ CK_RV devid_p11_certs_replace(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
  *  (re-login with the cached PIN). */
 int devid_p11_login(struct devid_p11_token *tok, const struct devid_p11_uri *u,
                     const struct devid_pin_cb *pin);
+
+/** The context-specific login (PKCS #11 v2.40 §5.6, CKU_CONTEXT_SPECIFIC)
+ *  an always-authenticate key needs on session s right after C_SignInit or
+ *  C_DecryptInit. The PIN is the one the user login kept (pin-value,
+ *  pin-source, configured PIN; a callback's only when PINs are cached), else
+ *  the configured PIN; a PIN the token refused before is not sent. Returns
+ *  CKR_OK, or DEVID_P11_RAISED with DEVID_R_PIN_REQUIRED,
+ *  DEVID_R_PIN_INCORRECT, DEVID_R_PIN_LOCKED, DEVID_R_PIN_REFUSED_BEFORE or
+ *  a token error raised. */
+CK_RV devid_p11_login_context(struct devid_key *key,
+                              struct devid_p11_token *tok,
+                              CK_SESSION_HANDLE s);
+
+/* A CK_RV of our own (vendor range): the failure is already raised. */
+#define DEVID_P11_RAISED (CKR_VENDOR_DEFINED | 0xde1dUL)
 
 /** Frees the login secrets of tok. */
 void devid_p11_login_clear(struct devid_p11_token *tok);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -301,6 +302,13 @@ static int devid_p11_token_scan(struct devid_p11 *p11,
             || !devid_p11_uri_match_token(u, &m->info, slots[i], &si, &ti)) {
             continue;
         }
+        /* an uninitialised token (SoftHSM's spare slot, a blank card) has
+         * no keys and takes none: it is never a candidate */
+        if ((ti.flags & CKF_TOKEN_INITIALIZED) == 0) {
+            DEVID_DEBUG("pkcs11", "slot %lu of %s: token not initialised, "
+                        "skipped", (unsigned long)slots[i], m->path);
+            continue;
+        }
         tok = devid_p11_token_find(p11, m, slots[i], &ti);
         if (tok == NULL) {
             tok = devid_p11_token_new(p11, m, slots[i], &si, &ti);
@@ -395,4 +403,55 @@ end:
                     DEVID_P11_LABEL(tok->info.label));
     }
     return ret;
+}
+
+/* Appends "label "L" serial "S"" of tok to buf (size n), separated by
+ * "; " from what is there. */
+static void devid_p11_token_name_add(char *buf, size_t n,
+                                     const struct devid_p11_token *tok)
+{
+    size_t len = strlen(buf);
+
+    if (len + 1 >= n) {
+        return;
+    }
+    BIO_snprintf(buf + len, n - len, "%slabel \"%.*s\" serial \"%.*s\"",
+                 len > 0 ? "; " : "", DEVID_P11_LABEL(tok->info.label),
+                 DEVID_P11_LABEL(tok->info.serialNumber));
+}
+
+struct devid_p11_token *devid_p11_token_pick(struct devid_prov *prov,
+                                             const char *what,
+                                             struct devid_p11_token **toks,
+                                             size_t n)
+{
+    struct devid_p11_token *pick = NULL;
+    char names[512];
+    size_t left = 0;
+    size_t ro = 0;
+    size_t i;
+
+    names[0] = '\0';
+    for (i = 0; i < n; i++) {
+        /* p11-kit's trust store, a card switched to read-only */
+        if ((toks[i]->info.flags & CKF_WRITE_PROTECTED) != 0) {
+            ro++;
+            continue;
+        }
+        pick = toks[i];
+        left++;
+        devid_p11_token_name_add(names, sizeof(names), toks[i]);
+    }
+    if (0 == left) {
+        DEVID_RAISE(prov, DEVID_R_NO_TOKEN,
+                    "%s: no writable token (%zu write-protected)", what, ro);
+        return NULL;
+    }
+    if (left > 1) {
+        DEVID_RAISE(prov, DEVID_R_AMBIGUOUS,
+                    "%s: %zu writable tokens match, name one with token= or "
+                    "serial=: %s", what, left, names);
+        return NULL;
+    }
+    return pick;
 }
