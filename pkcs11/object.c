@@ -403,6 +403,9 @@ static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
     }
     key->has_private = CKO_PRIVATE_KEY == k->cls;
     key->caps = key->has_private ? devid_p11_caps(tok, s, k) : 0;
+    k->always_auth = key->has_private
+                     && devid_p11_object_get_bool(tok, s, k->h,
+                                                  CKA_ALWAYS_AUTHENTICATE);
     key->uri = devid_p11_uri_make(&tok->info, k->id, k->id_len, key->label,
                                   k->cls, tok->mod->named ? tok->mod->path
                                                           : NULL);

@@ -98,6 +98,9 @@ static size_t devid_p11_digest_info(const struct devid_p11_md *md,
 /* Fields that change only at fork or login are read without a lock on
  * this path (atomically); the slow paths take the locks and check again. */
 #define DEVID_P11_LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+/* A key that wants a context login after each *Init (login.c). */
+#define DEVID_P11_ALWAYS_AUTH(key)                                             \
+    (((const struct devid_p11_key *)(key)->be)->always_auth)
 
 struct devid_p11_token *devid_p11_ops_ready(struct devid_key *key)
 {
@@ -187,6 +190,9 @@ static CK_RV devid_p11_sign_once(struct devid_key *key,
     *h = devid_p11_copy_handle(key, tok);
     *fname = "C_SignInit";
     rv = tok->mod->fn->C_SignInit(s, mech, *h);
+    if (CKR_OK == rv && DEVID_P11_ALWAYS_AUTH(key)) {
+        rv = devid_p11_login_context(key, tok, s);
+    }
     if (CKR_OK == rv) {
         *fname = "C_Sign";
         rv = tok->mod->fn->C_Sign(s, (CK_BYTE_PTR)(uintptr_t)in,
@@ -222,7 +228,9 @@ static int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
                                  &fname);
     }
     if (rv != CKR_OK) {
-        devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        if (rv != DEVID_P11_RAISED) {
+            devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        }
         return 0;
     }
     return 1;
@@ -363,6 +371,9 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     }
     h = devid_p11_copy_handle(key, tok);
     rv = tok->mod->fn->C_DecryptInit(s, &mech, h);
+    if (CKR_OK == rv && DEVID_P11_ALWAYS_AUTH(key)) {
+        rv = devid_p11_login_context(key, tok, s);
+    }
     if (CKR_OK == rv) {
         fname = "C_Decrypt";
         rv = tok->mod->fn->C_Decrypt(s, (CK_BYTE_PTR)(uintptr_t)in,
@@ -371,7 +382,9 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     devid_p11_session_give(tok, s, devid_p11_broken(rv));
     if (rv != CKR_OK) {
         devid_p11_sign_again(key, tok, rv, h);  /* for the next use */
-        devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        if (rv != DEVID_P11_RAISED) {
+            devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        }
         goto end;
     }
     if (len > *outlen) {
