@@ -145,28 +145,13 @@ static int devid_p11_broken(CK_RV rv)
     return rv != CKR_OK;
 }
 
-/* After a failed signature: 1 when it is worth making again, because what
- * failed was the key's copy (dropped here) or the token's sessions (all
- * forgotten here, as after a fork). Called once per signature. */
+/* After a failed operation: puts things in order for one more try, which
+ * the guard makes (recover.c). */
 static int devid_p11_sign_again(struct devid_key *key,
                                 struct devid_p11_token *tok, CK_RV rv,
                                 CK_OBJECT_HANDLE h)
 {
-    switch (rv) {
-    case CKR_OBJECT_HANDLE_INVALID:
-    case CKR_KEY_HANDLE_INVALID:
-        return devid_p11_copy_lost(key, h) || devid_p11_session_lost(tok);
-    case CKR_SESSION_HANDLE_INVALID:
-    case CKR_SESSION_CLOSED:
-        /* a lost anchor means a lost login; else this session alone was
-         * bad (and is closed): another one will do */
-        devid_p11_session_lost(tok);
-        return 1;
-    case CKR_USER_NOT_LOGGED_IN:
-        return devid_p11_session_lost(tok);
-    default:
-        return 0;
-    }
+    return devid_p11_recover(key, tok, rv, h);
 }
 
 /* One signature on one pooled session. *fname names the call that
@@ -219,15 +204,8 @@ static int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
     }
     rv = devid_p11_sign_once(key, tok, mech, in, inlen, sig, siglen, &h,
                              &fname);
-    if (rv != CKR_OK && devid_p11_sign_again(key, tok, rv, h)) {
-        tok = devid_p11_ops_ready(key);
-        if (tok == NULL) {
-            return 0;
-        }
-        rv = devid_p11_sign_once(key, tok, mech, in, inlen, sig, siglen, &h,
-                                 &fname);
-    }
     if (rv != CKR_OK) {
+        devid_p11_sign_again(key, tok, rv, h);  /* the guard tries again */
         if (rv != DEVID_P11_RAISED) {
             devid_p11_raise_rv(key->prov, fname, rv, key->uri);
         }
@@ -366,6 +344,7 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     }
     rv = devid_p11_session_take(tok, &s);
     if (rv != CKR_OK) {
+        devid_p11_sign_again(key, tok, rv, CK_INVALID_HANDLE);
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         goto end;
     }
@@ -470,6 +449,7 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
     }
     rv = devid_p11_session_take(tok, &s);
     if (rv != CKR_OK) {
+        devid_p11_sign_again(key, tok, rv, CK_INVALID_HANDLE);
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         return 0;
     }

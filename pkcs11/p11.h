@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 #include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/types.h>
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
@@ -52,6 +54,7 @@ struct devid_p11_module {
     int initialized;             /* C_Initialize succeeded in this process */
     int named;                   /* loaded for a URI's module-path: key
                                   * URIs carry it to reopen the key */
+    struct timespec restarted;   /* last restart (recover.c), monotonic */
 };
 
 /* A token in a slot of a module, with its session pool and login state. */
@@ -75,6 +78,8 @@ struct devid_p11_token {
     int has_anchor;
     unsigned long anchor_gen;    /* bumped each time an anchor is opened */
     size_t nopen;                /* pooled sessions open, idle or in use */
+    unsigned long epoch;         /* bumped when the module restarts: the
+                                  * sessions taken before are gone */
     int logged_in;
     unsigned char *bad_pins;     /* secure heap: refused PINs, see login.c */
     size_t nbad;
@@ -288,6 +293,13 @@ void devid_p11_session_forget(struct devid_p11_token *tok);
  *  the anchor is still fine: only one session was bad. */
 int devid_p11_session_lost(struct devid_p11_token *tok);
 
+/** The module of tok was finalized and initialised again: every session
+ *  of tok is gone. Forgets the idle ones and the anchor without a call
+ *  (their handles may name new sessions now), forgets the login, and bumps
+ *  tok->epoch so that sessions in use are dropped, not pooled or closed,
+ *  when given back. Call with p11->lock held, not tok->lock. */
+void devid_p11_session_reset(struct devid_p11_token *tok);
+
 /** Opens the token's anchor session (tok->anchor) unless it is open.
  *  Call with tok->lock held. Returns CKR_OK or the C_OpenSession code. */
 CK_RV devid_p11_session_anchor(struct devid_p11_token *tok);
@@ -412,5 +424,63 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
 /** Makes key usable in this process (re-login, re-find after fork) and
  *  returns its token. Returns NULL with an error raised. */
 struct devid_p11_token *devid_p11_ops_ready(struct devid_key *key);
+
+/* ---- recover.c -------------------------------------------------------- */
+
+/* SIGPIPE blocked around calls into a module (see recover.c). */
+struct devid_p11_sigpipe {
+    sigset_t old;
+    int blocked;
+};
+
+/** Blocks SIGPIPE in the calling thread, unless it is blocked already. */
+void devid_p11_sigpipe_block(struct devid_p11_sigpipe *g);
+
+/** Takes a SIGPIPE the module left pending (when check is set: after a
+ *  failure) and restores the thread's signal mask. */
+void devid_p11_sigpipe_restore(struct devid_p11_sigpipe *g, int check);
+
+/* Runs the expression call, which enters the module, with SIGPIPE blocked;
+ * its value goes to ret. */
+#define DEVID_P11_GUARDED(ret, call)                                           \
+    do {                                                                       \
+        struct devid_p11_sigpipe devid_g_;                                     \
+        devid_p11_sigpipe_block(&devid_g_);                                    \
+        (ret) = (call);                                                        \
+        devid_p11_sigpipe_restore(&devid_g_, 1);                               \
+    } while (0)
+
+/** Finalizes the module m and initialises it again (a module that stopped
+ *  answering, or that shows no slot: p11-kit's client connects to its
+ *  server only in C_Initialize), at most once per half second unless force
+ *  is set (the module answers nothing at all). Every
+ *  session and login of its tokens is forgotten, and the generation bumped
+ *  so keys find their objects again. Call with p11->lock held. Returns 1
+ *  when the module is initialised afterwards. Never raises. */
+int devid_p11_module_restart_locked(struct devid_p11 *p11,
+                                    struct devid_p11_module *m, int force);
+
+/** After a private-key operation of key on tok failed with rv on object h:
+ *  puts the token's state in order for the next try (drops a lost copy,
+ *  forgets lost sessions and login, restarts a module that stopped
+ *  answering, has the key find its object again). Returns 1 when the guard
+ *  should make the operation once more (then an error mark is set), 0 when
+ *  rv is not about a lost token, or this was the second try. */
+int devid_p11_recover(struct devid_key *key, struct devid_p11_token *tok,
+                      CK_RV rv, CK_OBJECT_HANDLE h);
+
+/** The private-key operations of the backend's table: the ops.c ones with
+ *  SIGPIPE blocked, and made once more when devid_p11_recover says so. */
+int devid_p11_guard_sign(struct devid_key *key,
+                         const struct devid_sign_params *p,
+                         const unsigned char *tbs, size_t tbslen,
+                         unsigned char *sig, size_t *siglen);
+int devid_p11_guard_decrypt(struct devid_key *key,
+                            const struct devid_dec_params *p,
+                            const unsigned char *in, size_t inlen,
+                            unsigned char *out, size_t *outlen);
+int devid_p11_guard_derive(struct devid_key *key, const unsigned char *peer,
+                           size_t peer_len, unsigned char *secret,
+                           size_t *secretlen);
 
 #endif

@@ -288,6 +288,14 @@ static int devid_p11_token_scan(struct devid_p11 *p11,
     int ret = 0;
 
     rv = devid_p11_slot_list(m, &slots, &nslots);
+    /* a module that shows nothing may have lost its token or its server
+     * (p11-kit's client connects in C_Initialize only): with no session
+     * to lose, it is started again and asked once more */
+    if ((rv != CKR_OK || 0 == nslots)
+        && devid_p11_module_restart_locked(p11, m, 0)) {
+        OPENSSL_free(slots);
+        rv = devid_p11_slot_list(m, &slots, &nslots);
+    }
     if (rv != CKR_OK) {
         devid_p11_raise_rv(p11->prov, "C_GetSlotList", rv, m->path);
         goto end;
@@ -344,6 +352,10 @@ int devid_p11_token_list(struct devid_p11 *p11, const struct devid_p11_uri *u,
         goto end;
     }
     for (i = 0; i < p11->nmods; i++) {
+        /* one whose restart failed (its server was away) is tried again */
+        if (!p11->mods[i]->initialized) {
+            devid_p11_module_restart_locked(p11, p11->mods[i], 0);
+        }
         if (!devid_p11_module_wanted(p11, p11->mods[i], u)) {
             continue;
         }
@@ -363,13 +375,37 @@ end:
     return ret;
 }
 
+/* The slot tok is in now, found by its label, manufacturer, model and
+ * serial number (slot ids may change when a module starts again). */
+static int devid_p11_token_seek(struct devid_p11_token *tok, CK_ULONG *nslots)
+{
+    struct devid_p11_module *m = tok->mod;
+    CK_SLOT_ID *slots = NULL;
+    CK_ULONG i;
+    int ret = 0;
+
+    *nslots = 0;
+    if (!m->initialized || devid_p11_slot_list(m, &slots, nslots) != CKR_OK) {
+        return 0;
+    }
+    for (i = 0; i < *nslots && !ret; i++) {
+        CK_TOKEN_INFO ti;
+
+        if (m->fn->C_GetTokenInfo(slots[i], &ti) == CKR_OK
+            && devid_p11_token_same(&tok->info, &ti)) {
+            tok->slot = slots[i];
+            tok->info = ti;
+            ret = 1;
+        }
+    }
+    OPENSSL_free(slots);
+    return ret;
+}
+
 int devid_p11_token_refresh(struct devid_p11_token *tok)
 {
     struct devid_p11 *p11 = tok->p11;
-    struct devid_p11_module *m = tok->mod;
-    CK_SLOT_ID *slots = NULL;
     CK_ULONG nslots = 0;
-    CK_ULONG i;
     int ret = 0;
 
     pthread_mutex_lock(&p11->lock);
@@ -377,30 +413,27 @@ int devid_p11_token_refresh(struct devid_p11_token *tok)
         ret = 1;
         goto end;
     }
-    if (p11->dead || !m->initialized
-        || devid_p11_slot_list(m, &slots, &nslots) != CKR_OK) {
+    if (p11->dead) {
         goto end;
     }
-    /* slot ids may change when a module starts again: find the token by
-     * its label, manufacturer, model and serial number */
-    for (i = 0; i < nslots; i++) {
-        CK_TOKEN_INFO ti;
-
-        if (m->fn->C_GetTokenInfo(slots[i], &ti) == CKR_OK
-            && devid_p11_token_same(&tok->info, &ti)) {
-            tok->slot = slots[i];
-            tok->info = ti;
-            __atomic_store_n(&tok->gen, p11->gen, __ATOMIC_RELEASE);
-            ret = 1;
-            break;
-        }
+    ret = devid_p11_token_seek(tok, &nslots);
+    /* a module that shows no slot at all (p11-kit's client whose server
+     * was away when it started) is started again, at most twice a second */
+    if (!ret && 0 == nslots
+        && devid_p11_module_restart_locked(p11, tok->mod, 0)) {
+        ret = devid_p11_token_seek(tok, &nslots);
+    }
+    if (ret) {
+        __atomic_store_n(&tok->gen, p11->gen, __ATOMIC_RELEASE);
     }
 end:
     pthread_mutex_unlock(&p11->lock);
-    OPENSSL_free(slots);
     if (!ret) {
-        DEVID_RAISE(p11->prov, DEVID_R_NO_TOKEN, "token %.*s is gone",
-                    DEVID_P11_LABEL(tok->info.label));
+        DEVID_RAISE(p11->prov, DEVID_R_NO_TOKEN,
+                    "token \"%.*s\" (serial %.*s) is not present in %s; "
+                    "it is used again once it is back",
+                    DEVID_P11_LABEL(tok->info.label),
+                    DEVID_P11_LABEL(tok->info.serialNumber), tok->mod->path);
     }
     return ret;
 }
