@@ -569,8 +569,8 @@ static int devid_p11be_g_search(struct devid_prov *prov, const char *name,
 {
     int ret;
 
-    DEVID_P11_GUARDED(ret, devid_p11be_search(prov, name, want, pin, cb,
-                                              cbarg));
+    DEVID_P11_GUARDED(ret,
+                      devid_p11be_search(prov, name, want, pin, cb, cbarg));
     return ret;
 }
 
@@ -596,13 +596,12 @@ static int devid_p11be_g_store_cert(struct devid_key *key,
 }
 
 static int devid_p11be_g_store_ca_cert(struct devid_key *key,
-                                       const unsigned char *der,
-                                       size_t der_len, const char *label)
+                                       const unsigned char *der, size_t der_len,
+                                       const char *label)
 {
     int ret;
 
-    DEVID_P11_GUARDED(ret,
-                      devid_p11be_store_ca_cert(key, der, der_len, label));
+    DEVID_P11_GUARDED(ret, devid_p11be_store_ca_cert(key, der, der_len, label));
     return ret;
 }
 

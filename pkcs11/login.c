@@ -378,8 +378,8 @@ static CK_RV devid_p11_login_context_call(struct devid_key *key,
     }
     if (devid_p11_pin_refused_before(tok, hash)) {
         DEVID_RAISE(key->prov, DEVID_R_PIN_REFUSED_BEFORE,
-                    "%s: this %s was refused before; not sent again",
-                    key->uri, pin->from);
+                    "%s: this %s was refused before; not sent again", key->uri,
+                    pin->from);
         goto end;
     }
     DEVID_DEBUG("pkcs11", "C_Login(CKU_CONTEXT_SPECIFIC) for %s with %s",
@@ -401,8 +401,7 @@ end:
 }
 
 CK_RV devid_p11_login_context(struct devid_key *key,
-                              struct devid_p11_token *tok,
-                              CK_SESSION_HANDLE s)
+                              struct devid_p11_token *tok, CK_SESSION_HANDLE s)
 {
     struct devid_p11_pin pin = { NULL, 0, 0, NULL };
     CK_RV rv = DEVID_P11_RAISED;

@@ -205,7 +205,7 @@ static int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
     rv = devid_p11_sign_once(key, tok, mech, in, inlen, sig, siglen, &h,
                              &fname);
     if (rv != CKR_OK) {
-        devid_p11_sign_again(key, tok, rv, h);  /* the guard tries again */
+        devid_p11_sign_again(key, tok, rv, h); /* the guard tries again */
         if (rv != DEVID_P11_RAISED) {
             devid_p11_raise_rv(key->prov, fname, rv, key->uri);
         }

@@ -339,8 +339,7 @@ int devid_p11_login(struct devid_p11_token *tok, const struct devid_p11_uri *u,
  *  DEVID_R_PIN_INCORRECT, DEVID_R_PIN_LOCKED, DEVID_R_PIN_REFUSED_BEFORE or
  *  a token error raised. */
 CK_RV devid_p11_login_context(struct devid_key *key,
-                              struct devid_p11_token *tok,
-                              CK_SESSION_HANDLE s);
+                              struct devid_p11_token *tok, CK_SESSION_HANDLE s);
 
 /* A CK_RV of our own (vendor range): the failure is already raised. */
 #define DEVID_P11_RAISED (CKR_VENDOR_DEFINED | 0xde1dUL)

@@ -137,7 +137,7 @@ static int devid_p11_module_lost(struct devid_p11_token *tok)
 
     pthread_mutex_lock(&p11->lock);
     if (tok->gen != p11->gen) {
-        ret = 1;                    /* restarted or lost since: try again */
+        ret = 1; /* restarted or lost since: try again */
     } else if (!p11->dead && m->initialized
                && m->fn->C_GetSlotList(CK_FALSE, NULL, &n) == CKR_OK) {
         ret = 0;

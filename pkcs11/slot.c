@@ -313,8 +313,10 @@ static int devid_p11_token_scan(struct devid_p11 *p11,
         /* an uninitialised token (SoftHSM's spare slot, a blank card) has
          * no keys and takes none: it is never a candidate */
         if ((ti.flags & CKF_TOKEN_INITIALIZED) == 0) {
-            DEVID_DEBUG("pkcs11", "slot %lu of %s: token not initialised, "
-                        "skipped", (unsigned long)slots[i], m->path);
+            DEVID_DEBUG("pkcs11",
+                        "slot %lu of %s: token not initialised, "
+                        "skipped",
+                        (unsigned long)slots[i], m->path);
             continue;
         }
         tok = devid_p11_token_find(p11, m, slots[i], &ti);
@@ -483,7 +485,8 @@ struct devid_p11_token *devid_p11_token_pick(struct devid_prov *prov,
     if (left > 1) {
         DEVID_RAISE(prov, DEVID_R_AMBIGUOUS,
                     "%s: %zu writable tokens match, name one with token= or "
-                    "serial=: %s", what, left, names);
+                    "serial=: %s",
+                    what, left, names);
         return NULL;
     }
     return pick;

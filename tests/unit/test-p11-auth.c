@@ -133,8 +133,8 @@ static void test_sign_always_auth(void)
     CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_READY);
     tok = p11key(key)->tok;
     CU_ASSERT_FATAL(devid_p11_session_take(tok, &s) == CKR_OK);
-    CU_ASSERT_EQUAL(tok->mod->fn->C_GetAttributeValue(s, p11key(key)->copy,
-                                                      &a, 1),
+    CU_ASSERT_EQUAL(tok->mod->fn->C_GetAttributeValue(s, p11key(key)->copy, &a,
+                                                      1),
                     CKR_OK);
     CU_ASSERT_EQUAL(aa, CK_TRUE);
     devid_p11_session_give(tok, s, 0);
@@ -234,8 +234,7 @@ static void test_no_pin(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     ERR_clear_error();
     CU_ASSERT(!sign_ec(key, NULL));
-    CU_ASSERT_EQUAL(tp11_last_reason(data, sizeof(data)),
-                    DEVID_R_PIN_REQUIRED);
+    CU_ASSERT_EQUAL(tp11_last_reason(data, sizeof(data)), DEVID_R_PIN_REQUIRED);
     CU_ASSERT_PTR_NOT_NULL(strstr(data, "CKA_ALWAYS_AUTHENTICATE"));
     ERR_clear_error();
     devid_key_free(key);

@@ -57,8 +57,8 @@ static int server_start(void)
     if (0 == server) {
         /* ends with this test, however it ends */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        execlp("p11-kit", "p11-kit", "server", "-f", "-n", sock,
-               "--provider", TP11_SOFTHSM, uri, (char *)NULL);
+        execlp("p11-kit", "p11-kit", "server", "-f", "-n", sock, "--provider",
+               TP11_SOFTHSM, uri, (char *)NULL);
         _exit(127);
     }
     for (i = 0; i < 100; i++) {
