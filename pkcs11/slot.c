@@ -129,7 +129,10 @@ static unsigned int devid_p11_token_mechs(struct devid_p11_module *m,
     if (m->fn->C_GetMechanismList(slot, NULL, &n) != CKR_OK || 0 == n) {
         goto end;
     }
-    list = OPENSSL_malloc(n * sizeof(*list));
+    /* one spare entry: p11-kit's RPC client, when it drops a mechanism it
+     * cannot carry, moves the list down reading one entry past its end
+     * (mechanism_list_purge in rpc-client.c, p11-kit 0.24) */
+    list = OPENSSL_malloc((n + 1) * sizeof(*list));
     if (list == NULL || m->fn->C_GetMechanismList(slot, list, &n) != CKR_OK) {
         goto end;
     }
@@ -279,7 +282,8 @@ static int devid_p11_token_append(struct devid_p11_token ***list, size_t *n,
 static int devid_p11_token_scan(struct devid_p11 *p11,
                                 struct devid_p11_module *m,
                                 const struct devid_p11_uri *u,
-                                struct devid_p11_token ***list, size_t *n)
+                                struct devid_p11_token ***list, size_t *n,
+                                int revive)
 {
     CK_SLOT_ID *slots = NULL;
     CK_ULONG nslots = 0;
@@ -291,10 +295,14 @@ static int devid_p11_token_scan(struct devid_p11 *p11,
     /* a module that shows nothing may have lost its token or its server
      * (p11-kit's client connects in C_Initialize only): with no session
      * to lose, it is started again and asked once more */
-    if ((rv != CKR_OK || 0 == nslots)
+    if (revive && (rv != CKR_OK || 0 == nslots)
         && devid_p11_module_restart_locked(p11, m, 0)) {
         OPENSSL_free(slots);
         rv = devid_p11_slot_list(m, &slots, &nslots);
+    }
+    if (rv != CKR_OK && !revive) {
+        ret = 1; /* asked again if no token matches */
+        goto end;
     }
     if (rv != CKR_OK) {
         devid_p11_raise_rv(p11->prov, "C_GetSlotList", rv, m->path);
@@ -341,6 +349,7 @@ int devid_p11_token_list(struct devid_p11 *p11, const struct devid_p11_uri *u,
 {
     struct devid_p11_token **list = NULL;
     size_t i;
+    int pass;
     int ret = 0;
 
     *out = NULL;
@@ -353,16 +362,21 @@ int devid_p11_token_list(struct devid_p11 *p11, const struct devid_p11_uri *u,
     if (!devid_p11_module_load_for(p11, u)) {
         goto end;
     }
-    for (i = 0; i < p11->nmods; i++) {
-        /* one whose restart failed (its server was away) is tried again */
-        if (!p11->mods[i]->initialized) {
-            devid_p11_module_restart_locked(p11, p11->mods[i], 0);
-        }
-        if (!devid_p11_module_wanted(p11, p11->mods[i], u)) {
-            continue;
-        }
-        if (!devid_p11_token_scan(p11, p11->mods[i], u, &list, n)) {
-            goto end;
+    /* when no token matches, the modules that show none, or failed, are
+     * started again (devid_p11_module_restart_locked) and asked once more:
+     * a token that appeared after they were initialised is found */
+    for (pass = 0; pass < 2 && 0 == *n; pass++) {
+        for (i = 0; i < p11->nmods; i++) {
+            if (1 == pass && !p11->mods[i]->initialized) {
+                devid_p11_module_restart_locked(p11, p11->mods[i], 0);
+            }
+            if (!devid_p11_module_wanted(p11, p11->mods[i], u)) {
+                continue;
+            }
+            if (!devid_p11_token_scan(p11, p11->mods[i], u, &list, n,
+                                      1 == pass)) {
+                goto end;
+            }
         }
     }
     *out = list;
