@@ -2,9 +2,10 @@
 /* The private-key operations: sign, decrypt, derive. The path is one
  * session taken from the pool and one *Init/one call on it, on the key's
  * session copy when it has one (copy.c): no find, no login, no session
- * opened, no lock once the key has been used (DESIGN.md principle 4). A
- * signature that meets a lost copy or lost sessions is made once more
- * after the key is made ready again. */
+ * opened, no lock once the key has been used (DESIGN.md principle 4). An
+ * operation that meets a lost copy, lost sessions or a lost token puts
+ * things in order (devid_p11_recover) and is made once more by the
+ * backend table's guard (recover.c). */
 #include "config.h"
 
 #include <stdint.h>
@@ -360,7 +361,7 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     }
     devid_p11_session_give(tok, s, devid_p11_broken(rv));
     if (rv != CKR_OK) {
-        devid_p11_sign_again(key, tok, rv, h);  /* for the next use */
+        devid_p11_sign_again(key, tok, rv, h); /* the guard tries again */
         if (rv != DEVID_P11_RAISED) {
             devid_p11_raise_rv(key->prov, fname, rv, key->uri);
         }
@@ -457,7 +458,7 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
     rv = tok->mod->fn->C_DeriveKey(s, &mech, base, tmpl,
                                    sizeof(tmpl) / sizeof(tmpl[0]), &h);
     if (rv != CKR_OK) {
-        devid_p11_sign_again(key, tok, rv, base);  /* for the next use */
+        devid_p11_sign_again(key, tok, rv, base); /* the guard tries again */
         devid_p11_raise_rv(key->prov, "C_DeriveKey", rv, key->uri);
         goto end;
     }

@@ -278,7 +278,9 @@ CK_RV devid_p11_session_take(struct devid_p11_token *tok,
                              CK_SESSION_HANDLE *out);
 
 /** Gives a session back. With broken set (the session failed in a way that
- *  may leave an operation active) it is closed instead. */
+ *  may leave an operation active) it is closed instead. A session taken
+ *  before the module restarted (devid_p11_session_reset) is only counted
+ *  out: its handle may name another session now. */
 void devid_p11_session_give(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
                             int broken);
 
