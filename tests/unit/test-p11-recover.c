@@ -31,6 +31,7 @@
 
 #define TOKEN "devid-rec"
 #define URI_KEY "pkcs11:token=" TOKEN ";object=rec;type=private"
+#define URI_RSA "pkcs11:token=" TOKEN ";object=recrsa;type=private"
 #define CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
 
 static char sock[300];
@@ -57,6 +58,10 @@ static int server_start(void)
     if (0 == server) {
         /* ends with this test, however it ends */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        /* its shell variables would only clutter the test log */
+        if (freopen("/dev/null", "w", stdout) == NULL) {
+            _exit(126);
+        }
         execlp("p11-kit", "p11-kit", "server", "-f", "-n", sock, "--provider",
                TP11_SOFTHSM, uri, (char *)NULL);
         _exit(127);
@@ -133,7 +138,8 @@ static int suite_init(void)
     signal(SIGPIPE, SIG_DFL);
     dir = tp11_softhsm_setup();
     if (dir == NULL || !tp11_token_init(TOKEN)
-        || !tp11_keygen(TOKEN, "EC:prime256v1", "21", "rec")) {
+        || !tp11_keygen(TOKEN, "EC:prime256v1", "21", "rec")
+        || !tp11_keygen(TOKEN, "rsa:2048", "22", "recrsa")) {
         return 1;
     }
     snprintf(sock, sizeof(sock), "%s/p11-kit.sock", dir);
@@ -236,6 +242,60 @@ static void test_server_restart(void)
     server_stop();
 }
 
+/* The server restarts between two operations: the first one after it
+ * meets dead handles, and is made again on the restarted module within the
+ * same call, for a signature (EC, on its session copy) and an RSA
+ * decryption alike. */
+static void test_restart_between_ops(void)
+{
+    struct devid_prov *prov = NULL;
+    struct devid_key *ec = NULL;
+    struct devid_key *rsa = NULL;
+    struct devid_dec_params dp;
+    EVP_PKEY *ecpub = NULL;
+    EVP_PKEY *rsapub = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    unsigned char msg[32] = { 7 };
+    unsigned char ct[256];
+    unsigned char pt[256];
+    size_t ctlen = sizeof(ct);
+    size_t ptlen;
+    int i;
+
+    CU_ASSERT_FATAL(server_start());
+    prov = tp11_new_prov(CLIENT, TP11_PIN);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(prov);
+    ec = tp11_find_key(prov, URI_KEY);
+    rsa = tp11_find_key(prov, URI_RSA);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rsa);
+    ecpub = tp11_pkey(ec);
+    rsapub = tp11_pkey(rsa);
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, rsapub, "provider=default");
+    CU_ASSERT_FATAL(ctx != NULL && EVP_PKEY_encrypt_init(ctx) == 1);
+    CU_ASSERT(EVP_PKEY_encrypt(ctx, ct, &ctlen, msg, sizeof(msg)) == 1);
+    EVP_PKEY_CTX_free(ctx);
+    memset(&dp, 0, sizeof(dp));
+    dp.pad = DEVID_PAD_PKCS1;
+    for (i = 0; i < 3; i++) {
+        CU_ASSERT(sign_ok(ec, ecpub));
+        ptlen = sizeof(pt);
+        CU_ASSERT(devid_pkcs11_backend.decrypt(rsa, &dp, ct, ctlen, pt, &ptlen)
+                  == 1);
+        CU_ASSERT(ptlen == sizeof(msg) && memcmp(pt, msg, ptlen) == 0);
+        server_stop();
+        CU_ASSERT_FATAL(server_start());
+    }
+    CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+    ERR_clear_error();
+    EVP_PKEY_free(ecpub);
+    EVP_PKEY_free(rsapub);
+    devid_key_free(ec);
+    devid_key_free(rsa);
+    devid_prov_free(prov);
+    server_stop();
+}
+
 /* The server is not there at first use: the key is not found (quickly);
  * started afterwards, its token is found by the same process. */
 static void test_token_appears(void)
@@ -328,6 +388,7 @@ int main(void)
     }
     s = CU_add_suite("p11_recover", suite_init, suite_clean);
     CU_add_test(s, "test_server_restart", test_server_restart);
+    CU_add_test(s, "test_restart_between_ops", test_restart_between_ops);
     CU_add_test(s, "test_token_appears", test_token_appears);
     CU_add_test(s, "test_device_removed", test_device_removed);
     CU_basic_set_mode(CU_BRM_VERBOSE);
