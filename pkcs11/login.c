@@ -365,29 +365,35 @@ static CK_RV devid_p11_login_context_call(struct devid_key *key,
     unsigned char hash[DEVID_P11_HASH_LEN];
     char what[600];
     CK_RV rv = DEVID_P11_RAISED;
+    /* a PIN pad asks the user itself: no PIN is passed (§5.6) */
+    int pad = pin->buf == NULL
+              && (tok->info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
 
-    if (pin->buf == NULL || 0 == pin->len
-        || !devid_p11_pin_hash(tok, pin, hash)) {
+    memset(hash, 0, sizeof(hash));
+    if (!pad
+        && (pin->buf == NULL || 0 == pin->len
+            || !devid_p11_pin_hash(tok, pin, hash))) {
         DEVID_RAISE(key->prov, DEVID_R_PIN_REQUIRED,
                     "%s: the key needs its PIN for each use "
                     "(CKA_ALWAYS_AUTHENTICATE) and none is kept: give "
                     "pin-value, pin-source or pkcs11-module-token-pin, or "
                     "cache callback PINs (pkcs11-module-cache-pins = cache)",
                     key->uri);
-        return rv;
+        goto end;
     }
-    if (devid_p11_pin_refused_before(tok, hash)) {
+    if (!pad && devid_p11_pin_refused_before(tok, hash)) {
         DEVID_RAISE(key->prov, DEVID_R_PIN_REFUSED_BEFORE,
                     "%s: this %s was refused before; not sent again", key->uri,
                     pin->from);
         goto end;
     }
     DEVID_DEBUG("pkcs11", "C_Login(CKU_CONTEXT_SPECIFIC) for %s with %s",
-                key->uri, pin->from);
+                key->uri, pad ? "protected path" : pin->from);
     rv = tok->mod->fn->C_Login(s, CKU_CONTEXT_SPECIFIC,
                                (CK_UTF8CHAR_PTR)pin->buf, (CK_ULONG)pin->len);
-    if (CKR_PIN_INCORRECT == rv || CKR_PIN_INVALID == rv
-        || CKR_PIN_LEN_RANGE == rv) {
+    if (!pad
+        && (CKR_PIN_INCORRECT == rv || CKR_PIN_INVALID == rv
+            || CKR_PIN_LEN_RANGE == rv)) {
         devid_p11_pin_remember_bad(tok, hash);
     }
     if (rv != CKR_OK) {
