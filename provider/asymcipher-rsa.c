@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* RSA decryption (PKCS#1 v1.5 and OAEP) with a resident key. Encryption to
- * a public key stays in the default provider. */
+ * a resident key runs in software on its public half (pubop.c): OpenSSL
+ * asks the key's own provider for it. */
 #include "config.h"
 
 #include <string.h>
@@ -14,12 +15,15 @@
 #include "common/log.h"
 #include "provider/implementations.h"
 #include "provider/provider.h"
+#include "provider/pubop.h"
 
 static OSSL_FUNC_asym_cipher_newctx_fn devid_asym_newctx;
 static OSSL_FUNC_asym_cipher_freectx_fn devid_asym_freectx;
 static OSSL_FUNC_asym_cipher_dupctx_fn devid_asym_dupctx;
 static OSSL_FUNC_asym_cipher_decrypt_init_fn devid_asym_decrypt_init;
 static OSSL_FUNC_asym_cipher_decrypt_fn devid_asym_decrypt;
+static OSSL_FUNC_asym_cipher_encrypt_init_fn devid_asym_encrypt_init;
+static OSSL_FUNC_asym_cipher_encrypt_fn devid_asym_encrypt;
 static OSSL_FUNC_asym_cipher_set_ctx_params_fn devid_asym_set_ctx_params;
 static OSSL_FUNC_asym_cipher_settable_ctx_params_fn devid_asym_settable_ctx_params;
 static OSSL_FUNC_asym_cipher_get_ctx_params_fn devid_asym_get_ctx_params;
@@ -33,6 +37,7 @@ struct devid_asym_ctx {
     int mgf1_nid;               /* NID_undef: same as oaep_nid */
     unsigned char *label;
     size_t label_len;
+    struct devid_pubop *pubop;  /* an encryption, in software */
 };
 
 static void *devid_asym_newctx(void *provctx)
@@ -57,6 +62,7 @@ static void devid_asym_freectx(void *vctx)
     }
     devid_key_free(ctx->key);
     OPENSSL_free(ctx->label);
+    devid_pubop_free(ctx->pubop);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
@@ -69,10 +75,18 @@ static void *devid_asym_dupctx(void *vctx)
         return NULL;
     }
     dst->label = NULL;
+    dst->pubop = NULL;
     devid_key_up_ref(dst->key);
     if (src->label != NULL) {
         dst->label = OPENSSL_memdup(src->label, src->label_len);
         if (dst->label == NULL) {
+            devid_asym_freectx(dst);
+            return NULL;
+        }
+    }
+    if (src->pubop != NULL) {
+        dst->pubop = devid_pubop_dup(src->pubop);
+        if (dst->pubop == NULL) {
             devid_asym_freectx(dst);
             return NULL;
         }
@@ -93,9 +107,44 @@ static int devid_asym_decrypt_init(void *vctx, void *vkey,
                     "key cannot decrypt");
         return 0;
     }
+    devid_pubop_free(ctx->pubop); /* decrypting now, not encrypting */
+    ctx->pubop = NULL;
     devid_key_free(ctx->key);
     ctx->key = devid_key_up_ref(key);
     return devid_asym_set_ctx_params(ctx, params);
+}
+
+/* Encryption to any of our RSA keys (public-only ones too): in software. */
+static int devid_asym_encrypt_init(void *vctx, void *vkey,
+                                   const OSSL_PARAM params[])
+{
+    struct devid_asym_ctx *ctx = vctx;
+    struct devid_key *key = vkey != NULL ? vkey : ctx->key;
+
+    if (key == NULL || key->pub.type != DEVID_KEY_RSA) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "not an RSA key");
+        return 0;
+    }
+    devid_pubop_free(ctx->pubop);
+    ctx->pubop = devid_pubop_encrypt_new(key, params);
+    if (ctx->pubop == NULL) {
+        return 0;
+    }
+    if (key != ctx->key) {
+        devid_key_free(ctx->key);
+        ctx->key = devid_key_up_ref(key);
+    }
+    return 1;
+}
+
+static int devid_asym_encrypt(void *vctx, unsigned char *out, size_t *outlen,
+                              size_t outsize, const unsigned char *in,
+                              size_t inlen)
+{
+    struct devid_asym_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_encrypt(ctx->pubop, out, outlen, outsize, in, inlen);
 }
 
 /* Raw RSA (rsa_padding_mode:none) only where the backend says the key can,
@@ -207,6 +256,9 @@ static int devid_asym_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     if (params == NULL) {
         return 1;
     }
+    if (ctx->pubop != NULL) {
+        return devid_pubop_set_params(ctx->pubop, params);
+    }
     p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE);
     if (p != NULL && !devid_asym_set_pad(ctx, p)) {
         return 0;
@@ -250,6 +302,9 @@ static int devid_asym_get_ctx_params(void *vctx, OSSL_PARAM params[])
     struct devid_asym_ctx *ctx = vctx;
     OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE);
 
+    if (ctx->pubop != NULL) {
+        return devid_pubop_get_params(ctx->pubop, params);
+    }
     if (p != NULL && !OSSL_PARAM_set_int(p, ctx->pad)) {
         return 0;
     }
@@ -273,6 +328,8 @@ const OSSL_DISPATCH devid_asym_rsa_functions[] = {
     DEVID_DISPATCH(ASYM_CIPHER, asym, DUPCTX, dupctx),
     DEVID_DISPATCH(ASYM_CIPHER, asym, DECRYPT_INIT, decrypt_init),
     DEVID_DISPATCH(ASYM_CIPHER, asym, DECRYPT, decrypt),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, ENCRYPT_INIT, encrypt_init),
+    DEVID_DISPATCH(ASYM_CIPHER, asym, ENCRYPT, encrypt),
     DEVID_DISPATCH(ASYM_CIPHER, asym, SET_CTX_PARAMS, set_ctx_params),
     DEVID_DISPATCH(ASYM_CIPHER, asym, SETTABLE_CTX_PARAMS, settable_ctx_params),
     DEVID_DISPATCH(ASYM_CIPHER, asym, GET_CTX_PARAMS, get_ctx_params),

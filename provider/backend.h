@@ -373,6 +373,14 @@ const void *devid_backend_config(const struct devid_prov *prov,
 int devid_key_open_name(struct devid_prov *prov, const char *name,
                         const struct devid_pin_cb *pin, struct devid_key **out);
 
+/** Opens the first key that name designates, for a reference file: a
+ *  private key, else a public key (a name of one, "type=public"), which then
+ *  has has_private 0. Same errors as devid_key_open_name ("no key
+ *  matches"). */
+int devid_key_open_name_any(struct devid_prov *prov, const char *name,
+                            const struct devid_pin_cb *pin,
+                            struct devid_key **out);
+
 /** Allocates a zeroed key with one reference, bound to ops and prov. The
  *  caller (a backend) fills it. Returns NULL on allocation failure. */
 struct devid_key *devid_key_new(const struct devid_backend_ops *ops,

@@ -2,7 +2,8 @@
 /* Signatures with resident keys: the digest is computed here in software
  * (fetched from the other providers), the token or TPM only makes the raw
  * private-key operation, once per signature. ECDSA, RSA PKCS#1 v1.5 and PSS.
- * No verification: that stays in the default provider. */
+ * Verification with a resident key runs in software on its public half
+ * (pubop.c): OpenSSL asks the key's own provider for it. */
 #include "config.h"
 
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "common/err.h"
 #include "provider/implementations.h"
 #include "provider/provider.h"
+#include "provider/pubop.h"
 #include "provider/sig-algid.h"
 
 static OSSL_FUNC_signature_newctx_fn devid_sig_ecdsa_newctx;
@@ -29,6 +31,13 @@ static OSSL_FUNC_signature_sign_fn devid_sig_sign;
 static OSSL_FUNC_signature_digest_sign_init_fn devid_sig_digest_sign_init;
 static OSSL_FUNC_signature_digest_sign_update_fn devid_sig_digest_sign_update;
 static OSSL_FUNC_signature_digest_sign_final_fn devid_sig_digest_sign_final;
+static OSSL_FUNC_signature_verify_init_fn devid_sig_verify_init;
+static OSSL_FUNC_signature_verify_fn devid_sig_verify;
+static OSSL_FUNC_signature_digest_verify_init_fn devid_sig_digest_verify_init;
+static OSSL_FUNC_signature_digest_verify_update_fn
+    devid_sig_digest_verify_update;
+static OSSL_FUNC_signature_digest_verify_final_fn devid_sig_digest_verify_final;
+static OSSL_FUNC_signature_digest_verify_fn devid_sig_digest_verify;
 static OSSL_FUNC_signature_get_ctx_params_fn devid_sig_get_ctx_params;
 static OSSL_FUNC_signature_gettable_ctx_params_fn devid_sig_gettable_ctx_params;
 static OSSL_FUNC_signature_set_ctx_params_fn devid_sig_set_ctx_params;
@@ -49,6 +58,7 @@ struct devid_sig_ctx {
                                      * (DEVID_CAP_SIGN_MESSAGE) */
     unsigned char *msg;             /* message mode: what update gave */
     size_t msg_len;
+    struct devid_pubop *pubop;      /* a verification, in software */
 };
 
 /* Message mode keeps the whole message for the hardware to hash: bound it
@@ -93,6 +103,7 @@ static void devid_sig_freectx(void *vctx)
     EVP_MD_free(ctx->mgf1);
     EVP_MD_CTX_free(ctx->mdctx);
     OPENSSL_clear_free(ctx->msg, ctx->msg_len);
+    devid_pubop_free(ctx->pubop);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
@@ -108,6 +119,7 @@ static void *devid_sig_dupctx(void *vctx)
     /* every owned pointer is copied or re-referenced, never shared */
     dst->mdctx = NULL;
     dst->msg = NULL;
+    dst->pubop = NULL;
     devid_key_up_ref(dst->key);
     if (dst->md != NULL) {
         EVP_MD_up_ref(dst->md);
@@ -126,6 +138,13 @@ static void *devid_sig_dupctx(void *vctx)
         dst->msg = OPENSSL_memdup(src->msg, src->msg_len);
         if (dst->msg == NULL) {
             dst->msg_len = 0;
+            devid_sig_freectx(dst);
+            return NULL;
+        }
+    }
+    if (src->pubop != NULL) {
+        dst->pubop = devid_pubop_dup(src->pubop);
+        if (dst->pubop == NULL) {
             devid_sig_freectx(dst);
             return NULL;
         }
@@ -153,6 +172,8 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
     struct devid_sig_ctx *ctx = vctx;
     struct devid_key *key = vkey;
 
+    devid_pubop_free(ctx->pubop); /* signing now, not verifying */
+    ctx->pubop = NULL;
     if (key != NULL) {
         if (key->ops == NULL || !key->has_private || key->ops->sign == NULL) {
             DEVID_RAISE(ctx->prov, DEVID_R_NOT_SUPPORTED,
@@ -436,6 +457,90 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
     return devid_sig_sign_tbs(ctx, sig, siglen, sigsize, digest, dlen);
 }
 
+/* ---- verification: in software, on the public half (pubop.c) ---------- */
+
+/* Starts a verification of a digest (digest_verify 0) or of a message
+ * hashed with mdname. Any of our keys verifies, public-only ones too. */
+static int devid_sig_verify_start(struct devid_sig_ctx *ctx,
+                                  struct devid_key *key, int digest_verify,
+                                  const char *mdname,
+                                  const OSSL_PARAM params[])
+{
+    if (key == NULL) {
+        key = ctx->key;         /* the same key again */
+    }
+    if (key == NULL || key->pub.type != ctx->type) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    key == NULL ? "no key" : "wrong key type");
+        return 0;
+    }
+    devid_pubop_free(ctx->pubop);
+    ctx->pubop = devid_pubop_verify_new(key, digest_verify, mdname, params);
+    if (ctx->pubop == NULL) {
+        return 0;
+    }
+    if (key != ctx->key) {
+        devid_key_free(ctx->key);
+        ctx->key = devid_key_up_ref(key);
+    }
+    return 1;
+}
+
+static int devid_sig_verify_init(void *vctx, void *vkey,
+                                 const OSSL_PARAM params[])
+{
+    return devid_sig_verify_start(vctx, vkey, 0, NULL, params);
+}
+
+static int devid_sig_verify(void *vctx, const unsigned char *sig,
+                            size_t siglen, const unsigned char *tbs,
+                            size_t tbslen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_verify(ctx->pubop, sig, siglen, tbs, tbslen);
+}
+
+static int devid_sig_digest_verify_init(void *vctx, const char *mdname,
+                                        void *vkey, const OSSL_PARAM params[])
+{
+    if (mdname != NULL && *mdname == '\0') {
+        mdname = NULL;
+    }
+    return devid_sig_verify_start(vctx, vkey, 1, mdname, params);
+}
+
+static int devid_sig_digest_verify_update(void *vctx,
+                                          const unsigned char *data,
+                                          size_t datalen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_update(ctx->pubop, data, datalen);
+}
+
+static int devid_sig_digest_verify_final(void *vctx, const unsigned char *sig,
+                                         size_t siglen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_verify_final(ctx->pubop, sig, siglen);
+}
+
+/* One-shot: what EdDSA-style signatures need; the same for the others. */
+static int devid_sig_digest_verify(void *vctx, const unsigned char *sig,
+                                   size_t siglen, const unsigned char *tbs,
+                                   size_t tbslen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_verify(ctx->pubop, sig, siglen, tbs, tbslen);
+}
+
 /* Reports the salt length as a number once it is known (the hardware's
  * choice included), else as OpenSSL names the setting. */
 static int devid_sig_get_saltlen(const struct devid_sig_ctx *ctx, OSSL_PARAM *p)
@@ -466,6 +571,9 @@ static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
     size_t algid_len = 0;
     OSSL_PARAM *p;
 
+    if (ctx->pubop != NULL) {
+        return devid_pubop_get_params(ctx->pubop, params);
+    }
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID);
     if (p != NULL) {
         if (ctx->md == NULL
@@ -573,6 +681,9 @@ static int devid_sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     if (params == NULL) {
         return 1;
     }
+    if (ctx->pubop != NULL) {
+        return devid_pubop_set_params(ctx->pubop, params);
+    }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
     if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &s)
                       || !devid_sig_set_md(ctx, &ctx->md, s))) {
@@ -630,6 +741,13 @@ static const OSSL_PARAM *devid_sig_rsa_settable_ctx_params(void *vctx,
     DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_INIT, digest_sign_init),        \
     DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_UPDATE, digest_sign_update),    \
     DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_FINAL, digest_sign_final),      \
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY_INIT, verify_init),                  \
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY, verify),                            \
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_INIT, digest_verify_init),    \
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_UPDATE,                       \
+                   digest_verify_update),                                      \
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_FINAL, digest_verify_final),  \
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY, digest_verify),              \
     DEVID_DISPATCH(SIGNATURE, sig, GET_CTX_PARAMS, get_ctx_params),            \
     DEVID_DISPATCH(SIGNATURE, sig, GETTABLE_CTX_PARAMS, gettable_ctx_params),  \
     DEVID_DISPATCH(SIGNATURE, sig, SET_CTX_PARAMS, set_ctx_params)
