@@ -14,8 +14,10 @@
 /** Makes sure the "default" and "devid" providers are available in the
  *  default library context, default first (libssl's empty-property fetches
  *  must keep finding default's key management). Providers already activated
- *  by openssl.cnf are reused. Idempotent. Returns 1, or 0 with an ENGINE
- *  error naming the provider that could not be loaded. */
+ *  by openssl.cnf are reused. devid is looked for by name ($OPENSSL_MODULES
+ *  or OpenSSL's modules folder), then in the modulesdir devid was
+ *  configured with. Idempotent. Returns 1, or 0 with an ENGINE error naming
+ *  the provider that could not be loaded and, for devid, both places. */
 int devid_eng_providers_load(void);
 
 /** ENGINE_LOAD_KEY_PTR: loads the private key a name designates: a
