@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "provider/implementations.h"
 #include "provider/provider.h"
+#include "provider/pubop.h"
 #include "provider/ref-file.h"
 
 #define DEVID_REF_STRUCTURE "devid-ref"
@@ -61,12 +62,11 @@ static int devid_dec_does_selection(void *provctx, int selection)
 
 /* A reference file in PEM may name a public key ("type=public"), which
  * "openssl pkey -pubin", "dgst -verify" and "pkeyutl -pubin" ask for with
- * the public selection alone, as they do with pkcs11-provider's files. So
- * the PEM step and the DER step after it (structure devid-ref) say yes to
- * it. It has a price on OpenSSL 3.0, which then sets the devid-ref step up
- * for every SubjectPublicKeyInfo it decodes: loading a 144-certificate CA
- * bundle with devid active takes 9 % more instructions (callgrind, 276 M
- * against 254 M). The DER key-file steps keep saying no. */
+ * the public selection alone, as they do with pkcs11-provider's files. Only
+ * the PEM step says yes: it passes such a key on as its SubjectPublicKeyInfo,
+ * which OpenSSL's own decoders finish. The DER steps keep saying no, or
+ * OpenSSL 3.0 would set them up for every certificate's public key too
+ * (9 % more instructions to load a 144-certificate CA bundle, callgrind). */
 static int devid_dec_ref_does_selection(void *provctx, int selection)
 {
     return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
@@ -116,6 +116,31 @@ static int devid_dec_open_emit(struct devid_prov *prov, const char *label,
     return ret;
 }
 
+/* A public key named by a reference goes on as its SubjectPublicKeyInfo:
+ * OpenSSL's decoders make an ordinary public key of it. */
+static int devid_dec_emit_spki(struct devid_key *key, OSSL_CALLBACK *object_cb,
+                               void *object_cbarg)
+{
+    OSSL_PARAM params[4];
+    unsigned char *spki = NULL;
+    size_t len = 0;
+    int type = OSSL_OBJECT_PKEY;
+    int ret;
+
+    if (!devid_key_spki(key, &spki, &len)) {
+        return 0;
+    }
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, spki,
+                                                  len);
+    params[2] = OSSL_PARAM_construct_utf8_string(
+        OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)"SubjectPublicKeyInfo", 0);
+    params[3] = OSSL_PARAM_construct_end();
+    ret = object_cb(params, object_cbarg);
+    OPENSSL_free(spki);
+    return ret;
+}
+
 /* PEM step: only our two labels; any other PEM is left to the other
  * decoders (returning 1 without calling back means "not mine"). It opens
  * the key already (kept in the reference cache for the next step): OpenSSL
@@ -156,6 +181,10 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
         goto end;
     }
     if (key == NULL) {
+        goto end;
+    }
+    if (!key->has_private) {
+        ret = devid_dec_emit_spki(key, object_cb, object_cbarg);
         goto end;
     }
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der,
@@ -249,8 +278,6 @@ static int devid_dec_der_rsa_decode(void *vctx, OSSL_CORE_BIO *cin,
     }
 
 DEVID_DEC_TABLE(pem, pem, ref_does_selection);
-DEVID_DEC_TABLE(ref_ec, der_ec, ref_does_selection);
-DEVID_DEC_TABLE(ref_rsa, der_rsa, ref_does_selection);
 DEVID_DEC_TABLE(der_ec, der_ec, does_selection);
 DEVID_DEC_TABLE(der_rsa, der_rsa, does_selection);
 
@@ -258,9 +285,9 @@ const OSSL_ALGORITHM devid_decoders[] = {
     { "DER", DEVID_PROPS ",input=pem", devid_dec_pem_functions,
       "devid key reference file (PEM)" },
     { "EC", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_ref_ec_functions, "devid EC key reference" },
+      devid_dec_der_ec_functions, "devid EC key reference" },
     { "RSA", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_ref_rsa_functions, "devid RSA key reference" },
+      devid_dec_der_rsa_functions, "devid RSA key reference" },
     { "EC", DEVID_PROPS ",input=der", devid_dec_der_ec_functions,
       "devid EC key in a key file (DER)" },
     { "RSA", DEVID_PROPS ",input=der", devid_dec_der_rsa_functions,
