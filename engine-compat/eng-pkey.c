@@ -122,6 +122,36 @@ end:
     return pkey;
 }
 
+X509 *devid_eng_load_cert(const char *name)
+{
+    OSSL_STORE_CTX *store = NULL;
+    OSSL_STORE_INFO *info = NULL;
+    X509 *cert = NULL;
+
+    if (!devid_eng_providers_load()) {
+        return NULL;
+    }
+    store = OSSL_STORE_open_ex(name, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (store != NULL && OSSL_STORE_expect(store, OSSL_STORE_INFO_CERT)) {
+        while (cert == NULL && !OSSL_STORE_eof(store)) {
+            info = OSSL_STORE_load(store);
+            if (info == NULL) {
+                break;
+            }
+            if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_CERT) {
+                cert = OSSL_STORE_INFO_get1_CERT(info);
+            }
+            OSSL_STORE_INFO_free(info);
+        }
+    }
+    OSSL_STORE_close(store);
+    if (cert == NULL) {
+        devid_eng_raise(ENGINE_R_INVALID_ARGUMENT, "no certificate from",
+                        name);
+    }
+    return cert;
+}
+
 EVP_PKEY *devid_eng_load_privkey(ENGINE *e, const char *name,
                                  UI_METHOD *ui_method, void *cb_data)
 {

@@ -381,6 +381,14 @@ int devid_key_open_name_any(struct devid_prov *prov, const char *name,
                             const struct devid_pin_cb *pin,
                             struct devid_key **out);
 
+/** Opens the first certificate that name designates ("type=cert"), through
+ *  the backend that handles name. Returns 1 with its DER in *der (the
+ *  caller frees it with OPENSSL_free), or 0 with DEVID_R_NO_BACKEND or
+ *  DEVID_R_NO_OBJECT (or the backend's reason) raised. */
+int devid_cert_open_name(struct devid_prov *prov, const char *name,
+                         const struct devid_pin_cb *pin, unsigned char **der,
+                         size_t *len);
+
 /** Allocates a zeroed key with one reference, bound to ops and prov. The
  *  caller (a backend) fills it. Returns NULL on allocation failure. */
 struct devid_key *devid_key_new(const struct devid_backend_ops *ops,

@@ -346,6 +346,56 @@ static int devid_key_open_first(struct devid_prov *prov, const char *name,
     return 1;
 }
 
+struct devid_first_cert {
+    unsigned char *der;
+    size_t len;
+};
+
+static int devid_take_first_cert(const struct devid_object *obj, void *arg)
+{
+    struct devid_first_cert *first = arg;
+
+    if (obj->cls != DEVID_OBJ_CERT || first->der != NULL) {
+        return 1;
+    }
+    first->der = OPENSSL_memdup(obj->der, obj->der_len);
+    first->len = obj->der_len;
+    return 0;
+}
+
+int devid_cert_open_name(struct devid_prov *prov, const char *name,
+                         const struct devid_pin_cb *pin, unsigned char **der,
+                         size_t *len)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(name);
+    struct devid_first_cert first = { NULL, 0 };
+    char *shown = NULL;
+
+    *der = NULL;
+    *len = 0;
+    if (ops == NULL || ops->search == NULL) {
+        shown = devid_name_redact(name);
+        DEVID_RAISE(prov, DEVID_R_NO_BACKEND, "%s",
+                    shown != NULL ? shown : "reference");
+        OPENSSL_free(shown);
+        return 0;
+    }
+    if (!ops->search(prov, name, DEVID_OBJ_CERT, pin, devid_take_first_cert,
+                     &first)) {
+        return 0;
+    }
+    if (first.der == NULL) {
+        shown = devid_name_redact(name);
+        DEVID_RAISE(prov, DEVID_R_NO_OBJECT, "no certificate matches %s",
+                    shown != NULL ? shown : "the reference");
+        OPENSSL_free(shown);
+        return 0;
+    }
+    *der = first.der;
+    *len = first.len;
+    return 1;
+}
+
 int devid_key_open_name(struct devid_prov *prov, const char *name,
                         const struct devid_pin_cb *pin, struct devid_key **out)
 {

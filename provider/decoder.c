@@ -141,11 +141,53 @@ static int devid_dec_emit_spki(struct devid_key *key, OSSL_CALLBACK *object_cb,
     return ret;
 }
 
+/* A reference to a certificate ("type=cert") goes on as the certificate's
+ * DER: the file store makes an X509 of it ("openssl x509 -in", storeutl,
+ * OSSL_STORE users). */
+static int devid_dec_emit_cert(unsigned char *cert, size_t len,
+                               OSSL_CALLBACK *object_cb, void *object_cbarg)
+{
+    OSSL_PARAM params[4];
+    int type = OSSL_OBJECT_CERT;
+
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, cert,
+                                                  len);
+    params[2] = OSSL_PARAM_construct_utf8_string(
+        OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)"Certificate", 0);
+    params[3] = OSSL_PARAM_construct_end();
+    return object_cb(params, object_cbarg);
+}
+
+/* No key matches the reference (and nothing else went wrong: a refused
+ * PIN stands): it may name a certificate. Returns 1 with its DER in *cert
+ * (OPENSSL_free), else 0 with no error added. */
+static int devid_dec_find_cert(struct devid_prov *prov,
+                               const unsigned char *der, size_t len,
+                               const struct devid_pin_cb *pin,
+                               unsigned char **cert, size_t *cert_len)
+{
+    *cert = NULL;
+    if (ERR_GET_REASON(ERR_peek_last_error()) != DEVID_R_NO_OBJECT) {
+        return 0;
+    }
+    devid_err_mark(prov);
+    if (!devid_ref_open_cert(prov, der, len, pin, cert, cert_len)
+        || *cert == NULL) {
+        devid_err_pop_to_mark(prov);
+        return 0;
+    }
+    devid_err_clear_mark(prov);
+    return 1;
+}
+
 /* PEM step: only our two labels; any other PEM is left to the other
- * decoders (returning 1 without calling back means "not mine"). It opens
- * the key already (kept in the reference cache for the next step): OpenSSL
- * keeps the errors of a decoder that returns 0 here, whereas the next step
- * runs inside the file store, which drops them. So a program reports "no
+ * decoders (returning 1 without calling back means "not mine"). A public
+ * key goes on as its SubjectPublicKeyInfo, a certificate as its DER; a
+ * private key's body goes on to the DER step. It opens the key already
+ * (kept in the reference cache for the next step): OpenSSL keeps the
+ * errors of a decoder that returns 0 here, whereas the next step runs
+ * inside the file store, which drops them. So a program reports "no
  * matching token" instead of "unsupported". */
 static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
                                 OSSL_CALLBACK *object_cb, void *object_cbarg,
@@ -158,8 +200,11 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     char *label = NULL;
     char *header = NULL;
     unsigned char *der = NULL;
+    unsigned char *cert = NULL;
+    size_t cert_len = 0;
     long len = 0;
     OSSL_PARAM params[3];
+    int opened;
     int ret = 1;
 
     if (in == NULL) {
@@ -175,7 +220,17 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
         goto end;
     }
     DEVID_DEBUG("decoder", "reference file: %s", label);
-    if (!devid_ref_open_cached(prov, label, der, (size_t)len, &pin, &key)) {
+    devid_err_mark(prov);
+    opened = devid_ref_open_cached(prov, label, der, (size_t)len, &pin, &key);
+    if (!opened
+        && devid_dec_find_cert(prov, der, (size_t)len, &pin, &cert,
+                               &cert_len)) {
+        devid_err_pop_to_mark(prov); /* "no key matches": it is a cert */
+        ret = devid_dec_emit_cert(cert, cert_len, object_cb, object_cbarg);
+        goto end;
+    }
+    devid_err_clear_mark(prov);
+    if (!opened) {
         DEVID_DEBUG("decoder", "the %s file cannot be opened", label);
         ret = 0;
         goto end;
@@ -195,6 +250,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     ret = object_cb(params, object_cbarg);
 end:
     devid_key_free(key);
+    OPENSSL_free(cert);
     OPENSSL_free(label);
     OPENSSL_free(header);
     OPENSSL_free(der);

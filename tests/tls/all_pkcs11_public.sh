@@ -144,3 +144,27 @@ kfp=$(openssl pkey -pubin -in rsa.pub -outform der | openssl dgst -sha256 -r \
     | cut -c1-64)
 [ "$(count -sha256 -fingerprint "$kfp")" = 2 ] || fail "-fingerprint (key)"
 ok "storeutl -alias, -subject, -issuer/-serial, -fingerprint on a pkcs11: URI"
+
+# ---- a reference file naming a certificate (type=cert) --------------------
+mkref "$tok;object=ec;type=cert" > cert.ref
+devid_ossl x509 -in cert.ref -out cert.pem 2> cert.err \
+    || fail "x509 -in a type=cert reference: $(cat cert.err)"
+openssl x509 -in ec.crt | cmp -s - cert.pem \
+    || fail "the type=cert reference gives another certificate"
+[ "$(devid_ossl storeutl -noout cert.ref | sed -n 's/^Total found: //p')" = 1 ] \
+    || fail "storeutl of the type=cert reference"
+mkref "$tok;object=nosuch;type=cert" > nocert.ref
+if devid_ossl x509 -in nocert.ref -noout 2> nocert.err; then
+    fail "a reference to a missing certificate loaded"
+fi
+grep -q 'no matching object' nocert.err || fail "no cert: $(cat nocert.err)"
+# a reference without a type names the key first; a refused PIN is the
+# answer, never the certificate of the same label
+mkref "$tok;object=ec" > notype.ref
+devid_ossl pkey -in notype.ref -passin "pass:$DEVID_USER_PIN" -pubout \
+    | cmp -s - ec.pub || fail "a reference without a type is not the key"
+if devid_ossl x509 -in notype.ref -passin pass:0000 -noout 2> pin.err; then
+    fail "a refused PIN gave the certificate of the key's label"
+fi
+grep -q 'PIN or auth value incorrect' pin.err || fail "refused PIN: $(cat pin.err)"
+ok "a type=cert reference file loads the certificate (x509 -in, storeutl)"
