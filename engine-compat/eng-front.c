@@ -65,8 +65,7 @@ static int devid_eng_bind(ENGINE *e, const char *id)
     if (id != NULL && strcmp(id, DEVID_ENG_ID) != 0) {
         return 0;
     }
-    if (!ENGINE_set_id(e, DEVID_ENG_ID)
-        || !ENGINE_set_name(e, DEVID_ENG_NAME)
+    if (!ENGINE_set_id(e, DEVID_ENG_ID) || !ENGINE_set_name(e, DEVID_ENG_NAME)
         || !ENGINE_set_init_function(e, devid_eng_init)
         || !ENGINE_set_finish_function(e, devid_eng_finish)
         || !ENGINE_set_load_privkey_function(e, devid_eng_load_privkey)

@@ -146,8 +146,7 @@ X509 *devid_eng_load_cert(const char *name)
     }
     OSSL_STORE_close(store);
     if (cert == NULL) {
-        devid_eng_raise(ENGINE_R_INVALID_ARGUMENT, "no certificate from",
-                        name);
+        devid_eng_raise(ENGINE_R_INVALID_ARGUMENT, "no certificate from", name);
     }
     return cert;
 }

@@ -37,7 +37,7 @@ struct devid_asym_ctx {
     int mgf1_nid;               /* NID_undef: same as oaep_nid */
     unsigned char *label;
     size_t label_len;
-    struct devid_pubop *pubop;  /* an encryption, in software */
+    struct devid_pubop *pubop; /* an encryption, in software */
 };
 
 static void *devid_asym_newctx(void *provctx)

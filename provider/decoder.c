@@ -133,8 +133,9 @@ static int devid_dec_emit_spki(struct devid_key *key, OSSL_CALLBACK *object_cb,
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, spki,
                                                   len);
-    params[2] = OSSL_PARAM_construct_utf8_string(
-        OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)"SubjectPublicKeyInfo", 0);
+    params[2] =
+        OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE,
+                                         (char *)"SubjectPublicKeyInfo", 0);
     params[3] = OSSL_PARAM_construct_end();
     ret = object_cb(params, object_cbarg);
     OPENSSL_free(spki);
@@ -153,8 +154,9 @@ static int devid_dec_emit_cert(unsigned char *cert, size_t len,
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, cert,
                                                   len);
-    params[2] = OSSL_PARAM_construct_utf8_string(
-        OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)"Certificate", 0);
+    params[2] =
+        OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE,
+                                         (char *)"Certificate", 0);
     params[3] = OSSL_PARAM_construct_end();
     return object_cb(params, object_cbarg);
 }

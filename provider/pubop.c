@@ -243,8 +243,8 @@ int devid_pubop_verify_final(struct devid_pubop *op, const unsigned char *sig,
 }
 
 int devid_pubop_encrypt(struct devid_pubop *op, unsigned char *out,
-                        size_t *outlen, size_t outsize,
-                        const unsigned char *in, size_t inlen)
+                        size_t *outlen, size_t outsize, const unsigned char *in,
+                        size_t inlen)
 {
     if (op->pctx == NULL) {
         return 0;

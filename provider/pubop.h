@@ -70,7 +70,7 @@ int devid_pubop_verify_final(struct devid_pubop *op, const unsigned char *sig,
 /** Encrypts in to out (out NULL: sets *outlen to the size needed).
  *  Returns 1/0. */
 int devid_pubop_encrypt(struct devid_pubop *op, unsigned char *out,
-                        size_t *outlen, size_t outsize,
-                        const unsigned char *in, size_t inlen);
+                        size_t *outlen, size_t outsize, const unsigned char *in,
+                        size_t inlen);
 
 #endif

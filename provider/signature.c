@@ -58,7 +58,7 @@ struct devid_sig_ctx {
                                      * (DEVID_CAP_SIGN_MESSAGE) */
     unsigned char *msg;             /* message mode: what update gave */
     size_t msg_len;
-    struct devid_pubop *pubop;      /* a verification, in software */
+    struct devid_pubop *pubop; /* a verification, in software */
 };
 
 /* Message mode keeps the whole message for the hardware to hash: bound it
@@ -463,11 +463,10 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
  * hashed with mdname. Any of our keys verifies, public-only ones too. */
 static int devid_sig_verify_start(struct devid_sig_ctx *ctx,
                                   struct devid_key *key, int digest_verify,
-                                  const char *mdname,
-                                  const OSSL_PARAM params[])
+                                  const char *mdname, const OSSL_PARAM params[])
 {
     if (key == NULL) {
-        key = ctx->key;         /* the same key again */
+        key = ctx->key; /* the same key again */
     }
     if (key == NULL || key->pub.type != ctx->type) {
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
@@ -492,9 +491,8 @@ static int devid_sig_verify_init(void *vctx, void *vkey,
     return devid_sig_verify_start(vctx, vkey, 0, NULL, params);
 }
 
-static int devid_sig_verify(void *vctx, const unsigned char *sig,
-                            size_t siglen, const unsigned char *tbs,
-                            size_t tbslen)
+static int devid_sig_verify(void *vctx, const unsigned char *sig, size_t siglen,
+                            const unsigned char *tbs, size_t tbslen)
 {
     struct devid_sig_ctx *ctx = vctx;
 
@@ -511,14 +509,12 @@ static int devid_sig_digest_verify_init(void *vctx, const char *mdname,
     return devid_sig_verify_start(vctx, vkey, 1, mdname, params);
 }
 
-static int devid_sig_digest_verify_update(void *vctx,
-                                          const unsigned char *data,
+static int devid_sig_digest_verify_update(void *vctx, const unsigned char *data,
                                           size_t datalen)
 {
     struct devid_sig_ctx *ctx = vctx;
 
-    return ctx->pubop != NULL
-           && devid_pubop_update(ctx->pubop, data, datalen);
+    return ctx->pubop != NULL && devid_pubop_update(ctx->pubop, data, datalen);
 }
 
 static int devid_sig_digest_verify_final(void *vctx, const unsigned char *sig,
@@ -741,13 +737,6 @@ static const OSSL_PARAM *devid_sig_rsa_settable_ctx_params(void *vctx,
     DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_INIT, digest_sign_init),        \
     DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_UPDATE, digest_sign_update),    \
     DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_FINAL, digest_sign_final),      \
-    DEVID_DISPATCH(SIGNATURE, sig, VERIFY_INIT, verify_init),                  \
-    DEVID_DISPATCH(SIGNATURE, sig, VERIFY, verify),                            \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_INIT, digest_verify_init),    \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_UPDATE,                       \
-                   digest_verify_update),                                      \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_FINAL, digest_verify_final),  \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY, digest_verify),              \
     DEVID_DISPATCH(SIGNATURE, sig, GET_CTX_PARAMS, get_ctx_params),            \
     DEVID_DISPATCH(SIGNATURE, sig, GETTABLE_CTX_PARAMS, gettable_ctx_params),  \
     DEVID_DISPATCH(SIGNATURE, sig, SET_CTX_PARAMS, set_ctx_params)
@@ -757,6 +746,12 @@ const OSSL_DISPATCH devid_sig_ecdsa_functions[] = {
     DEVID_SIG_COMMON,
     DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,
                    ecdsa_settable_ctx_params),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY_INIT, verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY, verify),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_INIT, digest_verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_UPDATE, digest_verify_update),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_FINAL, digest_verify_final),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY, digest_verify),
     OSSL_DISPATCH_END
 };
 
@@ -765,5 +760,11 @@ const OSSL_DISPATCH devid_sig_rsa_functions[] = {
     DEVID_SIG_COMMON,
     DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,
                    rsa_settable_ctx_params),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY_INIT, verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY, verify),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_INIT, digest_verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_UPDATE, digest_verify_update),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_FINAL, digest_verify_final),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY, digest_verify),
     OSSL_DISPATCH_END
 };

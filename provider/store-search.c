@@ -35,16 +35,15 @@ const OSSL_PARAM *devid_store_search_settable(void)
 }
 
 /* A DER X509_NAME parameter into *name. */
-static int devid_store_search_name(struct devid_prov *prov,
-                                   const OSSL_PARAM *p, X509_NAME **name)
+static int devid_store_search_name(struct devid_prov *prov, const OSSL_PARAM *p,
+                                   X509_NAME **name)
 {
     const void *der = NULL;
     const unsigned char *q;
     size_t len = 0;
 
     if (!OSSL_PARAM_get_octet_string_ptr(p, &der, &len)) {
-        DEVID_RAISE(prov, DEVID_R_INVALID_PARAM, "store search: %s",
-                    p->key);
+        DEVID_RAISE(prov, DEVID_R_INVALID_PARAM, "store search: %s", p->key);
         return 0;
     }
     q = der;
@@ -126,8 +125,7 @@ static int devid_store_search_check(struct devid_prov *prov,
     if (s->fp != NULL && (int)s->fp_len != EVP_MD_get_size(s->md)) {
         DEVID_RAISE(prov, DEVID_R_INVALID_PARAM,
                     "store search: a %s fingerprint has %d bytes, not %zu",
-                    EVP_MD_get0_name(s->md), EVP_MD_get_size(s->md),
-                    s->fp_len);
+                    EVP_MD_get0_name(s->md), EVP_MD_get_size(s->md), s->fp_len);
         return 0;
     }
     return 1;
@@ -206,8 +204,7 @@ static int devid_store_search_fp_of(const struct devid_store_search *s,
  * the whole certificate, as "x509 -fingerprint" prints it, or of its
  * public key). */
 static int devid_store_search_cert(const struct devid_store_search *s,
-                                   const struct devid_store_item *item,
-                                   X509 *x)
+                                   const struct devid_store_item *item, X509 *x)
 {
     unsigned char *spki = NULL;
     int len;

@@ -13,12 +13,12 @@
 #include "provider/backend.h"
 
 struct devid_store_search {
-    char *alias;             /* the object's label */
-    X509_NAME *subject;      /* a certificate's subject, or a key's cert's */
-    X509_NAME *issuer;       /* with serial: one certificate */
+    char *alias;        /* the object's label */
+    X509_NAME *subject; /* a certificate's subject, or a key's cert's */
+    X509_NAME *issuer;  /* with serial: one certificate */
     ASN1_INTEGER *serial;
-    EVP_MD *md;              /* with fp: digest of a certificate's DER or */
-    unsigned char *fp;       /* of a key's SubjectPublicKeyInfo */
+    EVP_MD *md;        /* with fp: digest of a certificate's DER or */
+    unsigned char *fp; /* of a key's SubjectPublicKeyInfo */
     size_t fp_len;
 };
 

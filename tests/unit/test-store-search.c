@@ -73,8 +73,8 @@ static void cert_item(struct devid_store_item *item, const char *cn,
     int len;
 
     CU_ASSERT_FATAL(x != NULL && n != NULL && k != NULL);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-                               (const unsigned char *)cn, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn,
+                               -1, -1, 0);
     X509_set_subject_name(x, n);
     X509_set_issuer_name(x, n);
     ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
