@@ -261,7 +261,11 @@ struct devid_backend_ops {
     /* Finds the objects a name designates and calls cb for each, in the
      * order private keys, public keys, certificates. want is a mask of
      * devid_obj_class (0 = all). Logs in when private keys are wanted.
-     * Finding nothing is success with no callback. */
+     * Finding nothing is success with no callback. The store's search
+     * criteria (OSSL_STORE_find: alias, subject, issuer and serial,
+     * fingerprint) never reach a backend: the store asks for the classes
+     * they need and checks them itself (provider/store-search.c), so
+     * every backend honours them alike. */
     int (*search)(struct devid_prov *prov, const char *name, unsigned int want,
                   const struct devid_pin_cb *pin, devid_object_cb *cb,
                   void *cbarg);
