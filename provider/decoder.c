@@ -64,9 +64,11 @@ static int devid_dec_does_selection(void *provctx, int selection)
  * "openssl pkey -pubin", "dgst -verify" and "pkeyutl -pubin" ask for with
  * the public selection alone, as they do with pkcs11-provider's files. Only
  * the PEM step says yes: it passes such a key on as its SubjectPublicKeyInfo,
- * which OpenSSL's own decoders finish. The DER steps keep saying no, or
- * OpenSSL 3.0 would set them up for every certificate's public key too
- * (9 % more instructions to load a 144-certificate CA bundle, callgrind). */
+ * which OpenSSL's own decoders finish. That costs OpenSSL 3.0 0.8 % more
+ * instructions to load a 144-certificate CA bundle (callgrind: 255.6 M
+ * against 253.6 M). The DER steps keep saying no: had they said yes too,
+ * OpenSSL 3.0 would set them up for every certificate's public key (9 %
+ * more). */
 static int devid_dec_ref_does_selection(void *provctx, int selection)
 {
     return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
