@@ -349,6 +349,7 @@ static int devid_key_open_first(struct devid_prov *prov, const char *name,
 struct devid_first_cert {
     unsigned char *der;
     size_t len;
+    int oom;
 };
 
 static int devid_take_first_cert(const struct devid_object *obj, void *arg)
@@ -360,6 +361,7 @@ static int devid_take_first_cert(const struct devid_object *obj, void *arg)
     }
     first->der = OPENSSL_memdup(obj->der, obj->der_len);
     first->len = obj->der_len;
+    first->oom = first->der == NULL;
     return 0;
 }
 
@@ -368,7 +370,7 @@ int devid_cert_open_name(struct devid_prov *prov, const char *name,
                          size_t *len)
 {
     const struct devid_backend_ops *ops = devid_backend_for_name(name);
-    struct devid_first_cert first = { NULL, 0 };
+    struct devid_first_cert first = { NULL, 0, 0 };
     char *shown = NULL;
 
     *der = NULL;
@@ -382,6 +384,10 @@ int devid_cert_open_name(struct devid_prov *prov, const char *name,
     }
     if (!ops->search(prov, name, DEVID_OBJ_CERT, pin, devid_take_first_cert,
                      &first)) {
+        return 0;
+    }
+    if (first.oom) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "certificate");
         return 0;
     }
     if (first.der == NULL) {

@@ -273,23 +273,30 @@ static int devid_store_search_label(const struct devid_store_search *s,
            || (item->label != NULL && strcmp(item->label, s->alias) == 0);
 }
 
-size_t devid_store_search_filter(const struct devid_store_search *s,
-                                 unsigned int want,
-                                 struct devid_store_item *items, size_t n)
+int devid_store_search_filter(struct devid_prov *prov,
+                              const struct devid_store_search *s,
+                              unsigned int want, struct devid_store_item *items,
+                              size_t n, size_t *kept)
 {
     X509 **certs = OPENSSL_zalloc((n > 0 ? n : 1) * sizeof(*certs));
     const unsigned char *p;
-    size_t i, kept = 0;
+    size_t i;
     int keep;
 
-    for (i = 0; certs != NULL && i < n; i++) {
+    *kept = n;
+    if (certs == NULL) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "store search");
+        return 0;
+    }
+    *kept = 0;
+    for (i = 0; i < n; i++) {
         if (items[i].cls == DEVID_OBJ_CERT) {
             p = items[i].der;
             certs[i] = d2i_X509(NULL, &p, (long)items[i].der_len);
         }
     }
     for (i = 0; i < n; i++) {
-        keep = certs != NULL && (want == 0 || (items[i].cls & want) != 0)
+        keep = (want == 0 || (items[i].cls & want) != 0)
                && devid_store_search_label(s, &items[i]);
         if (keep && items[i].cls == DEVID_OBJ_CERT) {
             keep = certs[i] != NULL
@@ -299,17 +306,17 @@ size_t devid_store_search_filter(const struct devid_store_search *s,
         }
         if (!keep) {
             devid_store_item_clear(&items[i]);
-        } else if (kept != i) {
-            items[kept] = items[i];
+        } else if (*kept != i) {
+            items[*kept] = items[i];
             memset(&items[i], 0, sizeof(items[i]));
         }
-        kept += keep ? 1 : 0;
+        *kept += keep ? 1 : 0;
     }
-    for (i = 0; certs != NULL && i < n; i++) {
+    for (i = 0; i < n; i++) {
         X509_free(certs[i]);
     }
     OPENSSL_free(certs);
-    return kept;
+    return 1;
 }
 
 void devid_store_item_clear(struct devid_store_item *item)

@@ -54,11 +54,13 @@ struct devid_store_item {
 
 /** Keeps the items of the n in items that meet every criterion of s and
  *  are of a class in want (0 = all); frees the others, moves the kept ones
- *  to the front and returns how many there are. A key meets a subject when
- *  a found certificate with that subject holds its public key. */
-size_t devid_store_search_filter(const struct devid_store_search *s,
-                                 unsigned int want,
-                                 struct devid_store_item *items, size_t n);
+ *  to the front and sets *kept to how many there are. A key meets a
+ *  subject when a found certificate with that subject holds its public
+ *  key. Returns 1, or 0 with DEVID_R_MALLOC raised (items untouched). */
+int devid_store_search_filter(struct devid_prov *prov,
+                              const struct devid_store_search *s,
+                              unsigned int want, struct devid_store_item *items,
+                              size_t n, size_t *kept);
 
 /** Frees one item's contents. */
 void devid_store_item_clear(struct devid_store_item *item);

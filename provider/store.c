@@ -164,8 +164,11 @@ static int devid_store_search(struct devid_store_ctx *ctx,
     }
     DEVID_DEBUG("store", "%zu object(s) found", ctx->n_items);
     if (devid_store_search_any(&ctx->crit)) {
-        ctx->n_items = devid_store_search_filter(&ctx->crit, ctx->want,
-                                                 ctx->items, ctx->n_items);
+        if (!devid_store_search_filter(ctx->prov, &ctx->crit, ctx->want,
+                                       ctx->items, ctx->n_items,
+                                       &ctx->n_items)) {
+            return 0;
+        }
         DEVID_DEBUG("store", "%zu meet the search criteria", ctx->n_items);
     }
     if (ctx->n_items == 0) {

@@ -107,7 +107,7 @@ static void test_filter(void)
     cert_item(&items[2], "one", "c", 3);
     /* alias */
     s.alias = OPENSSL_strdup("b");
-    kept = devid_store_search_filter(&s, 0, items, 3);
+    CU_ASSERT(devid_store_search_filter(prov, &s, 0, items, 3, &kept));
     CU_ASSERT_EQUAL(kept, 1);
     CU_ASSERT_STRING_EQUAL(items[0].label, "b");
     devid_store_item_clear(&items[0]);
@@ -119,7 +119,7 @@ static void test_filter(void)
     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
                                (const unsigned char *)"one", -1, -1, 0);
     s.subject = X509_NAME_dup(n);
-    kept = devid_store_search_filter(&s, 0, items, 3);
+    CU_ASSERT(devid_store_search_filter(prov, &s, 0, items, 3, &kept));
     CU_ASSERT_EQUAL(kept, 2);
     CU_ASSERT_STRING_EQUAL(items[0].label, "a");
     CU_ASSERT_STRING_EQUAL(items[1].label, "c");
@@ -127,11 +127,12 @@ static void test_filter(void)
     s.issuer = X509_NAME_dup(n);
     s.serial = ASN1_INTEGER_new();
     ASN1_INTEGER_set(s.serial, 3);
-    kept = devid_store_search_filter(&s, 0, items, kept);
+    CU_ASSERT(devid_store_search_filter(prov, &s, 0, items, kept, &kept));
     CU_ASSERT_EQUAL(kept, 1);
     CU_ASSERT_STRING_EQUAL(items[0].label, "c");
     /* a class not wanted goes too */
-    kept = devid_store_search_filter(&s, DEVID_OBJ_PRIVKEY, items, kept);
+    CU_ASSERT(devid_store_search_filter(prov, &s, DEVID_OBJ_PRIVKEY, items,
+                                        kept, &kept));
     CU_ASSERT_EQUAL(kept, 0);
     for (i = 0; i < 3; i++) {
         devid_store_item_clear(&items[i]);
