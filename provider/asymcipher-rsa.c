@@ -164,6 +164,8 @@ static int devid_asym_decrypt_tls(struct devid_asym_ctx *ctx,
                     modlen, inlen);
         return 0;
     }
+    DEVID_DEBUG("asym", "TLS premaster, %s",
+                raw ? "raw RSA, checked here" : "PKCS#1 by the hardware");
     memset(&p, 0, sizeof(p));
     p.pad = raw ? DEVID_PAD_NONE : DEVID_PAD_PKCS1;
     buf = OPENSSL_secure_zalloc(modlen);
