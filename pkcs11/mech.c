@@ -76,7 +76,9 @@ struct devid_p11_mech_item {
     const char *name;
 };
 
+/* clang-format off: it would spread the braces over four lines */
 #define DEVID_P11_M(x) { x, #x }
+/* clang-format on */
 
 static const struct devid_p11_mech_item devid_p11_mechs[DEVID_P11_NMECH] = {
     DEVID_P11_M(CKM_ECDSA),
@@ -134,14 +136,13 @@ size_t devid_p11_digest_info(const struct devid_p11_md *md,
 {
     /* RFC 8017 §9.2 note 1: DigestInfo ::= SEQUENCE { SEQUENCE { OID,
      * NULL }, OCTET STRING digest } */
-    static const unsigned char sha1[] = {
-        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
-        0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14
-    };
-    static const unsigned char nist[] = {
-        0x30, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-        0x65, 0x03, 0x04, 0x02, 0x00, 0x05, 0x00, 0x04, 0x00
-    };
+    static const unsigned char sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06,
+                                          0x05, 0x2b, 0x0e, 0x03, 0x02,
+                                          0x1a, 0x05, 0x00, 0x04, 0x14 };
+    static const unsigned char nist[] = { 0x30, 0x00, 0x30, 0x0d, 0x06,
+                                          0x09, 0x60, 0x86, 0x48, 0x01,
+                                          0x65, 0x03, 0x04, 0x02, 0x00,
+                                          0x05, 0x00, 0x04, 0x00 };
     size_t n;
 
     if (md->oid == 0) {
@@ -233,8 +234,9 @@ unsigned int devid_p11_mech_caps(devid_p11_mset m, CK_KEY_TYPE kt, int sign,
     int x509 = (m & DEVID_P11_BIT(DEVID_P11_B_RSA_X509)) != 0;
 
     if (kt == CKK_EC) {
-        if (sign && ((m & DEVID_P11_BIT(DEVID_P11_B_ECDSA)) != 0
-                     || (m & (row << DEVID_P11_B_HASHED_ECDSA)) != 0)) {
+        if (sign
+            && ((m & DEVID_P11_BIT(DEVID_P11_B_ECDSA)) != 0
+                || (m & (row << DEVID_P11_B_HASHED_ECDSA)) != 0)) {
             caps |= DEVID_CAP_SIGN_ECDSA;
         }
         if (derive && (m & DEVID_P11_BIT(DEVID_P11_B_ECDH)) != 0) {

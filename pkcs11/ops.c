@@ -173,8 +173,7 @@ static int devid_p11_sign_allowed(struct devid_key *key,
         return p->md_nid == NID_undef
                    ? devid_p11_sign_check(key, DEVID_CAP_SIGN_RAW_PKCS1,
                                           "raw PKCS#1")
-                   : devid_p11_sign_check(key, DEVID_CAP_SIGN_PKCS1,
-                                          "PKCS#1");
+                   : devid_p11_sign_check(key, DEVID_CAP_SIGN_PKCS1, "PKCS#1");
     case DEVID_SIG_PSS:
         return devid_p11_sign_check(key, DEVID_CAP_SIGN_PSS, "RSA-PSS");
     default:
@@ -196,7 +195,7 @@ static int devid_p11_sign_x509(struct devid_key *key,
     size_t k = ((size_t)key->pub.bits + 7) / 8;
     CK_MECHANISM mech = { CKM_RSA_X_509, NULL, 0 };
     unsigned char di[96];
-    unsigned char em[1024];         /* up to RSA-8192: a public value once
+    unsigned char em[1024]; /* up to RSA-8192: a public value once
                                      * signed, but wiped all the same */
     size_t dilen = 0;
     int ok;
@@ -252,11 +251,11 @@ int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
                     need, *siglen);
         return 0;
     }
-    if (!devid_p11_sign_allowed(key, p) || !devid_p11_mech_plan(key, p, &plan)) {
+    if (!devid_p11_sign_allowed(key, p)
+        || !devid_p11_mech_plan(key, p, &plan)) {
         return 0;
     }
-    if (p->md_nid != NID_undef
-        && (plan.md == NULL || plan.md->len != tbslen)) {
+    if (p->md_nid != NID_undef && (plan.md == NULL || plan.md->len != tbslen)) {
         DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
                     "%s: digest %s of %zu bytes not supported", key->uri,
                     OBJ_nid2sn(p->md_nid), tbslen);
@@ -281,8 +280,8 @@ int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
     mech.mechanism = plan.ckm;
     if (p->scheme == DEVID_SIG_PKCS1 && plan.md != NULL) {
         return devid_p11_sign_call(key, &mech, di,
-                                   devid_p11_digest_info(plan.md, tbs, di),
-                                   sig, siglen);
+                                   devid_p11_digest_info(plan.md, tbs, di), sig,
+                                   siglen);
     }
     if (p->scheme == DEVID_SIG_PSS) {
         pss.hashAlg = plan.md->ckm;

@@ -143,7 +143,7 @@ struct devid_p11_key {
     CK_KEY_TYPE kt;
     unsigned char *id;
     size_t id_len;
-    devid_p11_mset mset;         /* the token's, less what the key's
+    devid_p11_mset mset; /* the token's, less what the key's
                                   * CKA_ALLOWED_MECHANISMS leaves out */
     /* the session copy (copy.c): state read without a lock on the signing
      * path, changed under tok->lock (but UNUSED -> WANTED) */
@@ -397,14 +397,14 @@ struct devid_p11_md {
     CK_MECHANISM_TYPE ckm;
     CK_RSA_PKCS_MGF_TYPE mgf;
     size_t len;
-    unsigned char oid;           /* last arc under 2.16.840.1.101.3.4.2 */
+    unsigned char oid; /* last arc under 2.16.840.1.101.3.4.2 */
 };
 
 /* How a signature is made (devid_p11_mech_plan). */
 enum devid_p11_route {
-    DEVID_P11_ROUTE_TOKEN = 1,   /* over the digest, padded by the token */
-    DEVID_P11_ROUTE_X509,        /* over the digest, padded here, raw RSA */
-    DEVID_P11_ROUTE_HASHED       /* over the message, hashed by the token */
+    DEVID_P11_ROUTE_TOKEN = 1, /* over the digest, padded by the token */
+    DEVID_P11_ROUTE_X509,      /* over the digest, padded here, raw RSA */
+    DEVID_P11_ROUTE_HASHED     /* over the message, hashed by the token */
 };
 
 struct devid_p11_plan {

@@ -23,15 +23,15 @@
 #define DEVID_P11_HASHED_BUF 8192
 
 struct devid_sign_op {
-    struct devid_key *key;             /* one reference */
+    struct devid_key *key; /* one reference */
     CK_MECHANISM mech;
     CK_RSA_PKCS_PSS_PARAMS pss;
-    unsigned char *buf;                /* the message while short */
+    unsigned char *buf; /* the message while short */
     size_t len;
-    struct devid_p11_token *tok;       /* streaming: the token, */
-    CK_SESSION_HANDLE s;               /* the session the operation is on */
+    struct devid_p11_token *tok; /* streaming: the token, */
+    CK_SESSION_HANDLE s;         /* the session the operation is on */
     int streaming;
-    int moved;                         /* handed over to a copy */
+    int moved; /* handed over to a copy */
 };
 
 int devid_p11_sign_init(struct devid_key *key,

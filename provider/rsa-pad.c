@@ -137,8 +137,7 @@ int devid_rsa_pad_pss(OSSL_LIB_CTX *libctx, int md_nid, int mgf1_nid,
     int ret = 0;
 
     if (md == NULL || mgf1 == NULL || mctx == NULL || saltlen < 0
-        || (size_t)saltlen > sizeof(salt)
-        || (size_t)EVP_MD_get_size(md) != hlen
+        || (size_t)saltlen > sizeof(salt) || (size_t)EVP_MD_get_size(md) != hlen
         || emlen < hlen + (size_t)saltlen + 2) {
         goto end;
     }
@@ -179,8 +178,8 @@ static unsigned int devid_rsa_tls_version_ok(const unsigned char *v,
 
 void devid_rsa_tls_premaster(const unsigned char *em, size_t emlen,
                              unsigned int client_version,
-                             unsigned int alt_version,
-                             const unsigned char *rnd, unsigned char *out)
+                             unsigned int alt_version, const unsigned char *rnd,
+                             unsigned char *out)
 {
     const unsigned char *pms = em + emlen - DEVID_TLS_PREMASTER_LEN;
     unsigned int good;
@@ -201,9 +200,8 @@ void devid_rsa_tls_premaster(const unsigned char *em, size_t emlen,
 }
 
 void devid_rsa_tls_select(int ok, const unsigned char *pt, size_t ptlen,
-                          unsigned int client_version,
-                          unsigned int alt_version, const unsigned char *rnd,
-                          unsigned char *out)
+                          unsigned int client_version, unsigned int alt_version,
+                          const unsigned char *rnd, unsigned char *out)
 {
     unsigned int good = ~devid_ct_is_zero((unsigned int)ok)
                         & devid_ct_eq((unsigned int)ptlen,

@@ -39,8 +39,8 @@ int devid_rsa_pad_pss(OSSL_LIB_CTX *libctx, int md_nid, int mgf1_nid,
  *  where the padding ends. Never fails: emlen must be at least 59. */
 void devid_rsa_tls_premaster(const unsigned char *em, size_t emlen,
                              unsigned int client_version,
-                             unsigned int alt_version,
-                             const unsigned char *rnd, unsigned char *out);
+                             unsigned int alt_version, const unsigned char *rnd,
+                             unsigned char *out);
 
 /** The TLS premaster secret from pt, a PKCS#1 v1.5 decryption made by the
  *  hardware (ok: it succeeded; ptlen bytes), for hardware without raw RSA:
@@ -48,8 +48,7 @@ void devid_rsa_tls_premaster(const unsigned char *em, size_t emlen,
  *  else rnd. Constant time in software; the hardware's own behaviour is
  *  outside it (docs/pkcs11-mechanisms.md). */
 void devid_rsa_tls_select(int ok, const unsigned char *pt, size_t ptlen,
-                          unsigned int client_version,
-                          unsigned int alt_version, const unsigned char *rnd,
-                          unsigned char *out);
+                          unsigned int client_version, unsigned int alt_version,
+                          const unsigned char *rnd, unsigned char *out);
 
 #endif

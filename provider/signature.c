@@ -49,9 +49,9 @@ struct devid_sig_ctx {
                                      * (DEVID_CAP_SIGN_MESSAGE) */
     unsigned char *msg;             /* message mode: what update gave */
     size_t msg_len;
-    int started;                    /* digest_sign_*: the backend chose how
+    int started;              /* digest_sign_*: the backend chose how
                                      * to sign (devid_sig_start) */
-    struct devid_sign_op *op;       /* the backend's streamed signature,
+    struct devid_sign_op *op; /* the backend's streamed signature,
                                      * when the hardware hashes */
 };
 
@@ -377,7 +377,7 @@ static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
 static int devid_sig_final_op(struct devid_sig_ctx *ctx, unsigned char *sig,
                               size_t *siglen, size_t sigsize)
 {
-    unsigned char raw[2 * 66];      /* r||s up to P-521: a public value */
+    unsigned char raw[2 * 66]; /* r||s up to P-521: a public value */
     size_t rawlen = sizeof(raw);
     int ret;
 

@@ -71,7 +71,7 @@ static void test_premaster_bad(void)
 {
     static const struct {
         size_t at;
-        int value;      /* -1: xor 0xff */
+        int value; /* -1: xor 0xff */
         const char *what;
     } cases[] = {
         { 0, 0x01, "first byte" },
@@ -134,7 +134,8 @@ static EVP_PKEY *load_key(const char *uri)
 
     while (store != NULL && pkey == NULL && !OSSL_STORE_eof(store)) {
         info = OSSL_STORE_load(store);
-        if (info != NULL && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY) {
+        if (info != NULL
+            && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY) {
             pkey = OSSL_STORE_INFO_get1_PKEY(info);
         }
         OSSL_STORE_INFO_free(info);
@@ -172,8 +173,9 @@ static int tls_decrypt(EVP_PKEY *pkey, const unsigned char *c, size_t clen,
     size_t outlen = DEVID_TLS_PREMASTER_LEN;
     int ok;
 
-    params[0] = OSSL_PARAM_construct_uint(
-        OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &version);
+    params[0] =
+        OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION,
+                                  &version);
     params[1] = OSSL_PARAM_construct_end();
     ok = ctx != NULL && EVP_PKEY_decrypt_init(ctx) > 0
          && EVP_PKEY_CTX_set_params(ctx, params) > 0
@@ -261,12 +263,10 @@ static void test_pss_odd_modulus(void)
                          > 0
                   && EVP_DigestSign(mctx, sig, &siglen, msg, sizeof(msg)) > 0);
         CU_ASSERT(siglen == 129);
-        CU_ASSERT(EVP_DigestVerifyInit(vctx, &pctx, EVP_sha256(), NULL, pub)
-                      > 0
-                  && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING)
-                         > 0
-                  && EVP_DigestVerify(vctx, sig, siglen, msg, sizeof(msg))
-                         == 1);
+        CU_ASSERT(
+            EVP_DigestVerifyInit(vctx, &pctx, EVP_sha256(), NULL, pub) > 0
+            && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
+            && EVP_DigestVerify(vctx, sig, siglen, msg, sizeof(msg)) == 1);
     }
     ERR_print_errors_fp(stderr);
     EVP_MD_CTX_free(mctx);
@@ -377,8 +377,7 @@ int main(void)
     CU_add_test(s, "test_ecdh_truncated", test_ecdh_truncated);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
-    failed = CU_get_number_of_failures()
-             + CU_get_number_of_suites_failed();
+    failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
     CU_cleanup_registry();
     return failed != 0;
 }
