@@ -76,7 +76,8 @@ struct devid_p11_mech_item {
     const char *name;
 };
 
-/* clang-format off: it would spread the braces over four lines */
+/* one line: clang-format would spread the braces over four */
+/* clang-format off */
 #define DEVID_P11_M(x) { x, #x }
 /* clang-format on */
 
