@@ -85,6 +85,17 @@ static void *devid_sig_rsa_newctx(void *provctx, const char *propq)
     return devid_sig_newctx_type(provctx, propq, DEVID_KEY_RSA);
 }
 
+/* Drops a streamed signature in progress, through the backend of the key
+ * that made it (before the key is changed). */
+static void devid_sig_op_free(struct devid_sig_ctx *ctx)
+{
+    if (ctx->op != NULL) {
+        ctx->key->ops->sign_free(ctx->op);
+        ctx->op = NULL;
+    }
+    ctx->started = 0;
+}
+
 static void devid_sig_freectx(void *vctx)
 {
     struct devid_sig_ctx *ctx = vctx;
@@ -96,9 +107,7 @@ static void devid_sig_freectx(void *vctx)
     EVP_MD_free(ctx->mgf1);
     EVP_MD_CTX_free(ctx->mdctx);
     OPENSSL_clear_free(ctx->msg, ctx->msg_len);
-    if (ctx->op != NULL) {
-        ctx->key->ops->sign_free(ctx->op);
-    }
+    devid_sig_op_free(ctx);
     devid_key_free(ctx->key);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
@@ -176,6 +185,7 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
             DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "wrong key type");
             return 0;
         }
+        devid_sig_op_free(ctx);         /* by the backend that made it */
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
         ctx->message = (key->caps & DEVID_CAP_SIGN_MESSAGE) != 0;
@@ -388,9 +398,7 @@ static int devid_sig_final_op(struct devid_sig_ctx *ctx, unsigned char *sig,
         ret = ctx->key->ops->sign_final(ctx->op, raw, &rawlen)
               && devid_sig_ecdsa_out(ctx, raw, rawlen, sig, siglen, sigsize);
     }
-    ctx->key->ops->sign_free(ctx->op);
-    ctx->op = NULL;
-    ctx->started = 0;
+    devid_sig_op_free(ctx);
     return ret;
 }
 
@@ -411,11 +419,7 @@ static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
     OPENSSL_clear_free(ctx->msg, ctx->msg_len);
     ctx->msg = NULL;
     ctx->msg_len = 0;
-    if (ctx->op != NULL) {
-        ctx->key->ops->sign_free(ctx->op);
-        ctx->op = NULL;
-    }
-    ctx->started = 0;
+    devid_sig_op_free(ctx);
     if (ctx->message) {
         return 1; /* the hardware hashes: keep the message (update) */
     }
