@@ -185,7 +185,7 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
             DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "wrong key type");
             return 0;
         }
-        devid_sig_op_free(ctx);         /* by the backend that made it */
+        devid_sig_op_free(ctx); /* by the backend that made it */
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
         ctx->message = (key->caps & DEVID_CAP_SIGN_MESSAGE) != 0;
