@@ -256,7 +256,10 @@ unsigned int devid_p11_mech_caps(devid_p11_mset m, CK_KEY_TYPE kt, int sign,
             || (m & (row << DEVID_P11_B_HASHED_PSS)) != 0)) {
         caps |= DEVID_CAP_SIGN_PSS;
     }
-    if (dec && ((m & DEVID_P11_BIT(DEVID_P11_B_RSA_PKCS)) != 0 || x509)) {
+    /* PKCS#1 v1.5 decryption is never unpadded here: outside TLS (whose
+     * premaster check is constant time, provider/rsa-pad.c) it would be a
+     * padding oracle */
+    if (dec && (m & DEVID_P11_BIT(DEVID_P11_B_RSA_PKCS)) != 0) {
         caps |= DEVID_CAP_DECRYPT_PKCS1;
     }
     if (dec && (m & DEVID_P11_BIT(DEVID_P11_B_RSA_OAEP)) != 0) {

@@ -46,3 +46,20 @@ if devid_ossl pkeyutl -decrypt -inkey "$uri2" -pkeyopt rsa_padding_mode:none \
 fi
 grep -q 'cannot decrypt without padding' raw.err || fail "raw: $(cat raw.err)"
 ok "raw RSA decryption is refused for a key allowed only CKM_RSA_PKCS"
+# a key allowed only raw RSA decrypts raw blocks, never PKCS#1 v1.5 (whose
+# unpadding in software would be a padding oracle outside TLS)
+devid_p11tool --keypairgen --key-type rsa:2048 --usage-decrypt --id 14 \
+    --label rsa-raw --allowed-mechanisms RSA-X-509 >/dev/null
+uri3="pkcs11:token=devid-rsa;object=rsa-raw;type=private?pin-value=$DEVID_USER_PIN"
+devid_ossl pkey -in "$uri3" -pubout -out rsa3.pub
+openssl pkeyutl -encrypt -pubin -inkey rsa3.pub -in plain -out enc5
+devid_ossl pkeyutl -decrypt -inkey "$uri3" -pkeyopt rsa_padding_mode:none \
+    -in enc5 -out raw5.out
+tail -c "$(wc -c < plain)" raw5.out | cmp -s plain - || fail "raw, key allowed CKM_RSA_X_509"
+if devid_ossl pkeyutl -decrypt -inkey "$uri3" -in enc5 -out dec5 2> dec5.err; then
+    fail "PKCS#1 decryption with a key allowed only CKM_RSA_X_509"
+fi
+grep -q 'mechanism not supported by the key or token' dec5.err \
+    || fail "PKCS#1, raw-only key: $(cat dec5.err)"
+grep -q 'CKM_RSA_PKCS not offered' dec5.err || fail "not named: $(cat dec5.err)"
+ok "a key allowed only CKM_RSA_X_509: raw decryption, PKCS#1 v1.5 refused"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # TLS 1.2 with RSA key exchange (AES128-GCM-SHA256): openssl s_server's RSA
 # key is in the token and decrypts the premaster secret with libssl's TLS
-# padding (RSA_PKCS1_WITH_TLS_PADDING). Once with raw RSA (CKM_RSA_X_509:
-# the padding and version checks are devid's, in constant time), once with a
+# padding (RSA_PKCS1_WITH_TLS_PADDING). With raw RSA (CKM_RSA_X_509: the
+# padding and version checks are devid's, in constant time), on a key that
+# may use every mechanism and on one allowed only CKM_RSA_X_509, and with a
 # key allowed only CKM_RSA_PKCS (the token checks the padding).
 set -euf
 . "$top_srcdir/tests/lib.sh"
@@ -24,6 +25,8 @@ devid_p11tool --keypairgen --key-type rsa:2048 --id 31 --label kx-raw \
     --usage-decrypt --usage-sign >/dev/null
 devid_p11tool --keypairgen --key-type rsa:2048 --id 32 --label kx-pkcs \
     --usage-decrypt --usage-sign --allowed-mechanisms RSA-PKCS >/dev/null
+devid_p11tool --keypairgen --key-type rsa:2048 --id 33 --label kx-x509 \
+    --usage-decrypt --usage-sign --allowed-mechanisms RSA-X-509 >/dev/null
 
 # handshake LABEL MECHANISM
 handshake() {
@@ -47,3 +50,5 @@ handshake() {
 }
 handshake kx-raw CKM_RSA_X_509
 handshake kx-pkcs "CKM_RSA_PKCS only"
+# its CSR is signed with PKCS#1 v1.5 padded in software, too
+handshake kx-x509 "CKM_RSA_X_509 only"
