@@ -32,6 +32,16 @@ static unsigned int devid_ct_eq(unsigned int a, unsigned int b)
     return devid_ct_is_zero(a ^ b);
 }
 
+/* Hides a mask's value from the optimiser, so that it cannot turn the
+ * selection that follows into a branch (OpenSSL's value_barrier). */
+static unsigned int devid_ct_barrier(unsigned int mask)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __asm__ volatile("" : "+r"(mask));
+#endif
+    return mask;
+}
+
 static unsigned char devid_ct_select8(unsigned int mask, unsigned char a,
                                       unsigned char b)
 {
@@ -194,6 +204,7 @@ void devid_rsa_tls_premaster(const unsigned char *em, size_t emlen,
     }
     good &= devid_ct_is_zero(em[emlen - DEVID_TLS_PREMASTER_LEN - 1]);
     good &= devid_rsa_tls_version_ok(pms, client_version, alt_version);
+    good = devid_ct_barrier(good);
     for (i = 0; i < DEVID_TLS_PREMASTER_LEN; i++) {
         out[i] = devid_ct_select8(good, pms[i], rnd[i]);
     }
@@ -210,6 +221,7 @@ void devid_rsa_tls_select(int ok, const unsigned char *pt, size_t ptlen,
 
     /* pt always has room for 48 bytes (the modulus size): read them all */
     good &= devid_rsa_tls_version_ok(pt, client_version, alt_version);
+    good = devid_ct_barrier(good);
     for (i = 0; i < DEVID_TLS_PREMASTER_LEN; i++) {
         out[i] = devid_ct_select8(good, pt[i], rnd[i]);
     }
