@@ -245,6 +245,9 @@ unsigned int devid_p11_mech_caps(devid_p11_mset m, CK_KEY_TYPE kt, int sign,
         }
         return caps;
     }
+    if (kt != CKK_RSA) {
+        return 0; /* other key types are their callers' business */
+    }
     if (sign && ((m & DEVID_P11_BIT(DEVID_P11_B_RSA_PKCS)) != 0 || x509)) {
         caps |= DEVID_CAP_SIGN_PKCS1 | DEVID_CAP_SIGN_RAW_PKCS1;
     }

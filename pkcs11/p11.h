@@ -432,8 +432,8 @@ devid_p11_mset devid_p11_mech_token(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot);
 devid_p11_mset devid_p11_mech_key(struct devid_p11_token *tok,
                                   CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h);
 
-/** The DEVID_CAP_* of a key of type kt with mechanisms m and the given
- *  CKA_SIGN, CKA_DECRYPT and CKA_DERIVE. */
+/** The DEVID_CAP_* of an EC or RSA key (kt; 0 for other types) with
+ *  mechanisms m and the given CKA_SIGN, CKA_DECRYPT and CKA_DERIVE. */
 unsigned int devid_p11_mech_caps(devid_p11_mset m, CK_KEY_TYPE kt, int sign,
                                  int dec, int derive);
 
