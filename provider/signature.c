@@ -59,6 +59,10 @@ struct devid_sig_ctx {
     unsigned char *msg;             /* message mode: what update gave */
     size_t msg_len;
     struct devid_pubop *pubop; /* a verification, in software */
+    int started;              /* digest_sign_*: the backend chose how
+                                     * to sign (devid_sig_start) */
+    struct devid_sign_op *op; /* the backend's streamed signature,
+                                     * when the hardware hashes */
 };
 
 /* Message mode keeps the whole message for the hardware to hash: bound it
@@ -91,6 +95,17 @@ static void *devid_sig_rsa_newctx(void *provctx, const char *propq)
     return devid_sig_newctx_type(provctx, propq, DEVID_KEY_RSA);
 }
 
+/* Drops a streamed signature in progress, through the backend of the key
+ * that made it (before the key is changed). */
+static void devid_sig_op_free(struct devid_sig_ctx *ctx)
+{
+    if (ctx->op != NULL) {
+        ctx->key->ops->sign_free(ctx->op);
+        ctx->op = NULL;
+    }
+    ctx->started = 0;
+}
+
 static void devid_sig_freectx(void *vctx)
 {
     struct devid_sig_ctx *ctx = vctx;
@@ -98,12 +113,13 @@ static void devid_sig_freectx(void *vctx)
     if (ctx == NULL) {
         return;
     }
-    devid_key_free(ctx->key);
     EVP_MD_free(ctx->md);
     EVP_MD_free(ctx->mgf1);
     EVP_MD_CTX_free(ctx->mdctx);
     OPENSSL_clear_free(ctx->msg, ctx->msg_len);
     devid_pubop_free(ctx->pubop);
+    devid_sig_op_free(ctx);
+    devid_key_free(ctx->key);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
@@ -120,6 +136,7 @@ static void *devid_sig_dupctx(void *vctx)
     dst->mdctx = NULL;
     dst->msg = NULL;
     dst->pubop = NULL;
+    dst->op = NULL;
     devid_key_up_ref(dst->key);
     if (dst->md != NULL) {
         EVP_MD_up_ref(dst->md);
@@ -148,6 +165,11 @@ static void *devid_sig_dupctx(void *vctx)
             devid_sig_freectx(dst);
             return NULL;
         }
+    }
+    /* the backend copies its operation, or hands it over to the copy */
+    if (src->op != NULL && !src->key->ops->sign_dup(src->op, &dst->op)) {
+        devid_sig_freectx(dst);
+        return NULL;
     }
     return dst;
 }
@@ -184,6 +206,7 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
             DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "wrong key type");
             return 0;
         }
+        devid_sig_op_free(ctx); /* by the backend that made it */
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
         ctx->message = (key->caps & DEVID_CAP_SIGN_MESSAGE) != 0;
@@ -313,6 +336,20 @@ static int devid_sig_saltlen_now(const struct devid_sig_ctx *ctx)
     return len < 0 ? ctx->saltlen : len;
 }
 
+/* X9.62 wants DER; the backend gives r||s. */
+static int devid_sig_ecdsa_out(struct devid_sig_ctx *ctx,
+                               const unsigned char *raw, size_t rawlen,
+                               unsigned char *sig, size_t *siglen,
+                               size_t sigsize)
+{
+    if (!devid_sig_ecdsa_der(raw, rawlen, sig, sigsize, siglen)) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INTERNAL,
+                    "raw ECDSA signature of %zu bytes", rawlen);
+        return 0;
+    }
+    return 1;
+}
+
 /* sign() proper: tbs is a digest, or the message in message mode (called
  * from digest_sign_final only). */
 static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
@@ -358,18 +395,32 @@ static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
         return 0;
     }
     if (ctx->type == DEVID_KEY_RSA) {
+        *siglen = sigsize;
         return ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, sig, siglen);
     }
-    /* X9.62 wants DER; the backend gives r||s */
     if (!ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, raw, &rawlen)) {
         return 0;               /* backend has already raised */
     }
-    if (!devid_sig_ecdsa_der(raw, rawlen, sig, sigsize, siglen)) {
-        DEVID_RAISE(ctx->prov, DEVID_R_INTERNAL,
-                    "raw ECDSA signature of %zu bytes", rawlen);
-        return 0;
+    return devid_sig_ecdsa_out(ctx, raw, rawlen, sig, siglen, sigsize);
+}
+
+/* The backend's streamed signature ends (ctx->op, freed here). */
+static int devid_sig_final_op(struct devid_sig_ctx *ctx, unsigned char *sig,
+                              size_t *siglen, size_t sigsize)
+{
+    unsigned char raw[2 * 66]; /* r||s up to P-521: a public value */
+    size_t rawlen = sizeof(raw);
+    int ret;
+
+    if (ctx->type == DEVID_KEY_RSA) {
+        *siglen = sigsize;
+        ret = ctx->key->ops->sign_final(ctx->op, sig, siglen);
+    } else {
+        ret = ctx->key->ops->sign_final(ctx->op, raw, &rawlen)
+              && devid_sig_ecdsa_out(ctx, raw, rawlen, sig, siglen, sigsize);
     }
-    return 1;
+    devid_sig_op_free(ctx);
+    return ret;
 }
 
 static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
@@ -389,6 +440,7 @@ static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
     OPENSSL_clear_free(ctx->msg, ctx->msg_len);
     ctx->msg = NULL;
     ctx->msg_len = 0;
+    devid_sig_op_free(ctx);
     if (ctx->message) {
         return 1; /* the hardware hashes: keep the message (update) */
     }
@@ -401,12 +453,33 @@ static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
     return EVP_DigestInit_ex2(ctx->mdctx, ctx->md, NULL);
 }
 
+/* Once the parameters are final (they may be set after the init, as
+ * libssl does): the backend says whether the hardware hashes the message
+ * itself (ctx->op) or signs a digest made here. */
+static int devid_sig_start(struct devid_sig_ctx *ctx)
+{
+    struct devid_sign_params p;
+
+    ctx->started = 1;
+    if (ctx->message || ctx->key->ops->sign_init == NULL) {
+        return 1;
+    }
+    return devid_sig_params(ctx, (size_t)EVP_MD_get_size(ctx->md), &p)
+           && ctx->key->ops->sign_init(ctx->key, &p, &ctx->op);
+}
+
 static int devid_sig_digest_sign_update(void *vctx, const unsigned char *data,
                                         size_t datalen)
 {
     struct devid_sig_ctx *ctx = vctx;
     unsigned char *grown;
 
+    if (ctx->md == NULL || (!ctx->started && !devid_sig_start(ctx))) {
+        return 0;
+    }
+    if (ctx->op != NULL) {
+        return ctx->key->ops->sign_update(ctx->op, data, datalen);
+    }
     if (ctx->message) {
         if (datalen > DEVID_SIG_MESSAGE_MAX - ctx->msg_len) {
             DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
@@ -441,6 +514,18 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
     if (sig == NULL) {
         return devid_sig_sign_tbs(ctx, NULL, siglen, 0, NULL, 0);
     }
+    if (ctx->md == NULL || (!ctx->started && !devid_sig_start(ctx))) {
+        return 0;
+    }
+    if (ctx->op != NULL) {
+        if (sigsize < devid_key_max_sig_len(ctx->key)) {
+            DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes",
+                        devid_key_max_sig_len(ctx->key));
+            return 0;
+        }
+        return devid_sig_final_op(ctx, sig, siglen, sigsize);
+    }
+    ctx->started = 0;
     if (ctx->message) {
         ret = devid_sig_sign_tbs(ctx, sig, siglen, sigsize,
                                  ctx->msg != NULL ? ctx->msg
