@@ -492,7 +492,9 @@ static int devid_p11be_encode_ref(struct devid_key *key, const char **pem_label,
 }
 
 /* The body holds a name; whichever backend handles that name opens it (a
- * TPM's persistent handle is written in this format too). */
+ * TPM's persistent handle is written in this format too). A name of a
+ * public key ("type=public") gives that public key, as pkcs11-provider's
+ * files do. */
 static int devid_p11be_decode_ref(struct devid_prov *prov,
                                   const unsigned char *der, size_t der_len,
                                   const struct devid_pin_cb *pin,
@@ -505,7 +507,7 @@ static int devid_p11be_decode_ref(struct devid_prov *prov,
     if (name == NULL) {
         return 1; /* not a name reference */
     }
-    ret = devid_key_open_name(prov, name, pin, out);
+    ret = devid_key_open_name_any(prov, name, pin, out);
     OPENSSL_free(name);
     return ret;
 }
@@ -664,6 +666,11 @@ const struct devid_backend_ops devid_pkcs11_backend = {
     .teardown = devid_p11_teardown,
     .search = devid_p11be_g_search,
     .sign = devid_p11_guard_sign,
+    .sign_init = devid_p11_sign_init,
+    .sign_update = devid_p11_guard_sign_update,
+    .sign_final = devid_p11_guard_sign_final,
+    .sign_dup = devid_p11_sign_dup,
+    .sign_free = devid_p11_guard_sign_free,
     .decrypt = devid_p11_guard_decrypt,
     .derive = devid_p11_guard_derive,
     .generate = devid_p11be_g_generate,

@@ -23,6 +23,23 @@
 #define DEVID_P11_MECH_RSA_OAEP 0x08u
 #define DEVID_P11_MECH_ECDH 0x10u
 
+/* The mechanisms devid uses, as bits of a devid_p11_mset (mech.c): the
+ * plain ones, then a row of hash-and-sign mechanisms per scheme, one per
+ * digest of DEVID_P11_NMD (SHA-1, SHA-2 and SHA-3 sizes). */
+typedef unsigned long long devid_p11_mset;
+#define DEVID_P11_BIT(b) (1ULL << (b))
+#define DEVID_P11_B_ECDSA 0
+#define DEVID_P11_B_RSA_PKCS 1
+#define DEVID_P11_B_RSA_PSS 2
+#define DEVID_P11_B_RSA_X509 3
+#define DEVID_P11_B_RSA_OAEP 4
+#define DEVID_P11_B_ECDH 5
+#define DEVID_P11_NMD 9
+#define DEVID_P11_B_HASHED_ECDSA 6
+#define DEVID_P11_B_HASHED_PKCS1 (DEVID_P11_B_HASHED_ECDSA + DEVID_P11_NMD)
+#define DEVID_P11_B_HASHED_PSS (DEVID_P11_B_HASHED_PKCS1 + DEVID_P11_NMD)
+#define DEVID_P11_NMECH (DEVID_P11_B_HASHED_PSS + DEVID_P11_NMD)
+
 /* At most this many sessions per token when the token sets no limit. */
 #define DEVID_P11_POOL_MAX 32
 /* At most this many refused PINs remembered per token. */
@@ -65,6 +82,7 @@ struct devid_p11_token {
     CK_SLOT_INFO slot_info;
     CK_TOKEN_INFO info;
     unsigned int mechs;          /* DEVID_P11_MECH_* */
+    devid_p11_mset mset;         /* the mechanisms devid uses (mech.c) */
     unsigned long gen;           /* p11 generation slot/sessions belong to */
     /* idle sessions, max slots, CK_INVALID_HANDLE when empty: taken and
      * given back with one atomic exchange each, no lock (session.c) */
@@ -130,6 +148,8 @@ struct devid_p11_key {
     CK_KEY_TYPE kt;
     unsigned char *id;
     size_t id_len;
+    devid_p11_mset mset; /* the token's, less what the key's
+                                  * CKA_ALLOWED_MECHANISMS leaves out */
     /* the session copy (copy.c): state read without a lock on the signing
      * path, changed under tok->lock (but UNUSED -> WANTED) */
     int copy_state;              /* DEVID_P11_COPY_* (atomic) */
@@ -408,7 +428,89 @@ void devid_p11_copy_free(struct devid_key *key);
  *  error raised. */
 int devid_p11_key_describe(struct devid_key *key, BIO *out, int indent);
 
+/* ---- mech.c ----------------------------------------------------------- */
+
+/* A digest as PKCS #11 and RFC 8017 name it. */
+struct devid_p11_md {
+    int nid;
+    CK_MECHANISM_TYPE ckm;
+    CK_RSA_PKCS_MGF_TYPE mgf;
+    size_t len;
+    unsigned char oid; /* last arc under 2.16.840.1.101.3.4.2 */
+};
+
+/* How a signature is made (devid_p11_mech_plan). */
+enum devid_p11_route {
+    DEVID_P11_ROUTE_TOKEN = 1, /* over the digest, padded by the token */
+    DEVID_P11_ROUTE_X509,      /* over the digest, padded here, raw RSA */
+    DEVID_P11_ROUTE_HASHED     /* over the message, hashed by the token */
+};
+
+struct devid_p11_plan {
+    enum devid_p11_route route;
+    CK_MECHANISM_TYPE ckm;
+    const struct devid_p11_md *md; /* NULL for raw PKCS#1 */
+};
+
+/** The digest with OpenSSL's nid, or NULL. Static storage. */
+const struct devid_p11_md *devid_p11_md_find(int nid);
+
+/** Writes the DER DigestInfo of dgst (md->len bytes) into out (at least
+ *  83 bytes) and returns its length. */
+size_t devid_p11_digest_info(const struct devid_p11_md *md,
+                             const unsigned char *dgst, unsigned char *out);
+
+/** The set of the mechanisms in list that devid uses. */
+devid_p11_mset devid_p11_mech_set(const CK_MECHANISM_TYPE *list, size_t n);
+
+/** Reads the token's mechanism list into a set (0 when it cannot). */
+devid_p11_mset devid_p11_mech_token(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot);
+
+/** The mechanisms key object h of tok may use: the token's, less those
+ *  its CKA_ALLOWED_MECHANISMS leaves out. */
+devid_p11_mset devid_p11_mech_key(struct devid_p11_token *tok,
+                                  CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h);
+
+/** The DEVID_CAP_* of an EC or RSA key (kt; 0 for other types) with
+ *  mechanisms m and the given CKA_SIGN, CKA_DECRYPT and CKA_DERIVE. */
+unsigned int devid_p11_mech_caps(devid_p11_mset m, CK_KEY_TYPE kt, int sign,
+                                 int dec, int derive);
+
+/** Chooses the mechanism for a signature of key with p. Returns 1, or 0
+ *  with DEVID_R_MECHANISM raised naming the key and the mechanisms it
+ *  lacks. No call to the token. */
+int devid_p11_mech_plan(const struct devid_key *key,
+                        const struct devid_sign_params *p,
+                        struct devid_p11_plan *plan);
+
+/** The name of a mechanism devid uses ("CKM_ECDSA_SHA256"), or "CKM_?". */
+const char *devid_p11_mech_name(CK_MECHANISM_TYPE ckm);
+
+/** Prints one line naming the mechanisms in m (openssl pkey -text). */
+int devid_p11_mech_print(BIO *out, int indent, devid_p11_mset m);
+
+/* ---- sign-hashed.c ---------------------------------------------------- */
+
+/** The backend's streamed signature (backend.h sign_init and its
+ *  siblings) for keys that need a hash-and-sign mechanism. */
+int devid_p11_sign_init(struct devid_key *key,
+                        const struct devid_sign_params *p,
+                        struct devid_sign_op **op);
+int devid_p11_sign_update(struct devid_sign_op *op, const unsigned char *data,
+                          size_t len);
+int devid_p11_sign_final(struct devid_sign_op *op, unsigned char *sig,
+                         size_t *siglen);
+int devid_p11_sign_dup(struct devid_sign_op *op, struct devid_sign_op **out);
+void devid_p11_sign_free(struct devid_sign_op *op);
+
 /* ---- ops.c ------------------------------------------------------------ */
+
+/** Signs in on pooled session with mech (retried once on a lost copy or
+ *  session, as every signature is). Returns 1, or 0 with the failing
+ *  call's reason raised. */
+int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
+                        const unsigned char *in, size_t inlen,
+                        unsigned char *sig, size_t *siglen);
 
 /** The private-key operations of the ops table (see backend.h). */
 int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
@@ -483,5 +585,20 @@ int devid_p11_guard_decrypt(struct devid_key *key,
 int devid_p11_guard_derive(struct devid_key *key, const unsigned char *peer,
                            size_t peer_len, unsigned char *secret,
                            size_t *secretlen);
+
+/** devid_p11_sign_call, guarded and made once more like guard_sign: a
+ *  hash-and-sign signature over a message kept whole (sign-hashed.c). */
+int devid_p11_guard_sign_call(struct devid_key *key, CK_MECHANISM *mech,
+                              const unsigned char *in, size_t inlen,
+                              unsigned char *sig, size_t *siglen);
+
+/** The streamed signature entries of the backend's table (sign-hashed.c)
+ *  with SIGPIPE blocked. A streamed operation holds its session and is not
+ *  made again: a token lost in the middle fails it with a clear reason. */
+int devid_p11_guard_sign_update(struct devid_sign_op *op,
+                                const unsigned char *data, size_t len);
+int devid_p11_guard_sign_final(struct devid_sign_op *op, unsigned char *sig,
+                               size_t *siglen);
+void devid_p11_guard_sign_free(struct devid_sign_op *op);
 
 #endif

@@ -282,3 +282,47 @@ int devid_p11_guard_derive(struct devid_key *key, const unsigned char *peer,
     }
     return devid_p11_op_end(&g, ret);
 }
+
+int devid_p11_guard_sign_call(struct devid_key *key, CK_MECHANISM *mech,
+                              const unsigned char *in, size_t inlen,
+                              unsigned char *sig, size_t *siglen)
+{
+    struct devid_p11_sigpipe g;
+    size_t size = *siglen;
+    int ret;
+
+    devid_p11_op_begin(&g);
+    ret = devid_p11_sign_call(key, mech, in, inlen, sig, siglen);
+    if (devid_p11_op_again(key, ret)) {
+        *siglen = size;
+        ret = devid_p11_sign_call(key, mech, in, inlen, sig, siglen);
+    }
+    return devid_p11_op_end(&g, ret);
+}
+
+int devid_p11_guard_sign_update(struct devid_sign_op *op,
+                                const unsigned char *data, size_t len)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11_sign_update(op, data, len));
+    return ret;
+}
+
+int devid_p11_guard_sign_final(struct devid_sign_op *op, unsigned char *sig,
+                               size_t *siglen)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11_sign_final(op, sig, siglen));
+    return ret;
+}
+
+void devid_p11_guard_sign_free(struct devid_sign_op *op)
+{
+    struct devid_p11_sigpipe g;
+
+    devid_p11_sigpipe_block(&g);
+    devid_p11_sign_free(op);
+    devid_p11_sigpipe_restore(&g, 0);
+}

@@ -197,6 +197,7 @@ static struct devid_p11_token *devid_p11_token_new(struct devid_p11 *p11,
     tok->info = *ti;
     tok->gen = p11->gen;
     tok->mechs = devid_p11_token_mechs(m, slot);
+    tok->mset = devid_p11_mech_token(m->fn, slot);
     /* CK_EFFECTIVELY_INFINITE is 0, CK_UNAVAILABLE_INFORMATION is ~0 */
     tok->max = ti->ulMaxSessionCount;
     if (0 == tok->max || tok->max > DEVID_P11_POOL_MAX) {
