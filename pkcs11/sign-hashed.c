@@ -96,8 +96,7 @@ static int devid_p11_sign_stream(struct devid_sign_op *op)
         rv = tok->mod->fn->C_SignInit(op->s, &op->mech,
                                       devid_p11_copy_handle(key, tok));
     }
-    if (rv == CKR_OK
-        && ((const struct devid_p11_key *)key->be)->always_auth) {
+    if (rv == CKR_OK && ((const struct devid_p11_key *)key->be)->always_auth) {
         fname = "C_Login";
         rv = devid_p11_login_context(key, tok, op->s);
     }
@@ -164,9 +163,10 @@ int devid_p11_sign_final(struct devid_sign_op *op, unsigned char *sig,
     }
     if (!op->streaming) {
         return devid_p11_guard_sign_call(op->key, &op->mech,
-                                   op->buf != NULL ? op->buf
-                                                   : (const unsigned char *)"",
-                                   op->len, sig, siglen);
+                                         op->buf != NULL
+                                             ? op->buf
+                                             : (const unsigned char *)"",
+                                         op->len, sig, siglen);
     }
     rv = op->tok->mod->fn->C_SignFinal(op->s, sig, &outlen);
     devid_p11_session_give(op->tok, op->s, rv != CKR_OK);

@@ -45,7 +45,7 @@ struct devid_asym_ctx {
     int mgf1_nid;               /* NID_undef: same as oaep_nid */
     unsigned char *label;
     size_t label_len;
-    struct devid_pubop *pubop; /* an encryption, in software */
+    struct devid_pubop *pubop;   /* an encryption, in software */
     unsigned int client_version; /* TLS padding: ClientHello.client_version */
     unsigned int alt_version;    /* TLS padding: negotiated, or 0 */
 };

@@ -59,9 +59,9 @@ struct devid_sig_ctx {
     unsigned char *msg;             /* message mode: what update gave */
     size_t msg_len;
     struct devid_pubop *pubop; /* a verification, in software */
-    int started;              /* digest_sign_*: the backend chose how
+    int started;               /* digest_sign_*: the backend chose how
                                      * to sign (devid_sig_start) */
-    struct devid_sign_op *op; /* the backend's streamed signature,
+    struct devid_sign_op *op;  /* the backend's streamed signature,
                                      * when the hardware hashes */
 };
 
