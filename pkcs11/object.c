@@ -129,10 +129,10 @@ static CK_RV devid_p11_object_find(struct devid_p11_token *tok,
 
 /* The object of class cls with the same CKA_ID as a key: the public key or
  * certificate that carries what a private key object leaves out. */
-static CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
-                                                 CK_SESSION_HANDLE s,
-                                                 const struct devid_p11_key *k,
-                                                 CK_OBJECT_CLASS cls)
+CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
+                                          CK_SESSION_HANDLE s,
+                                          const struct devid_p11_key *k,
+                                          CK_OBJECT_CLASS cls)
 {
     CK_ATTRIBUTE tmpl[2] = {
         { CKA_CLASS, &cls, sizeof(cls) },
@@ -216,11 +216,9 @@ end:
     return ret;
 }
 
-/* The point from a certificate (same CKA_ID) when no object carries it. */
-static int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
-                                        CK_SESSION_HANDLE s,
-                                        CK_OBJECT_HANDLE h,
-                                        struct devid_pubkey *pub)
+int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
+                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                                 struct devid_pubkey *pub)
 {
     unsigned char *der = NULL;
     const unsigned char *p = NULL;
@@ -346,6 +344,9 @@ static unsigned int devid_p11_caps(struct devid_p11_token *tok,
     int dec = devid_p11_object_get_bool(tok, s, k->h, CKA_DECRYPT);
     int derive = devid_p11_object_get_bool(tok, s, k->h, CKA_DERIVE);
 
+    if (CKK_EC_EDWARDS == k->kt) {
+        return sign && (m & DEVID_P11_MECH_EDDSA) ? DEVID_CAP_SIGN_EDDSA : 0;
+    }
     if (CKK_EC == k->kt) {
         caps |= sign && (m & DEVID_P11_MECH_ECDSA) ? DEVID_CAP_SIGN_ECDSA : 0;
         caps |= derive && (m & DEVID_P11_MECH_ECDH) ? DEVID_CAP_DERIVE_ECDH : 0;
@@ -391,6 +392,8 @@ static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
         ok = devid_p11_pub_ec(tok, s, k, &key->pub);
     } else if (CKK_RSA == k->kt) {
         ok = devid_p11_pub_rsa(tok, s, k, &key->pub);
+    } else if (CKK_EC_EDWARDS == k->kt) {
+        ok = devid_p11_pub_ed(tok, s, k, &key->pub);
     } else {
         ok = 0;
     }

@@ -20,6 +20,7 @@
 #define DEVID_P11_MECH_RSA_PSS 0x04u
 #define DEVID_P11_MECH_RSA_OAEP 0x08u
 #define DEVID_P11_MECH_ECDH 0x10u
+#define DEVID_P11_MECH_EDDSA 0x20u
 
 /* At most this many sessions per token when the token sets no limit. */
 #define DEVID_P11_POOL_MAX 32
@@ -337,6 +338,36 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                                 CK_ATTRIBUTE_TYPE type, unsigned char **out,
                                 size_t *len);
+
+/** The object of class cls with the same CKA_ID as the key k (its public
+ *  key or certificate), or CK_INVALID_HANDLE. */
+CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
+                                          CK_SESSION_HANDLE s,
+                                          const struct devid_p11_key *k,
+                                          CK_OBJECT_CLASS cls);
+
+/** Fills pub->point (a new buffer) with the encoded public key of the
+ *  certificate object h (OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY). Returns 1,
+ *  or 0 (nothing raised) when h holds no such certificate. */
+int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
+                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                                 struct devid_pubkey *pub);
+
+/* ---- object-ed.c ------------------------------------------------------ */
+
+/** Reads the public half of the Edwards-curve key k (CKK_EC_EDWARDS) into
+ *  pub: its type from CKA_EC_PARAMS, its encoded point from CKA_EC_POINT
+ *  of the key, its public key object or its certificate. Returns 1, or 0
+ *  (nothing raised: the caller names the key) for another curve or no
+ *  public key. */
+int devid_p11_pub_ed(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
+                     const struct devid_p11_key *k, struct devid_pubkey *pub);
+
+/** CKA_EC_PARAMS for a new key of type (Ed25519 or Ed448): the DER of a
+ *  PrintableString curve name (PKCS #11 v3.0 §2.3.10). Returns a static
+ *  buffer and its length in *len, or NULL for another type. */
+const unsigned char *devid_p11_ed_gen_params(enum devid_key_type type,
+                                             size_t *len);
 
 /* ---- copy.c ----------------------------------------------------------- */
 

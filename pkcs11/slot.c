@@ -149,6 +149,9 @@ static unsigned int devid_p11_token_mechs(struct devid_p11_module *m,
         case CKM_ECDH1_DERIVE:
             mechs |= DEVID_P11_MECH_ECDH;
             break;
+        case CKM_EDDSA:
+            mechs |= DEVID_P11_MECH_EDDSA;
+            break;
         default:
             break;
         }
