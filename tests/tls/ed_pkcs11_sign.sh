@@ -1,0 +1,126 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Ed25519 and Ed448 keys in a SoftHSM2 token: generated in the token by
+# openssl genpkey through devid (and one by pkcs11-tool, as another program
+# leaves it), loaded by URI and by reference file, printed with -text, and
+# signing in one call (pkeyutl -rawin, req, x509) with the default provider
+# verifying. A message given in parts, a digest, and an EdDSA key in a TPM
+# are refused with devid's reasons; the devid CLI makes ed25519 keys.
+set -euf
+. "$top_srcdir/tests/lib.sh"
+devid_tmpdir
+trap 'rm -rf "$TESTDIR"' EXIT
+cd "$TESTDIR"
+
+devid_mktoken "$TESTDIR" devid-ed
+PIN="?pin-value=$DEVID_USER_PIN"
+printf 'hello devid, in one piece' > data
+
+# genpkey in the token, pkcs11-provider's way of naming where
+devid_ossl genpkey -propquery '?provider=devid' -algorithm ED25519 \
+    -pkeyopt "pkcs11_uri:pkcs11:token=devid-ed;object=ed25519$PIN" -out ed25519.ref \
+    || fail "genpkey ED25519 in the token"
+devid_ossl genpkey -propquery '?provider=devid' -algorithm ED448 \
+    -pkeyopt "pkcs11_uri:pkcs11:token=devid-ed;object=ed448$PIN" -out ed448.ref \
+    || fail "genpkey ED448 in the token"
+grep -q 'BEGIN PKCS#11 PROVIDER URI' ed25519.ref || fail "genpkey wrote no reference file"
+ok "genpkey makes Ed25519 and Ed448 keys in the token"
+# another program's key: OpenSC names the curve by a PrintableString
+devid_p11tool --keypairgen --key-type EC:edwards25519 --id 03 --label tool25519 >/dev/null
+devid_p11tool --list-objects --type privkey > objects.txt
+[ "$(grep -c 'EC_EDWARDS\|EC-EDWARDS\|Private Key Object' objects.txt)" -ge 3 ] \
+    || { cat objects.txt; fail "the token does not list three EdDSA keys"; }
+
+for k in ed25519 ed448 tool25519; do
+    case $k in ed448) alg=ED448 size=114 ;; *) alg=ED25519 size=64 ;; esac
+    uri="pkcs11:token=devid-ed;object=$k;type=private$PIN"
+    devid_ossl pkey -in "$uri" -pubout -out "$k.pub" || fail "$k: no public half"
+    openssl pkey -pubin -in "$k.pub" -noout -text | grep -q "^$alg Public-Key" \
+        || fail "$k: the public half is not an $alg key"
+    devid_ossl pkey -in "$uri" -noout -text > "$k.txt" || fail "$k: pkey -text"
+    grep -q "^$alg Public-Key" "$k.txt" && grep -q 'private key: in the hardware' "$k.txt" \
+        || { cat "$k.txt"; fail "$k: -text does not show the key"; }
+    ok "$k: public half exported and printed as $alg"
+
+    devid_ossl pkeyutl -sign -rawin -inkey "$uri" -in data -out "$k.sig" \
+        || fail "$k: pkeyutl -sign -rawin"
+    [ "$(wc -c < "$k.sig")" -eq "$size" ] || fail "$k: signature is not $size bytes"
+    openssl pkeyutl -verify -rawin -pubin -inkey "$k.pub" -in data -sigfile "$k.sig" \
+        | grep -q 'Verified Successfully' || fail "$k: signature does not verify"
+    ok "$k: one-shot signature verifies with the default provider"
+
+    devid_ossl req -new -key "$uri" -subj "/CN=device-$k" -out "$k.csr" || fail "$k: req"
+    openssl req -verify -noout -in "$k.csr" 2>&1 | grep -q 'verify OK' \
+        || fail "$k: CSR does not verify"
+    openssl req -in "$k.csr" -noout -text | grep -q "Signature Algorithm: $alg" \
+        || fail "$k: CSR not signed as $alg"
+    devid_ossl req -x509 -new -key "$uri" -subj "/CN=self-$k" -days 2 -out "$k.crt" \
+        || fail "$k: self-signed certificate"
+    openssl verify -CAfile "$k.crt" "$k.crt" > /dev/null || fail "$k: certificate does not verify"
+    ok "$k: CSR and certificate signed as $alg"
+done
+
+# the reference files genpkey wrote open the same keys, also from DER
+for k in ed25519 ed448; do
+    devid_ossl pkey -in "$k.ref" -passin "pass:$DEVID_USER_PIN" -pubout -out "$k.ref.pub" \
+        || fail "$k: reference file does not load"
+    cmp -s "$k.pub" "$k.ref.pub" || fail "$k: the reference file opens another key"
+    devid_ossl pkeyutl -sign -rawin -inkey "$k.ref" -passin "pass:$DEVID_USER_PIN" \
+        -in data -out "$k.ref.sig" || fail "$k: signing through the reference file"
+    openssl pkeyutl -verify -rawin -pubin -inkey "$k.pub" -in data -sigfile "$k.ref.sig" \
+        | grep -q 'Verified Successfully' || fail "$k: reference-file signature does not verify"
+    openssl asn1parse -in "$k.ref" -out "$k.ref.der" -noout || fail "$k: reference body"
+    devid_ossl pkey -in "$k.ref.der" -inform DER -passin "pass:$DEVID_USER_PIN" -pubout \
+        -out "$k.der.pub" || fail "$k: DER reference does not load"
+    cmp -s "$k.pub" "$k.der.pub" || fail "$k: the DER reference opens another key"
+    ok "$k: reference file (PEM and DER) opens and signs"
+done
+
+# the store lists them as what they are
+devid_ossl storeutl -keys "pkcs11:token=devid-ed$PIN" > list.txt
+[ "$(grep -c 'Pkey' list.txt)" -ge 3 ] || { cat list.txt; fail "storeutl: keys missing"; }
+ok "storeutl lists the EdDSA keys"
+
+# refused, each with devid's reason: a digest and a message in parts
+# (tests/tls/ed-stream.py drives EVP_DigestSignInit_ex and
+# EVP_DigestSignUpdate, which no openssl command does with an EdDSA key),
+# a variant that is not pure EdDSA
+uri="pkcs11:token=devid-ed;object=ed25519;type=private$PIN"
+python3 "$top_srcdir/tests/tls/ed-stream.py" "$uri" > out.txt 2>&1 \
+    || { cat out.txt; fail "ed-stream.py"; }
+sed -n '/^digest:/,/^update:/p' out.txt > digest.txt
+grep -q 'invalid parameter' digest.txt \
+    && grep -q 'no digest may be chosen (got SHA256)' digest.txt \
+    || { cat out.txt; fail "a digest for Ed25519: no devid reason"; }
+ok "a digest for EdDSA is refused"
+sed -n '/^update:/,$p' out.txt > update.txt
+grep -q 'operation not supported' update.txt \
+    && grep -q 'message given in parts' update.txt \
+    || { cat out.txt; fail "EVP_DigestSignUpdate: no devid reason"; }
+grep -q '^one-shot: ok' out.txt || { cat out.txt; fail "EVP_DigestSign after the refusal"; }
+ok "a message in parts is refused, one call still signs"
+if devid_ossl pkeyutl -sign -rawin -inkey "$uri" -in data -out x.sig \
+    -pkeyopt instance:Ed25519ph > out.txt 2>&1; then
+    fail "Ed25519ph was signed as pure Ed25519"
+fi
+grep -q 'operation not supported' out.txt && grep -q 'signs pure Ed25519 only' out.txt \
+    || { cat out.txt; fail "Ed25519ph: no devid reason"; }
+ok "Ed25519ph is refused"
+
+# the CLI: keygen --type ed25519 and a CSR from it
+DEVID=$top_builddir/devid
+if [ ! -x "$DEVID" ]; then
+    echo "note: no devid CLI in this build (--disable-tools): keygen not tried"
+else
+    "$DEVID" keygen --type ed25519 --out cli.ref \
+        "pkcs11:token=devid-ed;object=cli-ed$PIN" > keygen.txt 2>&1 \
+        || { cat keygen.txt; fail "devid keygen --type ed25519"; }
+    devid_ossl req -new -key cli.ref -passin "pass:$DEVID_USER_PIN" -subj /CN=cli \
+        -out cli.csr && openssl req -verify -noout -in cli.csr 2>&1 | grep -q 'verify OK' \
+        || fail "the CLI's Ed25519 key does not sign a CSR"
+    "$DEVID" keygen --type ed25519 --out cli2.ref \
+        "pkcs11:token=devid-ed;object=cli-ed$PIN" > keygen.txt 2>&1 \
+        || { cat keygen.txt; fail "devid keygen does not reuse its ed25519 key"; }
+    cmp -s cli.ref cli2.ref || fail "keygen made a second key"
+    ok "devid keygen --type ed25519 makes (then reuses) a key"
+fi
