@@ -4,7 +4,9 @@
 # an openssl s_server whose certificate key is in the token (loaded by its
 # reference file) serves a software client, and an openssl s_client whose
 # key is in the token authenticates to a server that requires a client
-# certificate. The handshakes' signature algorithm is the key's.
+# certificate, by URI and, where the ENGINE shim is built (OpenSSL 3),
+# through "-engine devid -keyform engine". The handshakes' signature
+# algorithm is the key's.
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/lib-pki.sh"
@@ -72,14 +74,22 @@ run_server() {
     ok "TLS 1.3 server with a $1 key in the token"
 }
 
-# run_client ALG: a TLS 1.3 client with its key in the token (URI)
-# authenticates to a software server that requires a certificate
+# run_client ALG [engine]: a TLS 1.3 client with its key in the token
+# (URI) authenticates to a software server that requires a certificate;
+# with "engine", the key comes through the ENGINE shim
 run_client() {
+    how="by URI"
+    keyopt=""
+    if [ "${2:-}" = engine ]; then
+        how="through the ENGINE shim"
+        keyopt="-engine devid -keyform engine"
+    fi
     srv_s_server server.log -naccept 1 -rev -tls1_3 -Verify 1 -nameopt "$PKI_NAMEOPT" \
         -CAfile ca.pem -cert srv-ec.pem -key srv-ec.key -client_sigalgs "$(echo "$1" | tr A-Z a-z)"
     uri="pkcs11:token=devid-edtls;object=client-$1;type=private$PIN"
+    # shellcheck disable=SC2086
     (echo devid; sleep 0.5) | devid_ossl s_client -connect "127.0.0.1:$SERVER_PORT" -tls1_3 \
-        -CAfile ca.pem -cert "client-$1.pem" -key "$uri" -verify_return_error \
+        -CAfile ca.pem -cert "client-$1.pem" $keyopt -key "$uri" -verify_return_error \
         > client.log 2>&1 || { cat client.log server.log; fail "handshake with a $1 client key"; }
     wait "$SERVER_PID" || true
     SERVER_PID=
@@ -88,10 +98,17 @@ run_client() {
     grep -qi "^Signature type: $1" server.log \
         || { cat server.log; fail "the client did not sign with $1"; }
     grep -q "dived" client.log || fail "no data came back to the $1 client"
-    ok "TLS 1.3 client authentication with a $1 key in the token"
+    ok "TLS 1.3 client authentication with a $1 key in the token, $how"
 }
 
+OPENSSL_ENGINES=$top_builddir/engine-compat/.libs
+export OPENSSL_ENGINES
 for alg in ED25519 ED448; do
     run_server "$alg"
     run_client "$alg"
+    if [ -f "$OPENSSL_ENGINES/devid.so" ]; then
+        run_client "$alg" engine
+    else
+        echo "note: no ENGINE shim in this build (OpenSSL without ENGINE API)"
+    fi
 done
