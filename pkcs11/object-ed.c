@@ -29,9 +29,7 @@ static const unsigned char devid_p11_ed448_name[] = {
 
 #define DEVID_P11_IS(v, len, a) ((len) == sizeof(a) && memcmp((v), (a), (len)) == 0)
 
-/* The key type CKA_EC_PARAMS names, or DEVID_KEY_NONE. */
-static enum devid_key_type devid_p11_ed_type(const unsigned char *v,
-                                             size_t len)
+enum devid_key_type devid_p11_ed_type(const unsigned char *v, size_t len)
 {
     if (DEVID_P11_IS(v, len, devid_p11_ed25519_oid)
         || DEVID_P11_IS(v, len, devid_p11_ed25519_name)) {
@@ -62,9 +60,9 @@ const unsigned char *devid_p11_ed_gen_params(enum devid_key_type type,
 
 /* CKA_EC_POINT of an Edwards key: a DER OCTET STRING holding the encoded
  * key (v3.0 §2.3.5); some tokens give the bare key, which the length tells
- * apart. Takes ownership of der. */
-static int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der,
-                              size_t len, struct devid_pubkey *pub)
+ * apart. */
+int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der,
+                       size_t len, struct devid_pubkey *pub)
 {
     size_t raw = pub->type == DEVID_KEY_ED25519 ? 32 : 57;
     const unsigned char *p = der;

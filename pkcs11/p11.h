@@ -363,6 +363,18 @@ int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
 int devid_p11_pub_ed(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
                      const struct devid_p11_key *k, struct devid_pubkey *pub);
 
+/** The key type the DER value of CKA_EC_PARAMS names: DEVID_KEY_ED25519
+ *  or DEVID_KEY_ED448 for either form v3.0 §2.3.5 allows (the RFC 8410
+ *  OID, the PrintableString curve name), else DEVID_KEY_NONE. */
+enum devid_key_type devid_p11_ed_type(const unsigned char *v, size_t len);
+
+/** Sets pub->point to the encoded key in der, the CKA_EC_POINT of a key of
+ *  type pub->type (a DER OCTET STRING, or the bare key). Takes ownership of
+ *  der (freed, or kept as pub->point). Returns 1, or 0 when der holds no
+ *  key of that size (DEVID_R_MALLOC raised only on allocation failure). */
+int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der,
+                       size_t len, struct devid_pubkey *pub);
+
 /** CKA_EC_PARAMS for a new key of type (Ed25519 or Ed448): the DER of a
  *  PrintableString curve name (PKCS #11 v3.0 §2.3.10). Returns a static
  *  buffer and its length in *len, or NULL for another type. */
