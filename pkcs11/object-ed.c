@@ -13,31 +13,38 @@
 /* CKA_EC_PARAMS of an Edwards curve, in both forms v3.0 §2.3.5 allows:
  * the curve's OBJECT IDENTIFIER (RFC 8410 §3: id-Ed25519 1.3.101.112,
  * id-Ed448 1.3.101.113) or its name as a PrintableString. SoftHSM 2.6
- * takes either and keeps the name; other tokens keep the OID. */
-static const unsigned char devid_p11_ed25519_oid[] = {
-    0x06, 0x03, 0x2b, 0x65, 0x70
-};
-static const unsigned char devid_p11_ed448_oid[] = {
-    0x06, 0x03, 0x2b, 0x65, 0x71
-};
-static const unsigned char devid_p11_ed25519_name[] = {
-    0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's', '2', '5', '5', '1', '9'
-};
-static const unsigned char devid_p11_ed448_name[] = {
-    0x13, 0x0a, 'e', 'd', 'w', 'a', 'r', 'd', 's', '4', '4', '8'
+ * takes either and keeps the name; other tokens keep the OID. The name
+ * comes first: new keys get it, as every v3.0 token knows it, while the
+ * OID form came later (v3.1). */
+static const struct devid_p11_ed_param {
+    enum devid_key_type type;
+    const char *der;
+    size_t len;
+} devid_p11_ed_params[] = {
+    { DEVID_KEY_ED25519,
+      "\x13\x0c"
+      "edwards25519",
+      14 },
+    { DEVID_KEY_ED448,
+      "\x13\x0a"
+      "edwards448",
+      12 },
+    { DEVID_KEY_ED25519, "\x06\x03\x2b\x65\x70", 5 },
+    { DEVID_KEY_ED448, "\x06\x03\x2b\x65\x71", 5 },
 };
 
-#define DEVID_P11_IS(v, len, a) ((len) == sizeof(a) && memcmp((v), (a), (len)) == 0)
+#define DEVID_P11_ED_NPARAMS                                                   \
+    (sizeof(devid_p11_ed_params) / sizeof(devid_p11_ed_params[0]))
 
 enum devid_key_type devid_p11_ed_type(const unsigned char *v, size_t len)
 {
-    if (DEVID_P11_IS(v, len, devid_p11_ed25519_oid)
-        || DEVID_P11_IS(v, len, devid_p11_ed25519_name)) {
-        return DEVID_KEY_ED25519;
-    }
-    if (DEVID_P11_IS(v, len, devid_p11_ed448_oid)
-        || DEVID_P11_IS(v, len, devid_p11_ed448_name)) {
-        return DEVID_KEY_ED448;
+    size_t i;
+
+    for (i = 0; i < DEVID_P11_ED_NPARAMS; i++) {
+        if (len == devid_p11_ed_params[i].len
+            && memcmp(v, devid_p11_ed_params[i].der, len) == 0) {
+            return devid_p11_ed_params[i].type;
+        }
     }
     return DEVID_KEY_NONE;
 }
@@ -45,15 +52,13 @@ enum devid_key_type devid_p11_ed_type(const unsigned char *v, size_t len)
 const unsigned char *devid_p11_ed_gen_params(enum devid_key_type type,
                                              size_t *len)
 {
-    /* the name, not the OID: every v3.0 token knows it, while the OID
-     * form came later (v3.1) */
-    if (type == DEVID_KEY_ED25519) {
-        *len = sizeof(devid_p11_ed25519_name);
-        return devid_p11_ed25519_name;
-    }
-    if (type == DEVID_KEY_ED448) {
-        *len = sizeof(devid_p11_ed448_name);
-        return devid_p11_ed448_name;
+    size_t i;
+
+    for (i = 0; i < DEVID_P11_ED_NPARAMS; i++) {
+        if (devid_p11_ed_params[i].type == type) {
+            *len = devid_p11_ed_params[i].len;
+            return (const unsigned char *)devid_p11_ed_params[i].der;
+        }
     }
     return NULL;
 }
@@ -61,8 +66,8 @@ const unsigned char *devid_p11_ed_gen_params(enum devid_key_type type,
 /* CKA_EC_POINT of an Edwards key: a DER OCTET STRING holding the encoded
  * key (v3.0 §2.3.5); some tokens give the bare key, which the length tells
  * apart. */
-int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der,
-                       size_t len, struct devid_pubkey *pub)
+int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der, size_t len,
+                       struct devid_pubkey *pub)
 {
     size_t raw = pub->type == DEVID_KEY_ED25519 ? 32 : 57;
     const unsigned char *p = der;
@@ -75,8 +80,7 @@ int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der,
         return 1;
     }
     os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
-    if (os == NULL || p != der + len
-        || (size_t)ASN1_STRING_length(os) != raw) {
+    if (os == NULL || p != der + len || (size_t)ASN1_STRING_length(os) != raw) {
         goto end;
     }
     pub->point = OPENSSL_memdup(ASN1_STRING_get0_data(os), raw);
@@ -107,8 +111,8 @@ static enum devid_key_type devid_p11_ed_curve(struct devid_p11_token *tok,
         OPENSSL_free(v);
         v = NULL;
         if (pubh == CK_INVALID_HANDLE
-            || devid_p11_object_get_attr(tok, s, pubh, CKA_EC_PARAMS, &v,
-                                         &len) != CKR_OK) {
+            || devid_p11_object_get_attr(tok, s, pubh, CKA_EC_PARAMS, &v, &len)
+                   != CKR_OK) {
             return DEVID_KEY_NONE;
         }
     }

@@ -250,9 +250,9 @@ struct devid_p11_eddsa_params {
 /* Pure EdDSA over the whole message, one C_Sign. v3.0 §2.3.14's table:
  * Ed25519 takes no parameter (with one it would be Ed25519ctx), Ed448
  * requires one, with phFlag false and no context. */
-static int devid_p11_sign_eddsa(struct devid_key *key,
-                                const unsigned char *tbs, size_t tbslen,
-                                unsigned char *sig, size_t *siglen)
+static int devid_p11_sign_eddsa(struct devid_key *key, const unsigned char *tbs,
+                                size_t tbslen, unsigned char *sig,
+                                size_t *siglen)
 {
     size_t need = devid_key_max_sig_len(key);
     struct devid_p11_eddsa_params ed448 = { CK_FALSE, 0, NULL };

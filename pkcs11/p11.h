@@ -372,8 +372,8 @@ enum devid_key_type devid_p11_ed_type(const unsigned char *v, size_t len);
  *  type pub->type (a DER OCTET STRING, or the bare key). Takes ownership of
  *  der (freed, or kept as pub->point). Returns 1, or 0 when der holds no
  *  key of that size (DEVID_R_MALLOC raised only on allocation failure). */
-int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der,
-                       size_t len, struct devid_pubkey *pub);
+int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der, size_t len,
+                       struct devid_pubkey *pub);
 
 /** CKA_EC_PARAMS for a new key of type (Ed25519 or Ed448): the DER of a
  *  PrintableString curve name (PKCS #11 v3.0 §2.3.10). Returns a static

@@ -17,8 +17,10 @@ enum devid_key_type {
     DEVID_KEY_NONE = 0,
     DEVID_KEY_RSA,
     DEVID_KEY_EC,
-    DEVID_KEY_ED25519,        /* EdDSA keys (RFC 8032): sign only, and only */
-    DEVID_KEY_ED448           /* whole messages (DEVID_SIG_EDDSA) */
+    /* EdDSA keys (RFC 8032): sign only, and only whole messages
+     * (DEVID_SIG_EDDSA) */
+    DEVID_KEY_ED25519,
+    DEVID_KEY_ED448
 };
 
 /* What a key can do. Filled by the backend when the key is opened, from the
@@ -75,8 +77,9 @@ enum devid_sig_scheme {
     DEVID_SIG_ECDSA = 1,      /* output: r||s, each half the field size */
     DEVID_SIG_PKCS1,          /* md_nid == NID_undef: raw PKCS#1 padding */
     DEVID_SIG_PSS,
-    DEVID_SIG_EDDSA           /* pure Ed25519/Ed448: the input is the whole
-                               * message, md_nid NID_undef; output R||S */
+    /* pure Ed25519/Ed448: the input is the whole message, md_nid
+     * NID_undef; output R||S */
+    DEVID_SIG_EDDSA
 };
 
 struct devid_sign_params {

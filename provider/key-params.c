@@ -85,12 +85,14 @@ static int devid_key_get_ed_params(const struct devid_key *key,
     }
     p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PUB_KEY);
     if (p != NULL
-        && !OSSL_PARAM_set_octet_string(p, key->pub.point, key->pub.point_len)) {
+        && !OSSL_PARAM_set_octet_string(p, key->pub.point,
+                                        key->pub.point_len)) {
         return 0;
     }
     p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
     if (p != NULL
-        && !OSSL_PARAM_set_octet_string(p, key->pub.point, key->pub.point_len)) {
+        && !OSSL_PARAM_set_octet_string(p, key->pub.point,
+                                        key->pub.point_len)) {
         return 0;
     }
     return 1;

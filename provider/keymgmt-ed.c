@@ -77,8 +77,7 @@ static int devid_km_ed25519_import(void *keydata, int selection,
 static int devid_km_ed448_import(void *keydata, int selection,
                                  const OSSL_PARAM params[])
 {
-    return devid_km_ed_import_type(keydata, selection, params,
-                                   DEVID_KEY_ED448);
+    return devid_km_ed_import_type(keydata, selection, params, DEVID_KEY_ED448);
 }
 
 static const OSSL_PARAM *devid_km_ed_types(int selection)
@@ -101,7 +100,7 @@ static int devid_km_ed_match(const void *keydata1, const void *keydata2,
         return 0;
     }
     if ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) == 0) {
-        return 1;   /* no domain parameters: same type is all there is */
+        return 1; /* no domain parameters: same type is all there is */
     }
     return a->point_len == b->point_len && a->point != NULL && b->point != NULL
            && memcmp(a->point, b->point, a->point_len) == 0;
@@ -136,8 +135,8 @@ static const char *devid_km_ed448_query_operation_name(int operation_id)
 static void *devid_km_ed25519_gen_init(void *provctx, int selection,
                                        const OSSL_PARAM params[])
 {
-    return devid_km_gen_init_type(provctx, selection, params,
-                                  DEVID_KEY_ED25519, 0);
+    return devid_km_gen_init_type(provctx, selection, params, DEVID_KEY_ED25519,
+                                  0);
 }
 
 static void *devid_km_ed448_gen_init(void *provctx, int selection,
@@ -159,8 +158,8 @@ static void devid_km_ed_gen_settable_build(void)
     const struct devid_backend_ops *ops;
     size_t i, j, n = 0;
 
-    devid_km_ed_gen_settable[n++] =
-        OSSL_PARAM_construct_utf8_string("uri", NULL, 0);
+    devid_km_ed_gen_settable[n++] = OSSL_PARAM_construct_utf8_string("uri",
+                                                                     NULL, 0);
     for (i = 0; (ops = devid_backend_at(i)) != NULL; i++) {
         if (ops->gen_name_param != NULL && n < DEVID_KM_ED_SETTABLE_MAX - 1) {
             devid_km_ed_gen_settable[n++] =
@@ -186,35 +185,32 @@ static const OSSL_PARAM *devid_km_ed_gen_settable_params(void *genctx,
 
 #define DEVID_KM_ED_COMMON                                                     \
     DEVID_DISPATCH(KEYMGMT, km, NEW, new),                                     \
-    DEVID_DISPATCH(KEYMGMT, km, FREE, free),                                   \
-    DEVID_DISPATCH(KEYMGMT, km, DUP, dup),                                     \
-    DEVID_DISPATCH(KEYMGMT, km, LOAD, load),                                   \
-    DEVID_DISPATCH(KEYMGMT, km, HAS, has),                                     \
-    DEVID_DISPATCH(KEYMGMT, km, MATCH, ed_match),                              \
-    DEVID_DISPATCH(KEYMGMT, km, IMPORT_TYPES, ed_types),                       \
-    DEVID_DISPATCH(KEYMGMT, km, EXPORT, export),                               \
-    DEVID_DISPATCH(KEYMGMT, km, EXPORT_TYPES, ed_types),                       \
-    DEVID_DISPATCH(KEYMGMT, km, GET_PARAMS, get_params),                       \
-    DEVID_DISPATCH(KEYMGMT, km, GETTABLE_PARAMS, ed_gettable_params),          \
-    DEVID_DISPATCH(KEYMGMT, km, GEN_SET_PARAMS, gen_set_params),               \
-    DEVID_DISPATCH(KEYMGMT, km, GEN_SETTABLE_PARAMS, ed_gen_settable_params),  \
-    DEVID_DISPATCH(KEYMGMT, km, GEN, gen),                                     \
-    DEVID_DISPATCH(KEYMGMT, km, GEN_CLEANUP, gen_cleanup)
+        DEVID_DISPATCH(KEYMGMT, km, FREE, free),                               \
+        DEVID_DISPATCH(KEYMGMT, km, DUP, dup),                                 \
+        DEVID_DISPATCH(KEYMGMT, km, LOAD, load),                               \
+        DEVID_DISPATCH(KEYMGMT, km, HAS, has),                                 \
+        DEVID_DISPATCH(KEYMGMT, km, MATCH, ed_match),                          \
+        DEVID_DISPATCH(KEYMGMT, km, IMPORT_TYPES, ed_types),                   \
+        DEVID_DISPATCH(KEYMGMT, km, EXPORT, export),                           \
+        DEVID_DISPATCH(KEYMGMT, km, EXPORT_TYPES, ed_types),                   \
+        DEVID_DISPATCH(KEYMGMT, km, GET_PARAMS, get_params),                   \
+        DEVID_DISPATCH(KEYMGMT, km, GETTABLE_PARAMS, ed_gettable_params),      \
+        DEVID_DISPATCH(KEYMGMT, km, GEN_SET_PARAMS, gen_set_params),           \
+        DEVID_DISPATCH(KEYMGMT, km, GEN_SETTABLE_PARAMS,                       \
+                       ed_gen_settable_params),                                \
+        DEVID_DISPATCH(KEYMGMT, km, GEN, gen),                                 \
+        DEVID_DISPATCH(KEYMGMT, km, GEN_CLEANUP, gen_cleanup)
 
 const OSSL_DISPATCH devid_keymgmt_ed25519_functions[] = {
-    DEVID_KM_ED_COMMON,
-    DEVID_DISPATCH(KEYMGMT, km, IMPORT, ed25519_import),
+    DEVID_KM_ED_COMMON, DEVID_DISPATCH(KEYMGMT, km, IMPORT, ed25519_import),
     DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME,
                    ed25519_query_operation_name),
-    DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, ed25519_gen_init),
-    OSSL_DISPATCH_END
+    DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, ed25519_gen_init), OSSL_DISPATCH_END
 };
 
 const OSSL_DISPATCH devid_keymgmt_ed448_functions[] = {
-    DEVID_KM_ED_COMMON,
-    DEVID_DISPATCH(KEYMGMT, km, IMPORT, ed448_import),
+    DEVID_KM_ED_COMMON, DEVID_DISPATCH(KEYMGMT, km, IMPORT, ed448_import),
     DEVID_DISPATCH(KEYMGMT, km, QUERY_OPERATION_NAME,
                    ed448_query_operation_name),
-    DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, ed448_gen_init),
-    OSSL_DISPATCH_END
+    DEVID_DISPATCH(KEYMGMT, km, GEN_INIT, ed448_gen_init), OSSL_DISPATCH_END
 };

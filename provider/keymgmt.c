@@ -37,7 +37,8 @@ static OSSL_FUNC_keymgmt_gen_init_fn devid_km_ec_gen_init;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_rsa_gen_init;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_rsa_pss_gen_init;
 static OSSL_FUNC_keymgmt_gen_settable_params_fn devid_km_ec_gen_settable_params;
-static OSSL_FUNC_keymgmt_gen_settable_params_fn devid_km_rsa_gen_settable_params;
+static OSSL_FUNC_keymgmt_gen_settable_params_fn
+    devid_km_rsa_gen_settable_params;
 
 /* Name of the generation parameter that says where the key is created.
  * Backends may add another name for it (devid_backend_ops.gen_name_param),
@@ -392,7 +393,7 @@ end:
 }
 
 int devid_km_export(void *keydata, int selection, OSSL_CALLBACK *cb,
-                           void *cbarg)
+                    void *cbarg)
 {
     const struct devid_key *key = keydata;
 

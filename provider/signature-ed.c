@@ -38,7 +38,8 @@ static OSSL_FUNC_signature_freectx_fn devid_sig_ed_freectx;
 static OSSL_FUNC_signature_dupctx_fn devid_sig_ed_dupctx;
 static OSSL_FUNC_signature_digest_sign_init_fn devid_sig_ed_digest_sign_init;
 static OSSL_FUNC_signature_digest_sign_fn devid_sig_ed_digest_sign;
-static OSSL_FUNC_signature_digest_sign_update_fn devid_sig_ed_digest_sign_update;
+static OSSL_FUNC_signature_digest_sign_update_fn
+    devid_sig_ed_digest_sign_update;
 static OSSL_FUNC_signature_digest_sign_final_fn devid_sig_ed_digest_sign_final;
 static OSSL_FUNC_signature_get_ctx_params_fn devid_sig_ed_get_ctx_params;
 static OSSL_FUNC_signature_gettable_ctx_params_fn
@@ -49,8 +50,8 @@ static OSSL_FUNC_signature_settable_ctx_params_fn
 
 struct devid_sig_ed_ctx {
     struct devid_prov *prov;
-    struct devid_key *key;     /* one reference, NULL before init */
-    enum devid_key_type type;  /* DEVID_KEY_ED25519 or DEVID_KEY_ED448 */
+    struct devid_key *key;    /* one reference, NULL before init */
+    enum devid_key_type type; /* DEVID_KEY_ED25519 or DEVID_KEY_ED448 */
 };
 
 static void *devid_sig_ed_newctx_type(void *provctx, enum devid_key_type type)
@@ -162,8 +163,7 @@ static int devid_sig_ed_digest_sign(void *vctx, unsigned char *sig,
     }
     /* sizes first: a short buffer must not cost a token signature */
     if (sigsize < max) {
-        DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes",
-                    max);
+        DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes", max);
         return 0;
     }
     memset(&p, 0, sizeof(p));
@@ -276,8 +276,7 @@ static int devid_sig_ed_set_ctx_params(void *vctx, const OSSL_PARAM params[])
             || strcasecmp(s, devid_sig_ed_name(ctx->type)) != 0)) {
         DEVID_RAISE(ctx->prov, DEVID_R_NOT_SUPPORTED,
                     "EdDSA instance %s: devid signs pure %s only",
-                    s != NULL ? s : "(not text)",
-                    devid_sig_ed_name(ctx->type));
+                    s != NULL ? s : "(not text)", devid_sig_ed_name(ctx->type));
         return 0;
     }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_CONTEXT_STRING);
@@ -305,27 +304,26 @@ static const OSSL_PARAM *devid_sig_ed_settable_ctx_params(void *vctx,
 
 #define DEVID_SIG_ED_COMMON                                                    \
     DEVID_DISPATCH(SIGNATURE, sig, FREECTX, ed_freectx),                       \
-    DEVID_DISPATCH(SIGNATURE, sig, DUPCTX, ed_dupctx),                         \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_INIT, ed_digest_sign_init),     \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN, ed_digest_sign),               \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_UPDATE,                         \
-                   ed_digest_sign_update),                                     \
-    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_FINAL, ed_digest_sign_final),   \
-    DEVID_DISPATCH(SIGNATURE, sig, GET_CTX_PARAMS, ed_get_ctx_params),         \
-    DEVID_DISPATCH(SIGNATURE, sig, GETTABLE_CTX_PARAMS,                        \
-                   ed_gettable_ctx_params),                                    \
-    DEVID_DISPATCH(SIGNATURE, sig, SET_CTX_PARAMS, ed_set_ctx_params),         \
-    DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,                        \
-                   ed_settable_ctx_params)
+        DEVID_DISPATCH(SIGNATURE, sig, DUPCTX, ed_dupctx),                     \
+        DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_INIT, ed_digest_sign_init), \
+        DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN, ed_digest_sign),           \
+        DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_UPDATE,                     \
+                       ed_digest_sign_update),                                 \
+        DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_FINAL,                      \
+                       ed_digest_sign_final),                                  \
+        DEVID_DISPATCH(SIGNATURE, sig, GET_CTX_PARAMS, ed_get_ctx_params),     \
+        DEVID_DISPATCH(SIGNATURE, sig, GETTABLE_CTX_PARAMS,                    \
+                       ed_gettable_ctx_params),                                \
+        DEVID_DISPATCH(SIGNATURE, sig, SET_CTX_PARAMS, ed_set_ctx_params),     \
+        DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,                    \
+                       ed_settable_ctx_params)
 
 const OSSL_DISPATCH devid_sig_ed25519_functions[] = {
-    DEVID_DISPATCH(SIGNATURE, sig, NEWCTX, ed25519_newctx),
-    DEVID_SIG_ED_COMMON,
+    DEVID_DISPATCH(SIGNATURE, sig, NEWCTX, ed25519_newctx), DEVID_SIG_ED_COMMON,
     OSSL_DISPATCH_END
 };
 
 const OSSL_DISPATCH devid_sig_ed448_functions[] = {
-    DEVID_DISPATCH(SIGNATURE, sig, NEWCTX, ed448_newctx),
-    DEVID_SIG_ED_COMMON,
+    DEVID_DISPATCH(SIGNATURE, sig, NEWCTX, ed448_newctx), DEVID_SIG_ED_COMMON,
     OSSL_DISPATCH_END
 };

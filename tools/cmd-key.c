@@ -141,13 +141,15 @@ static void devid_keygen_usage(FILE *out)
 {
     fprintf(out,
             "Usage: devid keygen [--type TYPE] [--out REF.pem] NAME\n"
-            "Creates a non-exportable key pair at NAME, or reuses the key that\n"
+            "Creates a non-exportable key pair at NAME, or reuses the key "
+            "that\n"
             "is already there, and writes its reference file (no secret).\n"
             "  NAME   pkcs11:token=...;object=LABEL[;id=%%..]  (PIN from\n"
             "         pin-source/pin-value or the pin-source setting),\n"
             "         handle:0x81xxxxxx (TPM persistent), or a path for a TPM\n"
             "         key file (TSS2 PRIVATE KEY)\n"
-            "  --type ec-p256 (default), ec-p384, ec-p521, rsa-2048, rsa-3072,\n"
+            "  --type ec-p256 (default), ec-p384, ec-p521, rsa-2048, "
+            "rsa-3072,\n"
             "         rsa-4096, ed25519, ed448 (TPM: ec-p256, ec-p384,\n"
             "         rsa-2048, rsa-3072)\n"
             "  --out  reference file to write (default: stdout)\n");

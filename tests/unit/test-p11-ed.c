@@ -22,21 +22,29 @@ static void test_ed_type(void)
           DEVID_KEY_ED25519 },
         { "Ed448 OID", (const unsigned char *)"\x06\x03\x2b\x65\x71", 5,
           DEVID_KEY_ED448 },
-        { "edwards25519", (const unsigned char *)"\x13\x0c" "edwards25519", 14,
-          DEVID_KEY_ED25519 },
-        { "edwards448", (const unsigned char *)"\x13\x0a" "edwards448", 12,
-          DEVID_KEY_ED448 },
+        { "edwards25519",
+          (const unsigned char *)"\x13\x0c"
+                                 "edwards25519",
+          14, DEVID_KEY_ED25519 },
+        { "edwards448",
+          (const unsigned char *)"\x13\x0a"
+                                 "edwards448",
+          12, DEVID_KEY_ED448 },
         /* X25519 is a Montgomery curve (CKK_EC_MONTGOMERY): not ours */
         { "X25519 OID", (const unsigned char *)"\x06\x03\x2b\x65\x6e", 5,
           DEVID_KEY_NONE },
-        { "curve25519", (const unsigned char *)"\x13\x0a" "curve25519", 12,
-          DEVID_KEY_NONE },
+        { "curve25519",
+          (const unsigned char *)"\x13\x0a"
+                                 "curve25519",
+          12, DEVID_KEY_NONE },
         { "P-256 OID",
-          (const unsigned char *)"\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07",
-          10, DEVID_KEY_NONE },
+          (const unsigned char *)"\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10,
+          DEVID_KEY_NONE },
         { "truncated OID", (const unsigned char *)"\x06\x03\x2b\x65", 4,
           DEVID_KEY_NONE },
-        { "UTF8String name", (const unsigned char *)"\x0c\x0c" "edwards25519",
+        { "UTF8String name",
+          (const unsigned char *)"\x0c\x0c"
+                                 "edwards25519",
           14, DEVID_KEY_NONE },
         { "empty", (const unsigned char *)"", 0, DEVID_KEY_NONE },
     };
@@ -71,8 +79,9 @@ static int point_case(enum devid_key_type type, size_t keylen, int wrap,
     pub.type = type;
     ok = devid_p11_ed_point(NULL, der, off + keylen + extra, &pub);
     *got = pub.point_len;
-    if (ok && (pub.point == NULL || pub.point[0] != 1
-               || pub.point[keylen - 1] != (unsigned char)keylen)) {
+    if (ok
+        && (pub.point == NULL || pub.point[0] != 1
+            || pub.point[keylen - 1] != (unsigned char)keylen)) {
         ok = -1;
     }
     devid_pubkey_clear(&pub);
