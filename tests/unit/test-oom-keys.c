@@ -47,6 +47,9 @@
 #define URI_RSA                                                                \
     "pkcs11:token=" TOKEN ";object=rsa2048;type=private"                       \
     "?pin-value=" TP11_PIN
+#define URI_ED                                                                 \
+    "pkcs11:token=" TOKEN ";object=ed25519;type=private"                       \
+    "?pin-value=" TP11_PIN
 
 /* ---- the failing allocator ------------------------------------------ */
 
@@ -224,7 +227,7 @@ static void oom_sweep(const char *what, oom_step_fn step)
 /* ---- the provider and the token -------------------------------------- */
 
 static OSSL_PROVIDER *ossl_default, *ossl_devid;
-static EVP_PKEY *ec_pkey, *rsa_pkey; /* opened once, plainly */
+static EVP_PKEY *ec_pkey, *rsa_pkey, *ed_pkey; /* opened once, plainly */
 
 static EVP_PKEY *load_key(const char *uri)
 {
@@ -259,7 +262,8 @@ static int suite_init(void)
 
     if (tp11_softhsm_setup() == NULL || !tp11_token_init(TOKEN)
         || !tp11_keygen(TOKEN, "EC:prime256v1", "01", "ec256")
-        || !tp11_keygen(TOKEN, "rsa:2048", "02", "rsa2048")) {
+        || !tp11_keygen(TOKEN, "rsa:2048", "02", "rsa2048")
+        || !tp11_keygen(TOKEN, "EC:edwards25519", "03", "ed25519")) {
         return 1;
     }
     ossl_default = OSSL_PROVIDER_load(NULL, "default");
@@ -276,13 +280,15 @@ static int suite_init(void)
     }
     ec_pkey = load_key(URI_EC);
     rsa_pkey = load_key(URI_RSA);
-    return ec_pkey == NULL || rsa_pkey == NULL;
+    ed_pkey = load_key(URI_ED);
+    return ec_pkey == NULL || rsa_pkey == NULL || ed_pkey == NULL;
 }
 
 static int suite_clean(void)
 {
     EVP_PKEY_free(ec_pkey);
     EVP_PKEY_free(rsa_pkey);
+    EVP_PKEY_free(ed_pkey);
     OSSL_PROVIDER_unload(ossl_devid);
     OSSL_PROVIDER_unload(ossl_default);
     tp11_softhsm_cleanup();
@@ -305,6 +311,18 @@ static int step_load_ec(void)
 static int step_load_rsa(void)
 {
     EVP_PKEY *pkey = load_key(URI_RSA);
+
+    if (pkey == NULL) {
+        return 0;
+    }
+    EVP_PKEY_free(pkey);
+    return 1;
+}
+
+/* an Ed25519 key: its Edwards-curve attributes (pkcs11/object-ed.c) */
+static int step_load_ed(void)
+{
+    EVP_PKEY *pkey = load_key(URI_ED);
 
     if (pkey == NULL) {
         return 0;
@@ -342,9 +360,9 @@ static int step_sign_rsa(void)
 }
 
 /* A CSR as the CLI makes one: subject CN, the key's public half, signed by
- * the key with SHA-256 (X509_REQ_sign: EVP_DigestSign through devid). The
- * CLI tests check such CSRs. */
-static int make_csr(EVP_PKEY *pkey)
+ * the key with SHA-256, or with no digest for EdDSA (X509_REQ_sign:
+ * EVP_DigestSign through devid). The CLI tests check such CSRs. */
+static int make_csr_md(EVP_PKEY *pkey, const EVP_MD *md)
 {
     X509_REQ *req = X509_REQ_new();
     X509_NAME *name = X509_NAME_new();
@@ -357,10 +375,15 @@ static int make_csr(EVP_PKEY *pkey)
                 == 1
          && X509_REQ_set_subject_name(req, name) == 1
          && X509_REQ_set_pubkey(req, pkey) == 1
-         && X509_REQ_sign(req, pkey, EVP_sha256()) > 0;
+         && X509_REQ_sign(req, pkey, md) > 0;
     X509_NAME_free(name);
     X509_REQ_free(req);
     return ok;
+}
+
+static int make_csr(EVP_PKEY *pkey)
+{
+    return make_csr_md(pkey, EVP_sha256());
 }
 
 static int step_csr_ec(void)
@@ -373,10 +396,16 @@ static int step_csr_rsa(void)
     return make_csr(rsa_pkey);
 }
 
+static int step_csr_ed(void)
+{
+    return make_csr_md(ed_pkey, NULL);
+}
+
 static void test_load_oom(void)
 {
     oom_sweep("open an EC key (OSSL_STORE)", step_load_ec);
     oom_sweep("open an RSA key (OSSL_STORE)", step_load_rsa);
+    oom_sweep("open an Ed25519 key (OSSL_STORE)", step_load_ed);
 }
 
 static void test_sign_oom(void)
@@ -389,6 +418,7 @@ static void test_csr_oom(void)
 {
     oom_sweep("X509_REQ_sign, EC", step_csr_ec);
     oom_sweep("X509_REQ_sign, RSA", step_csr_rsa);
+    oom_sweep("X509_REQ_sign, Ed25519", step_csr_ed);
 }
 
 int main(void)
