@@ -5,7 +5,8 @@
 # leaves it), loaded by URI and by reference file, printed with -text, and
 # signing in one call (pkeyutl -rawin, req, x509) with the default provider
 # verifying. A message given in parts, a digest, and an EdDSA key in a TPM
-# are refused with devid's reasons; the devid CLI makes ed25519 keys.
+# are refused with devid's reasons; the devid CLI makes ed25519 keys and
+# CSRs with them.
 set -euf
 . "$top_srcdir/tests/lib.sh"
 devid_tmpdir
@@ -115,12 +116,15 @@ else
     "$DEVID" keygen --type ed25519 --out cli.ref \
         "pkcs11:token=devid-ed;object=cli-ed$PIN" > keygen.txt 2>&1 \
         || { cat keygen.txt; fail "devid keygen --type ed25519"; }
-    devid_ossl req -new -key cli.ref -passin "pass:$DEVID_USER_PIN" -subj /CN=cli \
-        -out cli.csr && openssl req -verify -noout -in cli.csr 2>&1 | grep -q 'verify OK' \
-        || fail "the CLI's Ed25519 key does not sign a CSR"
+    "$DEVID" csr --key "pkcs11:token=devid-ed;object=cli-ed;type=private$PIN" --cn cli \
+        --out cli.csr > csr.txt 2>&1 || { cat csr.txt; fail "devid csr with an Ed25519 key"; }
+    openssl req -verify -noout -in cli.csr 2>&1 | grep -q 'verify OK' \
+        || fail "devid csr: the Ed25519 CSR does not verify"
+    openssl req -in cli.csr -noout -text | grep -q 'Signature Algorithm: ED25519' \
+        || fail "devid csr: not signed as ED25519"
     "$DEVID" keygen --type ed25519 --out cli2.ref \
         "pkcs11:token=devid-ed;object=cli-ed$PIN" > keygen.txt 2>&1 \
         || { cat keygen.txt; fail "devid keygen does not reuse its ed25519 key"; }
     cmp -s cli.ref cli2.ref || fail "keygen made a second key"
-    ok "devid keygen --type ed25519 makes (then reuses) a key"
+    ok "devid keygen --type ed25519 makes (then reuses) a key; devid csr signs with it"
 fi
