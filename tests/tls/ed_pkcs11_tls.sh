@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# TLS 1.3 with Ed25519 and Ed448 keys in a SoftHSM2 token, on both sides:
+# TLS 1.3 with Ed25519 and Ed448 keys in a SoftHSM2 token, on both sides
+# (and TLS 1.2 on the server side):
 # an openssl s_server whose certificate key is in the token (loaded by its
 # reference file) serves a software client, and an openssl s_client whose
 # key is in the token authenticates to a server that requires a client
@@ -57,12 +58,14 @@ for alg in ED25519 ED448; do
     done
 done
 
-# run_server ALG: a TLS 1.3 server with its key in the token (reference
-# file) that echoes reversed what a software client with an EC key sends
+# run_server ALG [VERSION]: a server (TLS 1.3, or VERSION) with its key in
+# the token (reference file) that echoes reversed what a software client
+# sends
 run_server() {
-    OPENSSL_CONF=$TESTDIR/openssl.cnf srv_s_server server.log -naccept 1 -rev -tls1_3 \
+    v=${2:-tls1_3}
+    OPENSSL_CONF=$TESTDIR/openssl.cnf srv_s_server server.log -naccept 1 -rev -"$v" \
         -nameopt "$PKI_NAMEOPT" -cert "server-$1.pem" -key "server-$1.ref"
-    (echo devid; sleep 0.5) | openssl s_client -connect "127.0.0.1:$SERVER_PORT" -tls1_3 \
+    (echo devid; sleep 0.5) | openssl s_client -connect "127.0.0.1:$SERVER_PORT" -"$v" \
         -CAfile ca.pem -verify_return_error -verify_hostname localhost \
         -sigalgs "$(echo "$1" | tr A-Z a-z)" > client.log 2>&1 || { cat client.log server.log; fail "handshake to a $1 server"; }
     wait "$SERVER_PID" || true
@@ -71,7 +74,7 @@ run_server() {
     grep -qi "Peer signature type: $1" client.log \
         || { cat client.log; fail "the server did not sign with $1"; }
     grep -q "dived" client.log || fail "no data came back from the $1 server"
-    ok "TLS 1.3 server with a $1 key in the token"
+    ok "$v server with a $1 key in the token"
 }
 
 # run_client ALG [engine]: a TLS 1.3 client with its key in the token
@@ -105,6 +108,7 @@ OPENSSL_ENGINES=$top_builddir/engine-compat/.libs
 export OPENSSL_ENGINES
 for alg in ED25519 ED448; do
     run_server "$alg"
+    run_server "$alg" tls1_2   # RFC 8422 §5.4: EdDSA in TLS 1.2 too
     run_client "$alg"
     if [ -f "$OPENSSL_ENGINES/devid.so" ]; then
         run_client "$alg" engine
