@@ -74,7 +74,12 @@ for k in ed25519 ed448; do
     devid_ossl pkey -in "$k.ref.der" -inform DER -passin "pass:$DEVID_USER_PIN" -pubout \
         -out "$k.der.pub" || fail "$k: DER reference does not load"
     cmp -s "$k.pub" "$k.der.pub" || fail "$k: the DER reference opens another key"
-    ok "$k: reference file (PEM and DER) opens and signs"
+    # written back out by devid's encoders: the same reference, PEM and DER
+    devid_ossl pkey -in "$k.ref" -passin "pass:$DEVID_USER_PIN" -out "$k.ref2" \
+        && cmp -s "$k.ref" "$k.ref2" || fail "$k: pkey -out writes another reference"
+    devid_ossl pkey -in "$k.ref" -passin "pass:$DEVID_USER_PIN" -outform DER -out "$k.out.der" \
+        && cmp -s "$k.ref.der" "$k.out.der" || fail "$k: pkey -outform DER writes another reference"
+    ok "$k: reference file (PEM and DER) opens, signs and is written back"
 done
 
 # the store lists them as what they are
