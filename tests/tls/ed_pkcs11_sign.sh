@@ -77,8 +77,17 @@ for k in ed25519 ed448; do
     # written back out by devid's encoders: the same reference, PEM and DER
     devid_ossl pkey -in "$k.ref" -passin "pass:$DEVID_USER_PIN" -out "$k.ref2" \
         && cmp -s "$k.ref" "$k.ref2" || fail "$k: pkey -out writes another reference"
-    devid_ossl pkey -in "$k.ref" -passin "pass:$DEVID_USER_PIN" -outform DER -out "$k.out.der" \
-        && cmp -s "$k.ref.der" "$k.out.der" || fail "$k: pkey -outform DER writes another reference"
+    # DER: OpenSSL 3.0 asks for any DER structure (devid writes the
+    # reference); 4.0 asks for PrivateKeyInfo for EdDSA keys, which devid
+    # refuses with its reason rather than write a reference as PKCS#8
+    if devid_ossl pkey -in "$k.ref" -passin "pass:$DEVID_USER_PIN" -outform DER \
+        -out "$k.out.der" > out.txt 2>&1; then
+        cmp -s "$k.ref.der" "$k.out.der" || fail "$k: pkey -outform DER writes another reference"
+    else
+        grep -q 'private key material cannot be exported' out.txt \
+            || { cat out.txt; fail "$k: pkey -outform DER fails without devid's reason"; }
+        echo "note: this OpenSSL asks for PKCS#8 DER: refused by devid"
+    fi
     ok "$k: reference file (PEM and DER) opens, signs and is written back"
 done
 
