@@ -133,6 +133,16 @@ static int devid_sig_ed_digest_sign_init(void *vctx, const char *mdname,
             DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "wrong key type");
             return 0;
         }
+        /* said here, not at the first signature: libssl asks at init
+         * whether the key can sign, and picks another one when not */
+        if ((key->caps & DEVID_CAP_SIGN_EDDSA) == 0) {
+            DEVID_RAISE(ctx->prov, DEVID_R_MECHANISM,
+                        "%s: the hardware offers no %s signature with this "
+                        "key",
+                        key->uri != NULL ? key->uri : "key",
+                        devid_sig_ed_name(ctx->type));
+            return 0;
+        }
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
     }

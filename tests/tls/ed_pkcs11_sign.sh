@@ -122,6 +122,20 @@ grep -q 'operation not supported' out.txt && grep -q 'signs pure Ed25519 only' o
     || { cat out.txt; fail "Ed25519ph: no devid reason"; }
 ok "Ed25519ph is refused"
 
+# a token that does not list CKM_EDDSA (the fault module in front of
+# SoftHSM fails C_GetMechanismList): the key is refused at init, by name
+faults=$top_builddir/tests/faults/.libs/libdevid-p11-faults.so
+[ -f "$faults" ] || fail "no fault module at $faults (make check builds it)"
+if DEVID_FAULTS=C_GetMechanismList=CKR_GENERAL_ERROR devid_ossl pkeyutl -sign -rawin \
+    -inkey "pkcs11:token=devid-ed;object=ed25519;type=private?module-path=$faults&pin-value=$DEVID_USER_PIN" \
+    -in data -out x.sig > out.txt 2>&1; then
+    fail "an EdDSA signature without CKM_EDDSA"
+fi
+grep -q 'mechanism not supported by the key or token' out.txt \
+    && grep -q 'the hardware offers no Ed25519 signature' out.txt \
+    || { cat out.txt; fail "no CKM_EDDSA: no devid reason"; }
+ok "a token without CKM_EDDSA: refused when signing starts"
+
 # the CLI: keygen --type ed25519 and a CSR from it
 DEVID=$top_builddir/devid
 if [ ! -x "$DEVID" ]; then
