@@ -332,33 +332,18 @@ static int devid_p11_pub_rsa(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
     return pub->bits > 0;
 }
 
-/* What the key may do (its CKA_SIGN/DECRYPT/DERIVE) and the token offers
- * (its mechanism list): only that is advertised (DESIGN.md principle 4). */
+/* What the key may do (its CKA_SIGN/DECRYPT/DERIVE) with the mechanisms
+ * the token offers and the key allows (mech.c): only that is advertised
+ * (DESIGN.md principle 4). */
 static unsigned int devid_p11_caps(struct devid_p11_token *tok,
-                                   CK_SESSION_HANDLE s,
-                                   const struct devid_p11_key *k)
+                                   CK_SESSION_HANDLE s, struct devid_p11_key *k)
 {
-    unsigned int m = tok->mechs;
-    unsigned int caps = 0;
     int sign = devid_p11_object_get_bool(tok, s, k->h, CKA_SIGN);
     int dec = devid_p11_object_get_bool(tok, s, k->h, CKA_DECRYPT);
     int derive = devid_p11_object_get_bool(tok, s, k->h, CKA_DERIVE);
 
-    if (CKK_EC_EDWARDS == k->kt) {
-        return sign && (m & DEVID_P11_MECH_EDDSA) ? DEVID_CAP_SIGN_EDDSA : 0;
-    }
-    if (CKK_EC == k->kt) {
-        caps |= sign && (m & DEVID_P11_MECH_ECDSA) ? DEVID_CAP_SIGN_ECDSA : 0;
-        caps |= derive && (m & DEVID_P11_MECH_ECDH) ? DEVID_CAP_DERIVE_ECDH : 0;
-        return caps;
-    }
-    if (sign && (m & DEVID_P11_MECH_RSA_PKCS)) {
-        caps |= DEVID_CAP_SIGN_PKCS1 | DEVID_CAP_SIGN_RAW_PKCS1;
-    }
-    caps |= sign && (m & DEVID_P11_MECH_RSA_PSS) ? DEVID_CAP_SIGN_PSS : 0;
-    caps |= dec && (m & DEVID_P11_MECH_RSA_PKCS) ? DEVID_CAP_DECRYPT_PKCS1 : 0;
-    caps |= dec && (m & DEVID_P11_MECH_RSA_OAEP) ? DEVID_CAP_DECRYPT_OAEP : 0;
-    return caps;
+    k->mset = devid_p11_mech_key(tok, s, k->h);
+    return devid_p11_mech_caps(k->mset, k->kt, sign, dec, derive);
 }
 
 static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
@@ -406,6 +391,9 @@ static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
     }
     key->has_private = CKO_PRIVATE_KEY == k->cls;
     key->caps = key->has_private ? devid_p11_caps(tok, s, k) : 0;
+    k->always_auth = key->has_private
+                     && devid_p11_object_get_bool(tok, s, k->h,
+                                                  CKA_ALWAYS_AUTHENTICATE);
     key->uri = devid_p11_uri_make(&tok->info, k->id, k->id_len, key->label,
                                   k->cls, tok->mod->named ? tok->mod->path
                                                           : NULL);

@@ -38,7 +38,10 @@ enum devid_key_type {
 #define DEVID_CAP_DECRYPT_RAW 0x0100u /* raw RSA: c^d mod n, no padding */
 /* The hardware hashes what it signs (a TPM's restricted signing key):
  * sign() gets the message itself, to be hashed with md_nid, never a digest
- * made elsewhere; the provider refuses digests for such keys. */
+ * made elsewhere; the provider refuses digests for such keys. The
+ * provider keeps the whole message (up to 1 MiB) for one sign() call. A
+ * backend that can hash only some signatures itself, and can take the
+ * message piecewise, uses sign_init and its siblings instead. */
 #define DEVID_CAP_SIGN_MESSAGE 0x0200u
 #define DEVID_CAP_SIGN_EDDSA 0x0400u /* pure EdDSA over a whole message */
 
@@ -88,6 +91,12 @@ struct devid_sign_params {
     int mgf1_nid;             /* PSS only */
     int saltlen;              /* PSS only, in bytes, already resolved */
 };
+
+/* A signature in progress over a message the hardware hashes itself (a
+ * PKCS#11 hash-and-sign mechanism such as CKM_SHA256_RSA_PKCS_PSS): made
+ * by sign_init, fed by sign_update, ended by sign_final, released by
+ * sign_free. Each backend defines its own; the provider only holds it. */
+struct devid_sign_op;
 
 enum devid_dec_pad {
     DEVID_PAD_PKCS1 = 1,
@@ -272,7 +281,11 @@ struct devid_backend_ops {
     /* Finds the objects a name designates and calls cb for each, in the
      * order private keys, public keys, certificates. want is a mask of
      * devid_obj_class (0 = all). Logs in when private keys are wanted.
-     * Finding nothing is success with no callback. */
+     * Finding nothing is success with no callback. The store's search
+     * criteria (OSSL_STORE_find: alias, subject, issuer and serial,
+     * fingerprint) never reach a backend: the store asks for the classes
+     * they need and checks them itself (provider/store-search.c), so
+     * every backend honours them alike. */
     int (*search)(struct devid_prov *prov, const char *name, unsigned int want,
                   const struct devid_pin_cb *pin, devid_object_cb *cb,
                   void *cbarg);
@@ -283,6 +296,41 @@ struct devid_backend_ops {
     int (*sign)(struct devid_key *key, const struct devid_sign_params *p,
                 const unsigned char *tbs, size_t tbslen, unsigned char *sig,
                 size_t *siglen);
+
+    /* ---- streamed signatures (optional, all five or none) ----
+     * For a DigestSign (EVP_DigestSignInit/Update/Final) the provider
+     * calls sign_init once the operation's parameters are final (at its
+     * first update, or at final). The backend chooses how the signature
+     * is made: *op NULL means "hash in software and call sign() with the
+     * digest" (the fast path: sign_init then costs no call to the
+     * hardware, no allocation and no lock); a new *op means the hardware
+     * must hash the message itself, and the provider passes every update
+     * to sign_update and ends with sign_final. Returns 0 with
+     * DEVID_R_MECHANISM raised, naming the key and the mechanism, when
+     * the key can make no signature with p at all. p->saltlen is resolved
+     * as for sign(). */
+    int (*sign_init)(struct devid_key *key, const struct devid_sign_params *p,
+                     struct devid_sign_op **op);
+
+    /* Feeds len bytes of the message to op. */
+    int (*sign_update)(struct devid_sign_op *op, const unsigned char *data,
+                       size_t len);
+
+    /* Ends op and writes the signature (r||s for ECDSA, as sign() does);
+     * *siglen is the room in sig on entry (the key's maximum, checked by
+     * the provider). op can only be freed afterwards. */
+    int (*sign_final)(struct devid_sign_op *op, unsigned char *sig,
+                      size_t *siglen);
+
+    /* A copy of op (EVP_PKEY_CTX_dup: OpenSSL 3.0's EVP_DigestSignFinal
+     * finishes on a copy). When the hardware cannot copy an operation in
+     * progress, the copy takes it over and op fails later use with a
+     * clear reason. */
+    int (*sign_dup)(struct devid_sign_op *op, struct devid_sign_op **out);
+
+    /* Releases op, ended or not (an unfinished operation is abandoned).
+     * Accepts NULL. */
+    void (*sign_free)(struct devid_sign_op *op);
 
     /* RSA decryption; out must hold the modulus size. */
     int (*decrypt)(struct devid_key *key, const struct devid_dec_params *p,
@@ -384,6 +432,22 @@ const void *devid_backend_config(const struct devid_prov *prov,
  *  raised. */
 int devid_key_open_name(struct devid_prov *prov, const char *name,
                         const struct devid_pin_cb *pin, struct devid_key **out);
+
+/** Opens the first key that name designates, for a reference file: a
+ *  private key, else a public key (a name of one, "type=public"), which then
+ *  has has_private 0. Same errors as devid_key_open_name ("no key
+ *  matches"). */
+int devid_key_open_name_any(struct devid_prov *prov, const char *name,
+                            const struct devid_pin_cb *pin,
+                            struct devid_key **out);
+
+/** Opens the first certificate that name designates ("type=cert"), through
+ *  the backend that handles name. Returns 1 with its DER in *der (the
+ *  caller frees it with OPENSSL_free), or 0 with DEVID_R_NO_BACKEND or
+ *  DEVID_R_NO_OBJECT (or the backend's reason) raised. */
+int devid_cert_open_name(struct devid_prov *prov, const char *name,
+                         const struct devid_pin_cb *pin, unsigned char **der,
+                         size_t *len);
 
 /** Allocates a zeroed key with one reference, bound to ops and prov. The
  *  caller (a backend) fills it. Returns NULL on allocation failure. */
