@@ -7,8 +7,8 @@
  * refused with a reason that says so. The same dispatch serves OpenSSL 3.0
  * to 4.x: OpenSSL 3.5's message-signing functions (sign_message_*) are
  * reached only through an explicitly fetched algorithm, which for devid keys
- * is never another provider's ED25519. Verification stays in the default
- * provider. */
+ * is never another provider's ED25519. Verification with a devid key runs
+ * on its public half in the default provider (pubop.c). */
 #include "config.h"
 
 #include <string.h>
@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "provider/implementations.h"
 #include "provider/provider.h"
+#include "provider/pubop.h"
 
 /* Signature parameters of OpenSSL 3.2 (RFC 8032 variants), spelled out for
  * the 3.0 headers: devid refuses every variant but the pure one. */
@@ -41,6 +42,9 @@ static OSSL_FUNC_signature_digest_sign_fn devid_sig_ed_digest_sign;
 static OSSL_FUNC_signature_digest_sign_update_fn
     devid_sig_ed_digest_sign_update;
 static OSSL_FUNC_signature_digest_sign_final_fn devid_sig_ed_digest_sign_final;
+static OSSL_FUNC_signature_digest_verify_init_fn
+    devid_sig_ed_digest_verify_init;
+static OSSL_FUNC_signature_digest_verify_fn devid_sig_ed_digest_verify;
 static OSSL_FUNC_signature_get_ctx_params_fn devid_sig_ed_get_ctx_params;
 static OSSL_FUNC_signature_gettable_ctx_params_fn
     devid_sig_ed_gettable_ctx_params;
@@ -52,6 +56,7 @@ struct devid_sig_ed_ctx {
     struct devid_prov *prov;
     struct devid_key *key;    /* one reference, NULL before init */
     enum devid_key_type type; /* DEVID_KEY_ED25519 or DEVID_KEY_ED448 */
+    struct devid_pubop *vop;  /* a verification, on the public half */
 };
 
 static void *devid_sig_ed_newctx_type(void *provctx, enum devid_key_type type)
@@ -85,10 +90,12 @@ static void devid_sig_ed_freectx(void *vctx)
         return;
     }
     devid_key_free(ctx->key);
+    devid_pubop_free(ctx->vop);
     OPENSSL_free(ctx);
 }
 
-/* The copy holds its own reference to the key; nothing else is owned. */
+/* The copy holds its own reference to the key and its own copy of a
+ * verification; nothing is shared. */
 static void *devid_sig_ed_dupctx(void *vctx)
 {
     const struct devid_sig_ed_ctx *src = vctx;
@@ -99,6 +106,14 @@ static void *devid_sig_ed_dupctx(void *vctx)
         return NULL;
     }
     devid_key_up_ref(dst->key);
+    dst->vop = NULL;
+    if (src->vop != NULL) {
+        dst->vop = devid_pubop_dup(src->vop);
+        if (dst->vop == NULL) {
+            devid_sig_ed_freectx(dst);
+            return NULL;
+        }
+    }
     return dst;
 }
 
@@ -214,6 +229,55 @@ static int devid_sig_ed_digest_sign_final(void *vctx, unsigned char *sig,
     return devid_sig_ed_digest_sign_update(vctx, NULL, 0);
 }
 
+/* Verification with any of our EdDSA keys, private or public: on its
+ * public half, in the default provider (the hardware is never asked).
+ * One-shot, as EdDSA verification is. */
+static int devid_sig_ed_digest_verify_init(void *vctx, const char *mdname,
+                                           void *vkey,
+                                           const OSSL_PARAM params[])
+{
+    struct devid_sig_ed_ctx *ctx = vctx;
+    struct devid_key *key = vkey;
+
+    if (mdname != NULL && mdname[0] != '\0') {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    "%s hashes inside the signature: no digest may be chosen "
+                    "(got %s)",
+                    devid_sig_ed_name(ctx->type), mdname);
+        return 0;
+    }
+    if (key != NULL) {
+        if (key->pub.type != ctx->type) {
+            DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "wrong key type");
+            return 0;
+        }
+        devid_key_free(ctx->key);
+        ctx->key = devid_key_up_ref(key);
+    }
+    if (ctx->key == NULL) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "no key");
+        return 0;
+    }
+    if (!devid_sig_ed_set_ctx_params(ctx, params)) {
+        return 0;
+    }
+    devid_pubop_free(ctx->vop);
+    ctx->vop = devid_pubop_verify_new(ctx->key, 1, NULL, NULL);
+    return ctx->vop != NULL;
+}
+
+static int devid_sig_ed_digest_verify(void *vctx, const unsigned char *sig,
+                                      size_t siglen, const unsigned char *tbs,
+                                      size_t tbslen)
+{
+    struct devid_sig_ed_ctx *ctx = vctx;
+
+    return ctx->vop != NULL
+           && devid_pubop_verify(ctx->vop, sig, siglen,
+                                 tbs != NULL ? tbs : (const unsigned char *)"",
+                                 tbslen);
+}
+
 /* RFC 8410 §3: id-Ed25519 / id-Ed448 with absent parameters. */
 static int devid_sig_ed_algid(enum devid_key_type type, OSSL_PARAM *p)
 {
@@ -321,6 +385,9 @@ static const OSSL_PARAM *devid_sig_ed_settable_ctx_params(void *vctx,
                        ed_digest_sign_update),                                 \
         DEVID_DISPATCH(SIGNATURE, sig, DIGEST_SIGN_FINAL,                      \
                        ed_digest_sign_final),                                  \
+        DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_INIT,                     \
+                       ed_digest_verify_init),                                 \
+        DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY, ed_digest_verify),       \
         DEVID_DISPATCH(SIGNATURE, sig, GET_CTX_PARAMS, ed_get_ctx_params),     \
         DEVID_DISPATCH(SIGNATURE, sig, GETTABLE_CTX_PARAMS,                    \
                        ed_gettable_ctx_params),                                \

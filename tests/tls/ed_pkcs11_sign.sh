@@ -4,7 +4,7 @@
 # openssl genpkey through devid (and one by pkcs11-tool, as another program
 # leaves it), loaded by URI and by reference file, printed with -text, and
 # signing in one call (pkeyutl -rawin, req, x509) with the default provider
-# verifying. A message given in parts, a digest, and an EdDSA key in a TPM
+# verifying, and verifying by the key's URI. A message given in parts, a digest, and an EdDSA key in a TPM
 # are refused with devid's reasons; the devid CLI makes ed25519 keys and
 # CSRs with them.
 set -euf
@@ -49,6 +49,16 @@ for k in ed25519 ed448 tool25519; do
     openssl pkeyutl -verify -rawin -pubin -inkey "$k.pub" -in data -sigfile "$k.sig" \
         | grep -q 'Verified Successfully' || fail "$k: signature does not verify"
     ok "$k: one-shot signature verifies with the default provider"
+    # verification named by the token key's URI: its public half, in software
+    devid_ossl pkeyutl -verify -rawin -inkey "$uri" -in data -sigfile "$k.sig" \
+        | grep -q 'Verified Successfully' || fail "$k: no verification by the key's URI"
+    printf 'tampered' > tampered
+    if devid_ossl pkeyutl -verify -rawin -inkey "$uri" -in tampered -sigfile "$k.sig" \
+        > out.txt 2>&1; then
+        fail "$k: a signature over other data verified"
+    fi
+    grep -q 'Signature Verification Failure' out.txt || { cat out.txt; fail "$k: no verification failure"; }
+    ok "$k: verification by the key's URI (and a wrong message fails)"
 
     devid_ossl req -new -key "$uri" -subj "/CN=device-$k" -out "$k.csr" || fail "$k: req"
     openssl req -verify -noout -in "$k.csr" 2>&1 | grep -q 'verify OK' \
