@@ -59,6 +59,14 @@ for k in ed25519 ed448 tool25519; do
     fi
     grep -q 'Signature Verification Failure' out.txt || { cat out.txt; fail "$k: no verification failure"; }
     ok "$k: verification by the key's URI (and a wrong message fails)"
+    # the public key object alone (type=public)
+    devid_ossl pkey -pubin -in "pkcs11:token=devid-ed;object=$k;type=public" -pubout \
+        -out "$k.pubobj" || fail "$k: the public key object does not load"
+    cmp -s "$k.pub" "$k.pubobj" || fail "$k: the public key object is another key"
+    devid_ossl pkeyutl -verify -rawin -pubin -inkey "pkcs11:token=devid-ed;object=$k;type=public" \
+        -in data -sigfile "$k.sig" | grep -q 'Verified Successfully' \
+        || fail "$k: no verification with the public key object"
+    ok "$k: the public key object (type=public) loads and verifies"
 
     devid_ossl req -new -key "$uri" -subj "/CN=device-$k" -out "$k.csr" || fail "$k: req"
     openssl req -verify -noout -in "$k.csr" 2>&1 | grep -q 'verify OK' \
