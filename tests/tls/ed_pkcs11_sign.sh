@@ -154,6 +154,24 @@ grep -q 'mechanism not supported by the key or token' out.txt \
     || { cat out.txt; fail "no CKM_EDDSA: no devid reason"; }
 ok "a token without CKM_EDDSA: refused when signing starts"
 
+# CKA_ALLOWED_MECHANISMS: a key allowed CKM_EDDSA signs, one allowed only
+# another mechanism is refused when signing starts
+devid_p11tool --keypairgen --key-type EC:edwards25519 --id 0a --label ed-allowed \
+    --usage-sign --allowed-mechanisms EDDSA >/dev/null \
+    || fail "pkcs11-tool cannot make a key with --allowed-mechanisms EDDSA"
+devid_p11tool --keypairgen --key-type EC:edwards25519 --id 0b --label ed-denied \
+    --usage-sign --allowed-mechanisms ECDSA >/dev/null \
+    || fail "pkcs11-tool cannot make a key with --allowed-mechanisms ECDSA"
+devid_ossl pkeyutl -sign -rawin -inkey "pkcs11:token=devid-ed;object=ed-allowed;type=private$PIN" \
+    -in data -out allowed.sig || fail "a key allowed CKM_EDDSA does not sign"
+if devid_ossl pkeyutl -sign -rawin -inkey "pkcs11:token=devid-ed;object=ed-denied;type=private$PIN" \
+    -in data -out denied.sig > out.txt 2>&1; then
+    fail "a key not allowed CKM_EDDSA signed"
+fi
+grep -q 'mechanism not supported by the key or token' out.txt \
+    || { cat out.txt; fail "a key not allowed CKM_EDDSA: no devid reason"; }
+ok "CKA_ALLOWED_MECHANISMS: CKM_EDDSA allowed signs, not allowed is refused"
+
 # the CLI: keygen --type ed25519 and a CSR from it
 DEVID=$top_builddir/devid
 if [ ! -x "$DEVID" ]; then
