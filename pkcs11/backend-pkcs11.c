@@ -147,6 +147,8 @@ struct devid_p11be_gen {
     CK_MECHANISM mech;
     unsigned char *ec_params;
     int ec_params_len;
+    const unsigned char *ed_params; /* static */
+    size_t ed_params_len;
     CK_ULONG bits;
     unsigned char exp[8];
     size_t exp_len;
@@ -172,6 +174,10 @@ static int devid_p11be_gen_prepare(struct devid_prov *prov,
                         u->safe, p->group);
             return 0;
         }
+    } else if (devid_key_type_is_eddsa(p->type)) {
+        /* v3.0 §2.3.10: the curve is named in CKA_EC_PARAMS */
+        g->mech.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
+        g->ed_params = devid_p11_ed_gen_params(p->type, &g->ed_params_len);
     } else if (DEVID_KEY_RSA == p->type) {
         g->mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
         if (p->bits < 2048 || p->bits > 4096) {
@@ -206,8 +212,9 @@ static int devid_p11be_gen_prepare(struct devid_prov *prov,
     return 1;
 }
 
-/* Templates of PKCS #11 v2.40 §2.1.4 (RSA) and §2.3.7 (EC): the private
- * key is a token object that never leaves the token. */
+/* Templates of PKCS #11 v2.40 §2.1.4 (RSA), §2.3.7 (EC) and v3.0 §2.3.10
+ * (Edwards curves): the private key is a token object that never leaves
+ * the token. */
 static CK_RV devid_p11be_gen_call(struct devid_p11_token *tok,
                                   CK_SESSION_HANDLE s,
                                   struct devid_p11be_gen *g,
@@ -216,6 +223,7 @@ static CK_RV devid_p11be_gen_call(struct devid_p11_token *tok,
     CK_BBOOL yes = CK_TRUE;
     CK_BBOOL no = CK_FALSE;
     int ec = CKM_EC_KEY_PAIR_GEN == g->mech.mechanism;
+    int ed = CKM_EC_EDWARDS_KEY_PAIR_GEN == g->mech.mechanism;
     CK_ATTRIBUTE pub_t[8] = {
         { CKA_TOKEN, &yes, sizeof(yes) },
         { CKA_PRIVATE, &no, sizeof(no) },
@@ -235,7 +243,14 @@ static CK_RV devid_p11be_gen_call(struct devid_p11_token *tok,
     CK_ULONG npriv = 7;
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
 
-    if (ec) {
+    if (ed) {
+        /* an EdDSA key only signs: no CKA_DERIVE, no CKA_DECRYPT */
+        priv_t[5] = priv_t[6];
+        npriv = 6;
+        pub_t[npub].type = CKA_EC_PARAMS;
+        pub_t[npub].pValue = (void *)(uintptr_t)g->ed_params;
+        pub_t[npub++].ulValueLen = (CK_ULONG)g->ed_params_len;
+    } else if (ec) {
         pub_t[npub].type = CKA_EC_PARAMS;
         pub_t[npub].pValue = g->ec_params;
         pub_t[npub++].ulValueLen = (CK_ULONG)g->ec_params_len;

@@ -118,6 +118,8 @@ static const struct devid_p11_mech_item devid_p11_mechs[DEVID_P11_NMECH] = {
     DEVID_P11_M(CKM_SHA3_256_RSA_PKCS_PSS),
     DEVID_P11_M(CKM_SHA3_384_RSA_PKCS_PSS),
     DEVID_P11_M(CKM_SHA3_512_RSA_PKCS_PSS),
+    /* DEVID_P11_B_EDDSA */
+    DEVID_P11_M(CKM_EDDSA),
 };
 
 const struct devid_p11_md *devid_p11_md_find(int nid)
@@ -246,6 +248,12 @@ unsigned int devid_p11_mech_caps(devid_p11_mset m, CK_KEY_TYPE kt, int sign,
             caps |= DEVID_CAP_DERIVE_ECDH;
         }
         return caps;
+    }
+    if (kt == CKK_EC_EDWARDS) {
+        /* EdDSA has no hash-and-sign variant: CKM_EDDSA signs messages */
+        return sign && (m & DEVID_P11_BIT(DEVID_P11_B_EDDSA)) != 0
+                   ? DEVID_CAP_SIGN_EDDSA
+                   : 0;
     }
     if (kt != CKK_RSA) {
         return 0; /* other key types are their callers' business */

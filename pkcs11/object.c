@@ -158,10 +158,10 @@ static CK_RV devid_p11_object_find(struct devid_p11_token *tok,
 
 /* The object of class cls with the same CKA_ID as a key: the public key or
  * certificate that carries what a private key object leaves out. */
-static CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
-                                                 CK_SESSION_HANDLE s,
-                                                 const struct devid_p11_key *k,
-                                                 CK_OBJECT_CLASS cls)
+CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
+                                          CK_SESSION_HANDLE s,
+                                          const struct devid_p11_key *k,
+                                          CK_OBJECT_CLASS cls)
 {
     CK_ATTRIBUTE tmpl[2] = {
         { CKA_CLASS, &cls, sizeof(cls) },
@@ -245,11 +245,9 @@ end:
     return ret;
 }
 
-/* The point from a certificate (same CKA_ID) when no object carries it. */
-static int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
-                                        CK_SESSION_HANDLE s,
-                                        CK_OBJECT_HANDLE h,
-                                        struct devid_pubkey *pub)
+int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
+                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                                 struct devid_pubkey *pub)
 {
     unsigned char *der = NULL;
     const unsigned char *p = NULL;
@@ -422,6 +420,8 @@ static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
         ok = devid_p11_pub_ec(tok, s, k, &key->pub);
     } else if (CKK_RSA == k->kt) {
         ok = devid_p11_pub_rsa(tok, s, k, &key->pub);
+    } else if (CKK_EC_EDWARDS == k->kt) {
+        ok = devid_p11_pub_ed(tok, s, k, &key->pub);
     } else {
         ok = 0;
     }

@@ -148,6 +148,45 @@ static int devid_p11_sign_check(struct devid_key *key, unsigned int cap,
     return 1;
 }
 
+/* CK_EDDSA_PARAMS (PKCS #11 v3.0 §2.3.14), which p11-kit 0.24's header
+ * lacks: same layout. */
+struct devid_p11_eddsa_params {
+    CK_BBOOL ph_flag;
+    CK_ULONG context_len;
+    CK_BYTE_PTR context;
+};
+
+/* Pure EdDSA over the whole message, one C_Sign. v3.0 §2.3.14's table:
+ * Ed25519 takes no parameter (with one it would be Ed25519ctx), Ed448
+ * requires one, with phFlag false and no context. */
+static int devid_p11_sign_eddsa(struct devid_key *key, const unsigned char *tbs,
+                                size_t tbslen, unsigned char *sig,
+                                size_t *siglen)
+{
+    size_t need = devid_key_max_sig_len(key);
+    struct devid_p11_eddsa_params ed448 = { CK_FALSE, 0, NULL };
+    CK_MECHANISM mech = { CKM_EDDSA, NULL, 0 };
+
+    if (sig == NULL) {
+        *siglen = need;
+        return 1;
+    }
+    if (*siglen < need) {
+        DEVID_RAISE(key->prov, DEVID_R_BUFFER_TOO_SMALL,
+                    "%s: signature needs %zu bytes, buffer has %zu", key->uri,
+                    need, *siglen);
+        return 0;
+    }
+    if (!devid_p11_sign_check(key, DEVID_CAP_SIGN_EDDSA, "EdDSA")) {
+        return 0;
+    }
+    if (DEVID_KEY_ED448 == key->pub.type) {
+        mech.pParameter = &ed448;
+        mech.ulParameterLen = sizeof(ed448);
+    }
+    return devid_p11_sign_call(key, &mech, tbs, tbslen, sig, siglen);
+}
+
 /* The key may make signatures of p's scheme (CKA_SIGN, and a mechanism
  * for it in the token and the key's allowed ones). */
 static int devid_p11_sign_allowed(struct devid_key *key,
@@ -228,6 +267,9 @@ int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
     CK_RSA_PKCS_PSS_PARAMS pss;
     CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
 
+    if (DEVID_SIG_EDDSA == p->scheme) {
+        return devid_p11_sign_eddsa(key, tbs, tbslen, sig, siglen);
+    }
     if (sig == NULL) {
         *siglen = need;
         return 1;

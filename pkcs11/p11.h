@@ -38,7 +38,9 @@ typedef unsigned long long devid_p11_mset;
 #define DEVID_P11_B_HASHED_ECDSA 6
 #define DEVID_P11_B_HASHED_PKCS1 (DEVID_P11_B_HASHED_ECDSA + DEVID_P11_NMD)
 #define DEVID_P11_B_HASHED_PSS (DEVID_P11_B_HASHED_PKCS1 + DEVID_P11_NMD)
-#define DEVID_P11_NMECH (DEVID_P11_B_HASHED_PSS + DEVID_P11_NMD)
+/* pure EdDSA (PKCS #11 v3.0 §2.3.14), after the rows */
+#define DEVID_P11_B_EDDSA (DEVID_P11_B_HASHED_PSS + DEVID_P11_NMD)
+#define DEVID_P11_NMECH (DEVID_P11_B_EDDSA + 1)
 
 /* At most this many sessions per token when the token sets no limit. */
 #define DEVID_P11_POOL_MAX 32
@@ -396,6 +398,48 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                                 CK_ATTRIBUTE_TYPE type, unsigned char **out,
                                 size_t *len);
+
+/** The object of class cls with the same CKA_ID as the key k (its public
+ *  key or certificate), or CK_INVALID_HANDLE. */
+CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
+                                          CK_SESSION_HANDLE s,
+                                          const struct devid_p11_key *k,
+                                          CK_OBJECT_CLASS cls);
+
+/** Fills pub->point (a new buffer) with the encoded public key of the
+ *  certificate object h (OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY). Returns 1,
+ *  or 0 (nothing raised) when h holds no such certificate. */
+int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
+                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                                 struct devid_pubkey *pub);
+
+/* ---- object-ed.c ------------------------------------------------------ */
+
+/** Reads the public half of the Edwards-curve key k (CKK_EC_EDWARDS) into
+ *  pub: its type from CKA_EC_PARAMS, its encoded point from CKA_EC_POINT
+ *  of the key, its public key object or its certificate. Returns 1, or 0
+ *  (nothing raised: the caller names the key) for another curve or no
+ *  public key. */
+int devid_p11_pub_ed(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
+                     const struct devid_p11_key *k, struct devid_pubkey *pub);
+
+/** The key type the DER value of CKA_EC_PARAMS names: DEVID_KEY_ED25519
+ *  or DEVID_KEY_ED448 for either form v3.0 §2.3.5 allows (the RFC 8410
+ *  OID, the PrintableString curve name), else DEVID_KEY_NONE. */
+enum devid_key_type devid_p11_ed_type(const unsigned char *v, size_t len);
+
+/** Sets pub->point to the encoded key in der, the CKA_EC_POINT of a key of
+ *  type pub->type (a DER OCTET STRING, or the bare key). Takes ownership of
+ *  der (freed, or kept as pub->point). Returns 1, or 0 when der holds no
+ *  key of that size (DEVID_R_MALLOC raised only on allocation failure). */
+int devid_p11_ed_point(struct devid_prov *prov, unsigned char *der, size_t len,
+                       struct devid_pubkey *pub);
+
+/** CKA_EC_PARAMS for a new key of type (Ed25519 or Ed448): the DER of a
+ *  PrintableString curve name (PKCS #11 v3.0 §2.3.10). Returns a static
+ *  buffer and its length in *len, or NULL for another type. */
+const unsigned char *devid_p11_ed_gen_params(enum devid_key_type type,
+                                             size_t *len);
 
 /* ---- copy.c ----------------------------------------------------------- */
 

@@ -16,7 +16,11 @@ struct devid_backend_ops;
 enum devid_key_type {
     DEVID_KEY_NONE = 0,
     DEVID_KEY_RSA,
-    DEVID_KEY_EC
+    DEVID_KEY_EC,
+    /* EdDSA keys (RFC 8032): sign only, and only whole messages
+     * (DEVID_SIG_EDDSA) */
+    DEVID_KEY_ED25519,
+    DEVID_KEY_ED448
 };
 
 /* What a key can do. Filled by the backend when the key is opened, from the
@@ -39,13 +43,17 @@ enum devid_key_type {
  * backend that can hash only some signatures itself, and can take the
  * message piecewise, uses sign_init and its siblings instead. */
 #define DEVID_CAP_SIGN_MESSAGE 0x0200u
+#define DEVID_CAP_SIGN_EDDSA 0x0400u /* pure EdDSA over a whole message */
 
 /* The public half of a key, in the form OSSL_PARAMs want it. */
 struct devid_pubkey {
     enum devid_key_type type;
-    int bits;                 /* RSA modulus bits or EC field bits */
+    int bits;                 /* RSA modulus bits or EC field bits; EdDSA:
+                               * 256 or 456, as OpenSSL counts them */
     char group[32];           /* EC: OpenSSL group name, e.g. "prime256v1" */
-    unsigned char *point;     /* EC: uncompressed point 04||X||Y */
+    unsigned char *point;     /* EC: uncompressed point 04||X||Y; EdDSA:
+                               * the encoded public key of RFC 8032
+                               * §5.1.5/§5.2.5 (32 or 57 bytes) */
     size_t point_len;
     unsigned char *n;         /* RSA modulus, big-endian, no leading zero */
     size_t n_len;
@@ -71,7 +79,10 @@ struct devid_key {
 enum devid_sig_scheme {
     DEVID_SIG_ECDSA = 1,      /* output: r||s, each half the field size */
     DEVID_SIG_PKCS1,          /* md_nid == NID_undef: raw PKCS#1 padding */
-    DEVID_SIG_PSS
+    DEVID_SIG_PSS,
+    /* pure Ed25519/Ed448: the input is the whole message, md_nid
+     * NID_undef; output R||S */
+    DEVID_SIG_EDDSA
 };
 
 struct devid_sign_params {
@@ -279,8 +290,9 @@ struct devid_backend_ops {
                   const struct devid_pin_cb *pin, devid_object_cb *cb,
                   void *cbarg);
 
-    /* Signs a digest (or raw input for PKCS#1 with md_nid undefined). When
-     * sig is NULL, sets *siglen to the maximum size and returns 1. */
+    /* Signs a digest (or raw input for PKCS#1 with md_nid undefined, or
+     * the whole message for DEVID_SIG_EDDSA). When sig is NULL, sets
+     * *siglen to the maximum size and returns 1. */
     int (*sign)(struct devid_key *key, const struct devid_sign_params *p,
                 const unsigned char *tbs, size_t tbslen, unsigned char *sig,
                 size_t *siglen);
@@ -449,16 +461,22 @@ struct devid_key *devid_key_up_ref(struct devid_key *key);
  *  and the common fields. Accepts NULL. */
 void devid_key_free(struct devid_key *key);
 
-/** Size in bytes of the largest signature the key makes (DER for ECDSA). */
+/** Size in bytes of the largest signature the key makes (DER for ECDSA;
+ *  64 or 114 for Ed25519 and Ed448). */
 size_t devid_key_max_sig_len(const struct devid_key *key);
 
-/** OpenSSL's name for the key's type: "EC", "RSA", or "RSA-PSS" for an RSA
- *  key that can only make PSS signatures (no PKCS#1 v1.5, no decryption),
- *  so OpenSSL picks PSS for it as it does for its own RSA-PSS keys. */
+/** OpenSSL's name for the key's type: "EC", "ED25519", "ED448", "RSA", or
+ *  "RSA-PSS" for an RSA key that can only make PSS signatures (no PKCS#1
+ *  v1.5, no decryption), so OpenSSL picks PSS for it as it does for its own
+ *  RSA-PSS keys. */
 const char *devid_key_type_name(const struct devid_key *key);
 
-/** Security bits of the key (NIST SP 800-57 table, as OpenSSL computes). */
+/** Security bits of the key (NIST SP 800-57 table, as OpenSSL computes;
+ *  128 for Ed25519, 224 for Ed448, as RFC 8032 rates them). */
 int devid_key_security_bits(const struct devid_key *key);
+
+/** 1 when type is an EdDSA key type (Ed25519 or Ed448). */
+int devid_key_type_is_eddsa(enum devid_key_type type);
 
 /** Frees the buffers of a devid_pubkey and zeroes it. Accepts NULL. */
 void devid_pubkey_clear(struct devid_pubkey *pub);

@@ -2,7 +2,7 @@
 /* Decoders that turn a reference file into a resident key, so that
  * SSL_CTX_use_PrivateKey_file, PEM_read_bio_PrivateKey and "-key file.pem"
  * work unchanged. Two steps, as OpenSSL chains decoders: PEM -> DER body
- * (structure "devid-ref"), then DER body -> EC or RSA key. A reference file
+ * (structure "devid-ref"), then DER body -> EC, RSA or EdDSA key. A reference file
  * in DER (a backend's key file without PEM armour) goes straight to the
  * second step. Which backend reads which file is the registry's business. */
 #include "config.h"
@@ -33,6 +33,8 @@ static OSSL_FUNC_decoder_does_selection_fn devid_dec_ref_does_selection;
 static OSSL_FUNC_decoder_decode_fn devid_dec_pem_decode;
 static OSSL_FUNC_decoder_decode_fn devid_dec_der_ec_decode;
 static OSSL_FUNC_decoder_decode_fn devid_dec_der_rsa_decode;
+static OSSL_FUNC_decoder_decode_fn devid_dec_der_ed25519_decode;
+static OSSL_FUNC_decoder_decode_fn devid_dec_der_ed448_decode;
 
 /* A decoder needs nothing but its provider instance: that is its context,
  * and nothing is allocated (OpenSSL 3.0 crashes in a later decode of the
@@ -328,6 +330,26 @@ static int devid_dec_der_rsa_decode(void *vctx, OSSL_CORE_BIO *cin,
                                 object_cbarg, pw_cb, pw_cbarg);
 }
 
+static int devid_dec_der_ed25519_decode(void *vctx, OSSL_CORE_BIO *cin,
+                                        int selection, OSSL_CALLBACK *object_cb,
+                                        void *object_cbarg,
+                                        OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                        void *pw_cbarg)
+{
+    return devid_dec_der_decode(vctx, cin, DEVID_KEY_ED25519, object_cb,
+                                object_cbarg, pw_cb, pw_cbarg);
+}
+
+static int devid_dec_der_ed448_decode(void *vctx, OSSL_CORE_BIO *cin,
+                                      int selection, OSSL_CALLBACK *object_cb,
+                                      void *object_cbarg,
+                                      OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                      void *pw_cbarg)
+{
+    return devid_dec_der_decode(vctx, cin, DEVID_KEY_ED448, object_cb,
+                                object_cbarg, pw_cb, pw_cbarg);
+}
+
 #define DEVID_DEC_TABLE(name, which, selects)                                  \
     static const OSSL_DISPATCH devid_dec_##name##_functions[] = {              \
         DEVID_DISPATCH(DECODER, dec, NEWCTX, newctx),                          \
@@ -340,6 +362,8 @@ static int devid_dec_der_rsa_decode(void *vctx, OSSL_CORE_BIO *cin,
 DEVID_DEC_TABLE(pem, pem, ref_does_selection);
 DEVID_DEC_TABLE(der_ec, der_ec, does_selection);
 DEVID_DEC_TABLE(der_rsa, der_rsa, does_selection);
+DEVID_DEC_TABLE(der_ed25519, der_ed25519, does_selection);
+DEVID_DEC_TABLE(der_ed448, der_ed448, does_selection);
 
 const OSSL_ALGORITHM devid_decoders[] = {
     { "DER", DEVID_PROPS ",input=pem", devid_dec_pem_functions,
@@ -352,5 +376,13 @@ const OSSL_ALGORITHM devid_decoders[] = {
       "devid EC key in a key file (DER)" },
     { "RSA", DEVID_PROPS ",input=der", devid_dec_der_rsa_functions,
       "devid RSA key in a key file (DER)" },
+    { "ED25519", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
+      devid_dec_der_ed25519_functions, "devid Ed25519 key reference" },
+    { "ED448", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
+      devid_dec_der_ed448_functions, "devid Ed448 key reference" },
+    { "ED25519", DEVID_PROPS ",input=der", devid_dec_der_ed25519_functions,
+      "devid Ed25519 key in a key file (DER)" },
+    { "ED448", DEVID_PROPS ",input=der", devid_dec_der_ed448_functions,
+      "devid Ed448 key in a key file (DER)" },
     { NULL, NULL, NULL, NULL }
 };
