@@ -91,7 +91,7 @@ handshake() {
     _rc=0
     openssl s_client -connect "127.0.0.1:$PORT" -CAfile ca.pem \
         -verify_return_error -brief < /dev/null > hs.txt 2>&1 || _rc=$?
-    took=$(echo "$(date +%s.%N) - $_t0" | bc)
+    took=$(awk -v a="$_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
     [ "$_rc" -eq 0 ] && grep -q 'CONNECTION ESTABLISHED' hs.txt
 }
 
@@ -106,7 +106,7 @@ for round in 1 2; do
         if handshake; then
             fail "round $round: handshake $i worked while the token server is away"
         fi
-        [ "$(echo "$took < 2" | bc)" -eq 1 ] \
+        awk -v t="$took" 'BEGIN { exit !(t < 2) }' \
             || fail "round $round: a handshake took $took s to fail"
     done
     kill -0 "$SPID" 2>/dev/null || { cat s_server.log; fail "round $round: s_server died while the token server was away"; }
