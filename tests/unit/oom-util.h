@@ -52,7 +52,7 @@ typedef int (*toom_judge_fn)(int r, const char *file, int line, void *arg);
  *  DEVID_R_MALLOC when the failed allocation was devid's own. */
 int toom_judge_queue(int r, const char *file, int line, void *arg);
 
-/** The allocations one plain run of step makes. */
+/** The allocations a plain run of step makes, after a first one. */
 long toom_count(toom_step_fn step, void *arg);
 
 /** Runs step with its n-th allocation failing, for n = 0, stride,
