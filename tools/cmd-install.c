@@ -279,8 +279,8 @@ static int devid_install_state(struct devid_state *st,
     ok &= devid_state_set(&st->id_scope, in->id_scope);
     ok &= devid_state_set(&st->trust_dir, in->trust_dir);
     /* the identity this one replaces, for devid rollback */
-    ok &= devid_state_set(&st->previous, in->previous != NULL ? in->previous
-                                                              : st->identity);
+    ok &= devid_state_set(&st->previous,
+                          in->previous != NULL ? in->previous : st->identity);
     ok &= devid_state_set(&st->identity, identity);
     /* only a key devid made may ever be deleted with its identity */
     ok &= devid_state_set(&st->key_created, in->key_created ? "yes" : "no");
@@ -361,7 +361,7 @@ static int devid_install_files(struct devid_tool *t,
     }
     rc = devid_state_load(t, dir, &st);
     if (rc == DEVID_EXIT_INSTALL && errno == ENOMEM) {
-        goto end;                       /* reported */
+        goto end; /* reported */
     }
     if (rc != DEVID_EXIT_OK) {
         devid_state_clear(&st);         /* none, or corrupt: written anew */
@@ -377,16 +377,17 @@ static int devid_install_files(struct devid_tool *t,
     }
     free(path);
     path = devid_path(idir, "key.pem");
-    rc = path != NULL ? devid_write_pkey_ref(t, pkey, in->key, path)
-                      : devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write "
-                                        "%s/key.pem: out of memory", idir);
+    rc = path != NULL
+             ? devid_write_pkey_ref(t, pkey, in->key, path)
+             : devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                               "cannot write %s/key.pem: out of memory", idir);
     if (rc != DEVID_EXIT_OK) {
         goto end;
     }
     rc = DEVID_EXIT_INSTALL;
     if (!devid_install_state(&st, in, chain, dir, name, cert_name)) {
-        devid_tool_fail(t, DEVID_EXIT_INSTALL, "out of memory for the state "
-                        "of %s", idir);
+        devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                        "out of memory for the state of %s", idir);
         goto end;
     }
     if (!devid_state_save(idir, &st)) {

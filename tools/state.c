@@ -95,8 +95,10 @@ int devid_state_load(struct devid_tool *t, const char *dir,
 
     memset(st, 0, sizeof(*st));
     if (path == NULL) {
-        rc = devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot read the state "
-                             "file in %s: out of memory", dir);
+        rc = devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                             "cannot read the state file in %s: "
+                             "out of memory",
+                             dir);
         errno = ENOMEM;
         return rc;
     }
@@ -124,8 +126,10 @@ int devid_state_load(struct devid_tool *t, const char *dir,
             && (*slot = strdup(json_object_get_string(v))) == NULL) {
             /* half a state would pass for a whole one */
             devid_state_clear(st);
-            rc = devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot read state "
-                                 "file %s: out of memory", path);
+            rc = devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                                 "cannot read state file %s: out of "
+                                 "memory",
+                                 path);
             oom = 1;
             goto end;
         }
@@ -169,7 +173,7 @@ int devid_state_set(char **slot, const char *value)
     char *copy;
 
     if (value == NULL) {
-        return 1;               /* keep what was there */
+        return 1; /* keep what was there */
     }
     copy = strdup(value);
     if (copy == NULL) {

@@ -248,18 +248,21 @@ STACK_OF(X509) *devid_tool_read_chain(struct devid_tool *t, const char *path)
     while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
         if (!sk_X509_push(chain, x)) {
             X509_free(x);
-            devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot read %s: out of "
-                            "memory", path);
+            devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                            "cannot read %s: out of memory", path);
             goto err;
         }
     }
     /* the end of the file reads as "no start line"; anything else (out of
      * memory, a broken certificate) would leave a chain cut short */
     e = ERR_peek_last_error();
-    if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM
-                    && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-        devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot read certificate %d "
-                        "of %s", sk_X509_num(chain) + 1, path);
+    if (e != 0
+        && !(ERR_GET_LIB(e) == ERR_LIB_PEM
+             && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+        devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                        "cannot read certificate %d "
+                        "of %s",
+                        sk_X509_num(chain) + 1, path);
         goto err;
     }
     ERR_clear_error();

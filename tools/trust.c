@@ -160,7 +160,7 @@ static STACK_OF(X509) *devid_trust_scan(const char *dir,
         x = devid_trust_read_one(path);
         free(path);
         if (x == NULL) {
-            continue;           /* not a certificate: not one of ours */
+            continue; /* not a certificate: not one of ours */
         }
         if (!sk_X509_push(certs, x)) {
             X509_free(x);

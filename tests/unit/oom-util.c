@@ -86,9 +86,9 @@ static int toom_in_devid_path(const char *file)
 static long oom_countdown = -1; /* allocations until one fails; -1 none */
 static const char *oom_file;    /* where the armed failure happened */
 static int oom_line;
-static int oom_failed;          /* an allocation failed in this run */
-static int oom_own_only;        /* count and fail devid's own only */
-static long oom_skipped;        /* spared, not failed */
+static int oom_failed;   /* an allocation failed in this run */
+static int oom_own_only; /* count and fail devid's own only */
+static long oom_skipped; /* spared, not failed */
 
 /* Whether the allocation is one not to fail, because the library that makes
  * it breaks on its failure whatever its caller does:
@@ -256,13 +256,17 @@ int toom_judge_queue(int r, const char *file, int line, void *arg)
     }
     q = toom_queue_drain(last, sizeof(last));
     if (file == NULL) {
-        fprintf(stderr, "\n  the call failed with no allocation failed "
-                        "(last: %s)\n", last);
+        fprintf(stderr,
+                "\n  the call failed with no allocation failed "
+                "(last: %s)\n",
+                last);
         return 0;
     }
     if (toom_in_devid(file) && q != 2) {
-        fprintf(stderr, "\n  allocation at %s:%d failed, no DEVID_R_MALLOC "
-                        "queued (last: %s)\n", file, line, last);
+        fprintf(stderr,
+                "\n  allocation at %s:%d failed, no DEVID_R_MALLOC "
+                "queued (last: %s)\n",
+                file, line, last);
         return 0;
     }
     if (q == 0) {
@@ -297,7 +301,7 @@ long toom_sweep(const char *what, toom_step_fn step, toom_judge_fn judge,
     CU_ASSERT_EQUAL_FATAL(r, 1);
     CU_ASSERT_FATAL(judge(r, NULL, 0, arg));
     oom_own_only = stride == 0;
-    for (n = 0; runs < max; n += stride > 0 ? stride : 1, runs++) {
+    for (n = 0; runs<max; n += stride> 0 ? stride : 1, runs++) {
         ERR_clear_error();
         oom_file = NULL;
         oom_failed = 0;

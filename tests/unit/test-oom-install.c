@@ -88,7 +88,7 @@ char *__wrap_strdup(const char *s)
 /* ---- the set-up --------------------------------------------------------- */
 
 static struct devid_tool tool;
-static char dir[256];            /* chain.pem, bundle.pem, pin, state/... */
+static char dir[256]; /* chain.pem, bundle.pem, pin, state/... */
 static char state_dir[300], trust_dir[300], chain_file[300], bundle_file[300];
 
 /* A certificate for pub signed by ca_key (self-signed when issuer is
@@ -106,8 +106,8 @@ static X509 *make_cert(EVP_PKEY *pub, const char *cn, X509 *issuer,
          && X509_gmtime_adj(X509_getm_notBefore(x), -3600)
          && X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400)
          && X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
-                                       MBSTRING_ASC,
-                                       (const unsigned char *)cn, -1, -1, 0)
+                                       MBSTRING_ASC, (const unsigned char *)cn,
+                                       -1, -1, 0)
          && X509_set_issuer_name(x, issuer != NULL
                                         ? X509_get_subject_name(issuer)
                                         : X509_get_subject_name(x))
@@ -170,8 +170,7 @@ static int suite_init(void)
     tool.out = json_object_new_object();
     snprintf(pin, sizeof(pin), "file:%s/pin", dir);
     if (tool.out == NULL
-        || !devid_settings_set(&tool, where, "pkcs11-module-path",
-                               TP11_SOFTHSM)
+        || !devid_settings_set(&tool, where, "pkcs11-module-path", TP11_SOFTHSM)
         || !devid_settings_set(&tool, where, "pin-source", pin)
         || !devid_settings_set(&tool, where, "registration-id", REGID)
         || !devid_settings_set(&tool, where, "trust-dir", trust_dir)
@@ -219,10 +218,10 @@ static int suite_clean(void)
 
 /* What the state and trust directories hold, as the judge compares it. */
 struct seen {
-    char current[128];       /* current's target ("" when none) */
-    int identities;          /* entries in identities/ */
-    int temps;               /* files named *.tmp.* or *.new anywhere */
-    char trust[4096];        /* trust-dir's names, sorted, one a line */
+    char current[128]; /* current's target ("" when none) */
+    int identities;    /* entries in identities/ */
+    int temps;         /* files named *.tmp.* or *.new anywhere */
+    char trust[4096];  /* trust-dir's names, sorted, one a line */
 };
 
 static int temps_found;
@@ -252,6 +251,7 @@ static void look(struct seen *s)
 {
     char path[400];
     struct dirent **names = NULL;
+    size_t used;
     ssize_t n;
     int i, k;
 
@@ -268,11 +268,11 @@ static void look(struct seen *s)
     free(names);
     names = NULL;
     k = scandir(trust_dir, &names, NULL, name_cmp);
-    for (i = 0; i < k; i++) {
-        if (strlen(s->trust) + strlen(names[i]->d_name) + 2
-            < sizeof(s->trust)) {
-            strcat(s->trust, names[i]->d_name);
-            strcat(s->trust, "\n");
+    for (i = 0, used = 0; i < k; i++) {
+        n = snprintf(s->trust + used, sizeof(s->trust) - used, "%s\n",
+                     names[i]->d_name);
+        if (n > 0 && (size_t)n < sizeof(s->trust) - used) {
+            used += (size_t)n;
         }
         free(names[i]);
     }
@@ -292,11 +292,10 @@ static FILE *devnull;
 /* One `devid install`, as the CLI runs it for these arguments. */
 static int step_install(void *arg)
 {
-    const char *const args[] = { "install",        "--cert",  chain_file,
-                                 "--key",          KEY_URI,   "--to",
-                                 "token",          "--trust-bundle",
-                                 bundle_file,      "--state-dir",
-                                 state_dir };
+    const char *const args[] = { "install",     "--cert",         chain_file,
+                                 "--key",       KEY_URI,          "--to",
+                                 "token",       "--trust-bundle", bundle_file,
+                                 "--state-dir", state_dir };
     static char buf[11][320]; /* getopt's argv is char *[] */
     char *argv[12];
     FILE *saved;
@@ -392,8 +391,9 @@ static int judge_install(int r, const char *file, int line, void *arg)
         if (strcmp(after.current, before.current) == 0
             || after.identities != before.identities + 1
             || !state_whole(path, after.current)) {
-            fprintf(stderr, "\n  installed, but current is %s (was %s), "
-                            "%d identities (were %d)\n",
+            fprintf(stderr,
+                    "\n  installed, but current is %s (was %s), "
+                    "%d identities (were %d)\n",
                     after.current, before.current, after.identities,
                     before.identities);
             ok = 0;
@@ -402,14 +402,17 @@ static int judge_install(int r, const char *file, int line, void *arg)
         return ok;
     }
     if (!json_object_object_get_ex(tool.out, "error", &err)) {
-        fprintf(stderr, "\n  install failed (exit %d) with no error "
-                        "reported\n", last_rc);
+        fprintf(stderr,
+                "\n  install failed (exit %d) with no error "
+                "reported\n",
+                last_rc);
         ok = 0;
     }
     if (strcmp(after.current, before.current) != 0
         || after.identities != before.identities) {
-        fprintf(stderr, "\n  failed, but current is %s (was %s), %d "
-                        "identities (were %d)\n",
+        fprintf(stderr,
+                "\n  failed, but current is %s (was %s), %d "
+                "identities (were %d)\n",
                 after.current, before.current, after.identities,
                 before.identities);
         ok = 0;

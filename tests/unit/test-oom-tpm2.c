@@ -275,8 +275,10 @@ static void oom_sweep(const char *what, toom_step_fn step, void *arg)
     toom_sweep(title, step, toom_judge_queue, arg, stride, OOM_MAX_STEPS);
     after = transient_count();
     if (after > before) {
-        fprintf(stderr, "\n  %s: %d transient objects in the TPM, %d "
-                        "before\n", what, after, before);
+        fprintf(stderr,
+                "\n  %s: %d transient objects in the TPM, %d "
+                "before\n",
+                what, after, before);
     }
     /* fewer is fine: the provider drops what it keeps loaded for a while */
     CU_ASSERT(after >= 0 && after <= before);
