@@ -176,7 +176,7 @@ int toom_fail_now(const char *file, int line)
     return 1;
 }
 
-int toom_inside;
+volatile int toom_inside; /* volatile: GCC assumes malloc reads no global */
 
 static void *oom_malloc(size_t n, const char *file, int line)
 {

@@ -31,7 +31,7 @@ int toom_fail_now(const char *file, int line);
 
 /** Not 0 while the allocator calls malloc or realloc for OpenSSL: a
  *  wrapper of malloc must then not count the call again. */
-extern int toom_inside;
+extern volatile int toom_inside;
 
 /** The error queue, emptied: 0 when it was empty, 2 when it held devid's
  *  DEVID_R_MALLOC (through devid's library code or the dynamic code OpenSSL
