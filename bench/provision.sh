@@ -24,7 +24,8 @@ bench_provision() {
     BENCH_EMU=$_pdir/emu
     # shellcheck disable=SC1091
     . "$_pdir/emu/env"
-    printf '%s' "$BENCH_PIN" > "$_pdir/pin"
+    # the CLI refuses a PIN file others can read
+    (umask 077 && printf '%s' "$BENCH_PIN" > "$_pdir/pin")
     _i=1
     while [ "$_i" -le "$2" ]; do
         (bench_provision_device "$_pdir" "$(printf 'bench-%03d' "$_i")") \

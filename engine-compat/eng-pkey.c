@@ -6,6 +6,7 @@
  * that load keys without an engine. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -21,6 +22,36 @@
 static OSSL_PROVIDER *devid_eng_default;
 static OSSL_PROVIDER *devid_eng_devid;
 
+/* The provider by name, from $OPENSSL_MODULES or OpenSSL's own modules
+ * folder; else from the folder devid was configured to install it in
+ * (--with-modulesdir), which a packager may have set elsewhere. */
+static OSSL_PROVIDER *devid_eng_devid_load(void)
+{
+    const char *env = getenv("OPENSSL_MODULES");
+    const char *first = env != NULL && *env != '\0'
+                            ? env
+                            : OPENSSL_info(OPENSSL_INFO_MODULES_DIR);
+    OSSL_PROVIDER *prov;
+
+    ERR_set_mark();
+    prov = OSSL_PROVIDER_try_load(NULL, "devid", 1);
+    if (prov == NULL) {
+        prov = OSSL_PROVIDER_try_load(NULL, DEVID_MODULESDIR "/devid.so", 1);
+    }
+    if (prov != NULL) {
+        ERR_pop_to_mark();
+        return prov;
+    }
+    ERR_clear_last_mark();
+    ERR_raise_data(ERR_LIB_ENGINE, ENGINE_R_INIT_FAILED,
+                   "devid: cannot load the OpenSSL provider 'devid': no "
+                   "devid.so in %s%s nor in %s (devid's modulesdir)",
+                   first != NULL ? first : "OpenSSL's modules folder",
+                   env != NULL && *env != '\0' ? " ($OPENSSL_MODULES)" : "",
+                   DEVID_MODULESDIR);
+    return NULL;
+}
+
 int devid_eng_providers_load(void)
 {
     /* default first: a provider activated before default would answer
@@ -34,12 +65,8 @@ int devid_eng_providers_load(void)
         }
     }
     if (devid_eng_devid == NULL) {
-        devid_eng_devid = OSSL_PROVIDER_try_load(NULL, "devid", 1);
+        devid_eng_devid = devid_eng_devid_load();
         if (devid_eng_devid == NULL) {
-            ERR_raise_data(ERR_LIB_ENGINE, ENGINE_R_INIT_FAILED,
-                           "devid: cannot load the OpenSSL provider 'devid' "
-                           "(devid.so in $OPENSSL_MODULES or in %s)",
-                           OPENSSL_info(OPENSSL_INFO_MODULES_DIR));
             return 0;
         }
     }
@@ -93,6 +120,35 @@ static EVP_PKEY *devid_eng_store_load(const char *name, int want,
 end:
     OSSL_STORE_close(store);
     return pkey;
+}
+
+X509 *devid_eng_load_cert(const char *name)
+{
+    OSSL_STORE_CTX *store = NULL;
+    OSSL_STORE_INFO *info = NULL;
+    X509 *cert = NULL;
+
+    if (!devid_eng_providers_load()) {
+        return NULL;
+    }
+    store = OSSL_STORE_open_ex(name, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (store != NULL && OSSL_STORE_expect(store, OSSL_STORE_INFO_CERT)) {
+        while (cert == NULL && !OSSL_STORE_eof(store)) {
+            info = OSSL_STORE_load(store);
+            if (info == NULL) {
+                break;
+            }
+            if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_CERT) {
+                cert = OSSL_STORE_INFO_get1_CERT(info);
+            }
+            OSSL_STORE_INFO_free(info);
+        }
+    }
+    OSSL_STORE_close(store);
+    if (cert == NULL) {
+        devid_eng_raise(ENGINE_R_INVALID_ARGUMENT, "no certificate from", name);
+    }
+    return cert;
 }
 
 EVP_PKEY *devid_eng_load_privkey(ENGINE *e, const char *name,

@@ -68,3 +68,21 @@ AC_DEFUN([DEVID_SAME_LIBSSL], [
             [AC_MSG_ERROR([$devid_lib ($1) is linked to $devid_so, but devid builds against OpenSSL $devid_ssl_text (libssl.so.$devid_ssl_major): one process would load both, and they crash on each other's objects. Build $1 against OpenSSL $devid_ssl_major, or leave the CLI and the emulator out with --disable-tools])])
     done
 ])
+
+dnl DEVID_SONAME(VAR, LIBS, LIBNAME)
+dnl Sets VAR to the file name a program linked with LIBS records for
+dnl LIBNAME (its SONAME, e.g. libp11-kit.so.0), which devid.so dlopen()s
+dnl on first use (common/lazy.c); AC_DEFINEs it as VAR. Fails when LIBS do
+dnl not bring LIBNAME.
+AC_DEFUN([DEVID_SONAME], [
+    AC_MSG_CHECKING([the file name of $3])
+    devid_save_LIBS=$LIBS
+    LIBS="-Wl,--no-as-needed $2 $LIBS"
+    $1=
+    AC_LINK_IFELSE([AC_LANG_PROGRAM([], [])],
+        [$1=`$OBJDUMP -p conftest$EXEEXT | awk '$[]1 == "NEEDED" && $[]2 ~ /^$3\.so/ { print $[]2; exit }'`])
+    LIBS=$devid_save_LIBS
+    AS_IF([test -z "$$1"], [AC_MSG_ERROR([cannot tell which file $3 is])])
+    AC_MSG_RESULT([$$1])
+    AC_DEFINE_UNQUOTED([$1], ["$$1"], [file name of $3 (dlopen)])
+])

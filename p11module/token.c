@@ -344,7 +344,18 @@ static int devid_p11m_read_chain(struct devid_p11m_ident *id, const char *path)
            && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
         if (id->ncerts == 0) {
             id->pub = X509_get_pubkey(x);
-            ok = id->pub != NULL;
+            /* this module offers ECDSA and RSA mechanisms only: an
+             * identity with another key (Ed25519, Ed448) is not offered,
+             * rather than shown as an RSA key it is not */
+            ok = id->pub != NULL
+                 && (EVP_PKEY_is_a(id->pub, "EC")
+                     || EVP_PKEY_is_a(id->pub, "RSA"));
+            if (id->pub != NULL && !ok) {
+                DEVID_DEBUG("p11module",
+                            "%s: a %s key: only EC and RSA identities are "
+                            "offered",
+                            path, EVP_PKEY_get0_type_name(id->pub));
+            }
         }
         ok = ok && devid_p11m_cert_add(id, x);
         X509_free(x);

@@ -109,7 +109,7 @@ end:
     return ret;
 }
 
-/* The one token a URI names for writing. */
+/* The one writable token a URI names for a new key. */
 static struct devid_p11_token *
 devid_p11be_one_token(struct devid_prov *prov, const struct devid_p11_uri *u)
 {
@@ -117,16 +117,9 @@ devid_p11be_one_token(struct devid_prov *prov, const struct devid_p11_uri *u)
     struct devid_p11_token *tok = NULL;
     size_t n = 0;
 
-    if (!devid_p11be_tokens(prov, u, &toks, &n)) {
-        goto end;
+    if (devid_p11be_tokens(prov, u, &toks, &n)) {
+        tok = devid_p11_token_pick(prov, u->safe, toks, n);
     }
-    if (n > 1) {
-        DEVID_RAISE(prov, DEVID_R_AMBIGUOUS, "%s: %zu tokens match", u->safe,
-                    n);
-        goto end;
-    }
-    tok = toks[0];
-end:
     OPENSSL_free(toks);
     return tok;
 }
@@ -154,6 +147,8 @@ struct devid_p11be_gen {
     CK_MECHANISM mech;
     unsigned char *ec_params;
     int ec_params_len;
+    const unsigned char *ed_params; /* static */
+    size_t ed_params_len;
     CK_ULONG bits;
     unsigned char exp[8];
     size_t exp_len;
@@ -179,6 +174,10 @@ static int devid_p11be_gen_prepare(struct devid_prov *prov,
                         u->safe, p->group);
             return 0;
         }
+    } else if (devid_key_type_is_eddsa(p->type)) {
+        /* v3.0 §2.3.10: the curve is named in CKA_EC_PARAMS */
+        g->mech.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
+        g->ed_params = devid_p11_ed_gen_params(p->type, &g->ed_params_len);
     } else if (DEVID_KEY_RSA == p->type) {
         g->mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
         if (p->bits < 2048 || p->bits > 4096) {
@@ -213,8 +212,9 @@ static int devid_p11be_gen_prepare(struct devid_prov *prov,
     return 1;
 }
 
-/* Templates of PKCS #11 v2.40 §2.1.4 (RSA) and §2.3.7 (EC): the private
- * key is a token object that never leaves the token. */
+/* Templates of PKCS #11 v2.40 §2.1.4 (RSA), §2.3.7 (EC) and v3.0 §2.3.10
+ * (Edwards curves): the private key is a token object that never leaves
+ * the token. */
 static CK_RV devid_p11be_gen_call(struct devid_p11_token *tok,
                                   CK_SESSION_HANDLE s,
                                   struct devid_p11be_gen *g,
@@ -223,6 +223,7 @@ static CK_RV devid_p11be_gen_call(struct devid_p11_token *tok,
     CK_BBOOL yes = CK_TRUE;
     CK_BBOOL no = CK_FALSE;
     int ec = CKM_EC_KEY_PAIR_GEN == g->mech.mechanism;
+    int ed = CKM_EC_EDWARDS_KEY_PAIR_GEN == g->mech.mechanism;
     CK_ATTRIBUTE pub_t[8] = {
         { CKA_TOKEN, &yes, sizeof(yes) },
         { CKA_PRIVATE, &no, sizeof(no) },
@@ -242,7 +243,14 @@ static CK_RV devid_p11be_gen_call(struct devid_p11_token *tok,
     CK_ULONG npriv = 7;
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
 
-    if (ec) {
+    if (ed) {
+        /* an EdDSA key only signs: no CKA_DERIVE, no CKA_DECRYPT */
+        priv_t[5] = priv_t[6];
+        npriv = 6;
+        pub_t[npub].type = CKA_EC_PARAMS;
+        pub_t[npub].pValue = (void *)(uintptr_t)g->ed_params;
+        pub_t[npub++].ulValueLen = (CK_ULONG)g->ed_params_len;
+    } else if (ec) {
         pub_t[npub].type = CKA_EC_PARAMS;
         pub_t[npub].pValue = g->ec_params;
         pub_t[npub++].ulValueLen = (CK_ULONG)g->ec_params_len;
@@ -499,7 +507,9 @@ static int devid_p11be_encode_ref(struct devid_key *key, const char **pem_label,
 }
 
 /* The body holds a name; whichever backend handles that name opens it (a
- * TPM's persistent handle is written in this format too). */
+ * TPM's persistent handle is written in this format too). A name of a
+ * public key ("type=public") gives that public key, as pkcs11-provider's
+ * files do. */
 static int devid_p11be_decode_ref(struct devid_prov *prov,
                                   const unsigned char *der, size_t der_len,
                                   const struct devid_pin_cb *pin,
@@ -512,7 +522,7 @@ static int devid_p11be_decode_ref(struct devid_prov *prov,
     if (name == NULL) {
         return 1; /* not a name reference */
     }
-    ret = devid_key_open_name(prov, name, pin, out);
+    ret = devid_key_open_name_any(prov, name, pin, out);
     OPENSSL_free(name);
     return ret;
 }
@@ -567,6 +577,85 @@ static int devid_p11be_renew_name(const char *base, const char *stamp,
     return 1;
 }
 
+/* Every entry that calls into a module runs with SIGPIPE blocked: a proxy
+ * whose server went away must not end the program (recover.c). */
+static int devid_p11be_g_search(struct devid_prov *prov, const char *name,
+                                unsigned int want,
+                                const struct devid_pin_cb *pin,
+                                devid_object_cb *cb, void *cbarg)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret,
+                      devid_p11be_search(prov, name, want, pin, cb, cbarg));
+    return ret;
+}
+
+static int devid_p11be_g_generate(struct devid_prov *prov, const char *name,
+                                  const struct devid_gen_params *p,
+                                  const struct devid_pin_cb *pin,
+                                  struct devid_key **out)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11be_generate(prov, name, p, pin, out));
+    return ret;
+}
+
+static int devid_p11be_g_store_cert(struct devid_key *key,
+                                    const unsigned char *der, size_t der_len,
+                                    const char *label)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11be_store_cert(key, der, der_len, label));
+    return ret;
+}
+
+static int devid_p11be_g_store_ca_cert(struct devid_key *key,
+                                       const unsigned char *der, size_t der_len,
+                                       const char *label)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11be_store_ca_cert(key, der, der_len, label));
+    return ret;
+}
+
+static int devid_p11be_g_describe(struct devid_key *key, BIO *out, int indent)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11_key_describe(key, out, indent));
+    return ret;
+}
+
+static void devid_p11be_g_key_free(struct devid_key *key)
+{
+    struct devid_p11_sigpipe g;
+
+    devid_p11_sigpipe_block(&g);
+    devid_p11be_key_free(key);
+    devid_p11_sigpipe_restore(&g, 1);
+}
+
+static int devid_p11be_g_delete_key(struct devid_prov *prov, const char *name,
+                                    const struct devid_pin_cb *pin)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11_key_delete(prov, name, pin));
+    return ret;
+}
+
+static int devid_p11be_g_start_early(struct devid_prov *prov)
+{
+    int ret;
+
+    DEVID_P11_GUARDED(ret, devid_p11_start_early(prov));
+    return ret;
+}
+
 static const char *const devid_p11be_schemes[] = { "pkcs11", NULL };
 static const char *const devid_p11be_ref_labels[] = { DEVID_PEM_NAME_REF,
                                                       NULL };
@@ -588,16 +677,21 @@ const struct devid_backend_ops devid_pkcs11_backend = {
     .config_free = devid_p11_cfg_free,
     .first_use = devid_p11_first_use,
     .after_fork = devid_p11_after_fork_hook,
-    .start_early = devid_p11_start_early,
+    .start_early = devid_p11be_g_start_early,
     .teardown = devid_p11_teardown,
-    .search = devid_p11be_search,
-    .sign = devid_p11_ops_sign,
-    .decrypt = devid_p11_ops_decrypt,
-    .derive = devid_p11_ops_derive,
-    .generate = devid_p11be_generate,
-    .store_cert = devid_p11be_store_cert,
-    .store_ca_cert = devid_p11be_store_ca_cert,
-    .describe = devid_p11_key_describe,
-    .key_free = devid_p11be_key_free,
-    .delete_key = devid_p11_key_delete,
+    .search = devid_p11be_g_search,
+    .sign = devid_p11_guard_sign,
+    .sign_init = devid_p11_sign_init,
+    .sign_update = devid_p11_guard_sign_update,
+    .sign_final = devid_p11_guard_sign_final,
+    .sign_dup = devid_p11_sign_dup,
+    .sign_free = devid_p11_guard_sign_free,
+    .decrypt = devid_p11_guard_decrypt,
+    .derive = devid_p11_guard_derive,
+    .generate = devid_p11be_g_generate,
+    .store_cert = devid_p11be_g_store_cert,
+    .store_ca_cert = devid_p11be_g_store_ca_cert,
+    .describe = devid_p11be_g_describe,
+    .key_free = devid_p11be_g_key_free,
+    .delete_key = devid_p11be_g_delete_key,
 };

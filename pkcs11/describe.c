@@ -119,7 +119,9 @@ int devid_p11_key_describe(struct devid_key *key, BIO *out, int indent)
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         return 0;
     }
-    ret = devid_p11_print_flags(out, indent, tok, s, k->h);
+    ret = devid_p11_print_flags(out, indent, tok, s, k->h)
+          && (k->cls != CKO_PRIVATE_KEY
+              || devid_p11_mech_print(out, indent, k->mset));
     devid_p11_session_give(tok, s, 0);
     return ret;
 }

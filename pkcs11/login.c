@@ -337,6 +337,94 @@ end:
     return ret;
 }
 
+/* The PIN of a context login: the one the user login kept, else the
+ * configured one. The application's callback is not at hand here (an
+ * operation has none), so a callback PIN serves only when cached. */
+static int devid_p11_pin_context(struct devid_p11_token *tok,
+                                 struct devid_p11_pin *pin)
+{
+    const struct devid_p11_cfg *cfg = devid_p11_cfg_get(tok->p11->prov);
+
+    if (tok->pin != NULL) {
+        return devid_p11_pin_copy(pin, tok->pin, tok->pin_len, "cached PIN");
+    }
+    if (cfg->pin != NULL) {
+        return devid_p11_pin_copy(pin, cfg->pin, cfg->pin_len,
+                                  "configured PIN");
+    }
+    return 1;
+}
+
+/* A refused context PIN is remembered in the same table as the user PIN's:
+ * for PIV cards it is the same PIN, and either way it is never resent. */
+static CK_RV devid_p11_login_context_call(struct devid_key *key,
+                                          struct devid_p11_token *tok,
+                                          CK_SESSION_HANDLE s,
+                                          struct devid_p11_pin *pin)
+{
+    unsigned char hash[DEVID_P11_HASH_LEN];
+    char what[600];
+    CK_RV rv = DEVID_P11_RAISED;
+    /* a PIN pad asks the user itself: no PIN is passed (§5.6) */
+    int pad = pin->buf == NULL
+              && (tok->info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+
+    memset(hash, 0, sizeof(hash));
+    if (!pad
+        && (pin->buf == NULL || 0 == pin->len
+            || !devid_p11_pin_hash(tok, pin, hash))) {
+        DEVID_RAISE(key->prov, DEVID_R_PIN_REQUIRED,
+                    "%s: the key needs its PIN for each use "
+                    "(CKA_ALWAYS_AUTHENTICATE) and none is kept: give "
+                    "pin-value, pin-source or pkcs11-module-token-pin, or "
+                    "cache callback PINs (pkcs11-module-cache-pins = cache)",
+                    key->uri);
+        goto end;
+    }
+    if (!pad && devid_p11_pin_refused_before(tok, hash)) {
+        DEVID_RAISE(key->prov, DEVID_R_PIN_REFUSED_BEFORE,
+                    "%s: this %s was refused before; not sent again", key->uri,
+                    pin->from);
+        goto end;
+    }
+    DEVID_DEBUG("pkcs11", "C_Login(CKU_CONTEXT_SPECIFIC) for %s with %s",
+                key->uri, pad ? "protected path" : pin->from);
+    rv = tok->mod->fn->C_Login(s, CKU_CONTEXT_SPECIFIC,
+                               (CK_UTF8CHAR_PTR)pin->buf, (CK_ULONG)pin->len);
+    if (!pad
+        && (CKR_PIN_INCORRECT == rv || CKR_PIN_INVALID == rv
+            || CKR_PIN_LEN_RANGE == rv)) {
+        devid_p11_pin_remember_bad(tok, hash);
+    }
+    if (rv != CKR_OK) {
+        BIO_snprintf(what, sizeof(what), "(context-specific, %s)", key->uri);
+        devid_p11_raise_rv(key->prov, "C_Login", rv, what);
+        rv = DEVID_P11_RAISED;
+    }
+end:
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return rv;
+}
+
+CK_RV devid_p11_login_context(struct devid_key *key,
+                              struct devid_p11_token *tok, CK_SESSION_HANDLE s)
+{
+    struct devid_p11_pin pin = { NULL, 0, 0, NULL };
+    CK_RV rv = DEVID_P11_RAISED;
+
+    /* the lock guards the kept PIN and the refused ones; a key that needs
+     * a login per use is slow anyway (a card's PIN check) */
+    pthread_mutex_lock(&tok->lock);
+    if (!devid_p11_pin_context(tok, &pin)) {
+        DEVID_RAISE(key->prov, DEVID_R_MALLOC, "PIN");
+    } else {
+        rv = devid_p11_login_context_call(key, tok, s, &pin);
+    }
+    devid_p11_pin_clear(&pin);
+    pthread_mutex_unlock(&tok->lock);
+    return rv;
+}
+
 void devid_p11_login_clear(struct devid_p11_token *tok)
 {
     if (tok->bad_pins != NULL) {

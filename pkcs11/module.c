@@ -24,11 +24,16 @@ static void devid_p11_atexit(void)
 {
     struct devid_p11 *p11;
 
+    struct devid_p11_sigpipe g;
+
+    /* C_Finalize of a proxy whose server went away writes to its socket */
+    devid_p11_sigpipe_block(&g);
     pthread_mutex_lock(&devid_p11_live_lock);
     for (p11 = devid_p11_live; p11 != NULL; p11 = p11->next_live) {
         devid_p11_shutdown(p11);
     }
     pthread_mutex_unlock(&devid_p11_live_lock);
+    devid_p11_sigpipe_restore(&g, 1);
 }
 
 /* glibc's atexit() ties the handler to the calling shared object, so it runs
@@ -63,14 +68,18 @@ static void devid_p11_live_remove(struct devid_p11 *p11)
 
 static void devid_p11_module_free(struct devid_p11_module *m, int call)
 {
+    struct devid_p11_sigpipe g;
+
     if (m == NULL) {
         return;
     }
     if (call && m->fn != NULL) {
+        devid_p11_sigpipe_block(&g);
         if (m->initialized) {
             p11_kit_module_finalize(m->fn);
         }
         p11_kit_module_release(m->fn);
+        devid_p11_sigpipe_restore(&g, 1);
     }
     free(m->name);
     OPENSSL_free(m->path);

@@ -17,17 +17,45 @@
 
 #define DEVID_P11_FIND_BATCH 16
 #define DEVID_P11_FIND_MAX 1024
+/* Attribute values read in one call (longer ones: size first, then value). */
+#define DEVID_P11_ATTR_SMALL 512
 
 CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
                                 CK_ATTRIBUTE_TYPE type, unsigned char **out,
                                 size_t *len)
 {
-    CK_ATTRIBUTE a = { type, NULL, 0 };
+    unsigned char small[DEVID_P11_ATTR_SMALL];
+    CK_ATTRIBUTE a = { type, small, sizeof(small) };
     CK_RV rv;
 
     *out = NULL;
     *len = 0;
+    /* One call when the value fits a small buffer (ids, labels, curves,
+     * points, moduli): a size query first would cost a second lookup of
+     * the object, and some modules (SoftHSM) pay dearly for each. */
+    rv = tok->mod->fn->C_GetAttributeValue(s, h, &a, 1);
+    if (CKR_OK == rv && CK_UNAVAILABLE_INFORMATION == a.ulValueLen) {
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    if (CKR_OK == rv && 0 == a.ulValueLen) {
+        return CKR_OK;
+    }
+    if (CKR_OK == rv && a.ulValueLen <= sizeof(small)) {
+        a.pValue = OPENSSL_malloc(a.ulValueLen + 1);
+        if (a.pValue == NULL) {
+            DEVID_RAISE(tok->p11->prov, DEVID_R_MALLOC, "attribute 0x%lx",
+                        (unsigned long)type);
+            return CKR_HOST_MEMORY;
+        }
+        memcpy(a.pValue, small, a.ulValueLen);
+        goto done;
+    }
+    if (rv != CKR_BUFFER_TOO_SMALL) {
+        return rv;
+    }
+    a.pValue = NULL;
+    a.ulValueLen = 0;
     rv = tok->mod->fn->C_GetAttributeValue(s, h, &a, 1);
     if (rv != CKR_OK) {
         return rv;
@@ -49,6 +77,7 @@ CK_RV devid_p11_object_get_attr(struct devid_p11_token *tok,
         OPENSSL_free(a.pValue);
         return rv;
     }
+done:
     ((unsigned char *)a.pValue)[a.ulValueLen] = '\0';
     *out = a.pValue;
     *len = a.ulValueLen;
@@ -129,10 +158,10 @@ static CK_RV devid_p11_object_find(struct devid_p11_token *tok,
 
 /* The object of class cls with the same CKA_ID as a key: the public key or
  * certificate that carries what a private key object leaves out. */
-static CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
-                                                 CK_SESSION_HANDLE s,
-                                                 const struct devid_p11_key *k,
-                                                 CK_OBJECT_CLASS cls)
+CK_OBJECT_HANDLE devid_p11_object_sibling(struct devid_p11_token *tok,
+                                          CK_SESSION_HANDLE s,
+                                          const struct devid_p11_key *k,
+                                          CK_OBJECT_CLASS cls)
 {
     CK_ATTRIBUTE tmpl[2] = {
         { CKA_CLASS, &cls, sizeof(cls) },
@@ -216,11 +245,9 @@ end:
     return ret;
 }
 
-/* The point from a certificate (same CKA_ID) when no object carries it. */
-static int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
-                                        CK_SESSION_HANDLE s,
-                                        CK_OBJECT_HANDLE h,
-                                        struct devid_pubkey *pub)
+int devid_p11_ec_point_from_cert(struct devid_p11_token *tok,
+                                 CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                                 struct devid_pubkey *pub)
 {
     unsigned char *der = NULL;
     const unsigned char *p = NULL;
@@ -334,30 +361,32 @@ static int devid_p11_pub_rsa(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
     return pub->bits > 0;
 }
 
-/* What the key may do (its CKA_SIGN/DECRYPT/DERIVE) and the token offers
- * (its mechanism list): only that is advertised (DESIGN.md principle 4). */
+/* What the key may do (its CKA_SIGN/DECRYPT/DERIVE) with the mechanisms
+ * the token offers and the key allows (mech.c): only that is advertised
+ * (DESIGN.md principle 4). */
 static unsigned int devid_p11_caps(struct devid_p11_token *tok,
-                                   CK_SESSION_HANDLE s,
-                                   const struct devid_p11_key *k)
+                                   CK_SESSION_HANDLE s, struct devid_p11_key *k)
 {
-    unsigned int m = tok->mechs;
-    unsigned int caps = 0;
-    int sign = devid_p11_object_get_bool(tok, s, k->h, CKA_SIGN);
-    int dec = devid_p11_object_get_bool(tok, s, k->h, CKA_DECRYPT);
-    int derive = devid_p11_object_get_bool(tok, s, k->h, CKA_DERIVE);
+    CK_BBOOL v[3] = { CK_FALSE, CK_FALSE, CK_FALSE };
+    CK_ATTRIBUTE a[3] = { { CKA_SIGN, &v[0], sizeof(v[0]) },
+                          { CKA_DECRYPT, &v[1], sizeof(v[1]) },
+                          { CKA_DERIVE, &v[2], sizeof(v[2]) } };
+    int sign, dec, derive;
 
-    if (CKK_EC == k->kt) {
-        caps |= sign && (m & DEVID_P11_MECH_ECDSA) ? DEVID_CAP_SIGN_ECDSA : 0;
-        caps |= derive && (m & DEVID_P11_MECH_ECDH) ? DEVID_CAP_DERIVE_ECDH : 0;
-        return caps;
+    /* one call for the three (each call costs a module a lookup of the
+     * object); one by one when the module refuses any of them */
+    if (tok->mod->fn->C_GetAttributeValue(s, k->h, a, 3) == CKR_OK) {
+        sign = CK_TRUE == v[0];
+        dec = CK_TRUE == v[1];
+        derive = CK_TRUE == v[2];
+    } else {
+        sign = devid_p11_object_get_bool(tok, s, k->h, CKA_SIGN);
+        dec = devid_p11_object_get_bool(tok, s, k->h, CKA_DECRYPT);
+        derive = devid_p11_object_get_bool(tok, s, k->h, CKA_DERIVE);
     }
-    if (sign && (m & DEVID_P11_MECH_RSA_PKCS)) {
-        caps |= DEVID_CAP_SIGN_PKCS1 | DEVID_CAP_SIGN_RAW_PKCS1;
-    }
-    caps |= sign && (m & DEVID_P11_MECH_RSA_PSS) ? DEVID_CAP_SIGN_PSS : 0;
-    caps |= dec && (m & DEVID_P11_MECH_RSA_PKCS) ? DEVID_CAP_DECRYPT_PKCS1 : 0;
-    caps |= dec && (m & DEVID_P11_MECH_RSA_OAEP) ? DEVID_CAP_DECRYPT_OAEP : 0;
-    return caps;
+
+    k->mset = devid_p11_mech_key(tok, s, k->h);
+    return devid_p11_mech_caps(k->mset, k->kt, sign, dec, derive);
 }
 
 static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
@@ -391,6 +420,8 @@ static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
         ok = devid_p11_pub_ec(tok, s, k, &key->pub);
     } else if (CKK_RSA == k->kt) {
         ok = devid_p11_pub_rsa(tok, s, k, &key->pub);
+    } else if (CKK_EC_EDWARDS == k->kt) {
+        ok = devid_p11_pub_ed(tok, s, k, &key->pub);
     } else {
         ok = 0;
     }
@@ -403,6 +434,9 @@ static int devid_p11_key_fill(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
     }
     key->has_private = CKO_PRIVATE_KEY == k->cls;
     key->caps = key->has_private ? devid_p11_caps(tok, s, k) : 0;
+    k->always_auth = key->has_private
+                     && devid_p11_object_get_bool(tok, s, k->h,
+                                                  CKA_ALWAYS_AUTHENTICATE);
     key->uri = devid_p11_uri_make(&tok->info, k->id, k->id_len, key->label,
                                   k->cls, tok->mod->named ? tok->mod->path
                                                           : NULL);

@@ -2,9 +2,10 @@
 /* The private-key operations: sign, decrypt, derive. The path is one
  * session taken from the pool and one *Init/one call on it, on the key's
  * session copy when it has one (copy.c): no find, no login, no session
- * opened, no lock once the key has been used (DESIGN.md principle 4). A
- * signature that meets a lost copy or lost sessions is made once more
- * after the key is made ready again. */
+ * opened, no lock once the key has been used (DESIGN.md principle 4). An
+ * operation that meets a lost copy, lost sessions or a lost token puts
+ * things in order (devid_p11_recover) and is made once more by the
+ * backend table's guard (recover.c). */
 #include "config.h"
 
 #include <stdint.h>
@@ -15,89 +16,14 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "pkcs11/p11.h"
-
-/* PKCS #11 v3.0 §2.1.13/§6.x values that p11-kit 0.24's header lacks. */
-#ifndef CKM_SHA3_256
-#define CKM_SHA3_256 0x2b0UL
-#define CKM_SHA3_224 0x2b5UL
-#define CKM_SHA3_384 0x2c0UL
-#define CKM_SHA3_512 0x2d0UL
-#endif
-#ifndef CKG_MGF1_SHA3_224
-#define CKG_MGF1_SHA3_224 0x6UL
-#define CKG_MGF1_SHA3_256 0x7UL
-#define CKG_MGF1_SHA3_384 0x8UL
-#define CKG_MGF1_SHA3_512 0x9UL
-#endif
-
-/* A digest as PKCS #11 and RFC 8017 name it. oid is the last arc under
- * 2.16.840.1.101.3.4.2 (NIST hash algorithms), 0 for SHA-1. */
-struct devid_p11_md {
-    int nid;
-    CK_MECHANISM_TYPE ckm;
-    CK_RSA_PKCS_MGF_TYPE mgf;
-    size_t len;
-    unsigned char oid;
-};
-
-static const struct devid_p11_md devid_p11_mds[] = {
-    { NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1, 20, 0 },
-    { NID_sha224, CKM_SHA224, CKG_MGF1_SHA224, 28, 4 },
-    { NID_sha256, CKM_SHA256, CKG_MGF1_SHA256, 32, 1 },
-    { NID_sha384, CKM_SHA384, CKG_MGF1_SHA384, 48, 2 },
-    { NID_sha512, CKM_SHA512, CKG_MGF1_SHA512, 64, 3 },
-    { NID_sha3_224, CKM_SHA3_224, CKG_MGF1_SHA3_224, 28, 7 },
-    { NID_sha3_256, CKM_SHA3_256, CKG_MGF1_SHA3_256, 32, 8 },
-    { NID_sha3_384, CKM_SHA3_384, CKG_MGF1_SHA3_384, 48, 9 },
-    { NID_sha3_512, CKM_SHA3_512, CKG_MGF1_SHA3_512, 64, 10 },
-    { NID_undef, 0, 0, 0, 0 }
-};
-
-static const struct devid_p11_md *devid_p11_md_find(int nid)
-{
-    const struct devid_p11_md *md;
-
-    for (md = devid_p11_mds; md->nid != NID_undef; md++) {
-        if (md->nid == nid) {
-            return md;
-        }
-    }
-    return NULL;
-}
-
-/* RFC 8017 §9.2 note 1: DigestInfo ::= SEQUENCE { SEQUENCE { OID, NULL },
- * OCTET STRING digest }. Writes prefix || digest into out (>= 83 bytes). */
-static size_t devid_p11_digest_info(const struct devid_p11_md *md,
-                                    const unsigned char *dgst,
-                                    unsigned char *out)
-{
-    static const unsigned char sha1[] = {
-        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
-        0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14
-    };
-    static const unsigned char nist[] = {
-        0x30, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-        0x65, 0x03, 0x04, 0x02, 0x00, 0x05, 0x00, 0x04, 0x00
-    };
-    size_t n;
-
-    if (0 == md->oid) {
-        memcpy(out, sha1, sizeof(sha1));
-        n = sizeof(sha1);
-    } else {
-        memcpy(out, nist, sizeof(nist));
-        out[1] = (unsigned char)(sizeof(nist) - 2 + md->len);
-        out[14] = md->oid;
-        out[18] = (unsigned char)md->len;
-        n = sizeof(nist);
-    }
-    memcpy(out + n, dgst, md->len);
-    return n + md->len;
-}
+#include "provider/rsa-pad.h"
 
 /* Fields that change only at fork or login are read without a lock on
  * this path (atomically); the slow paths take the locks and check again. */
 #define DEVID_P11_LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+/* A key that wants a context login after each *Init (login.c). */
+#define DEVID_P11_ALWAYS_AUTH(key)                                             \
+    (((const struct devid_p11_key *)(key)->be)->always_auth)
 
 struct devid_p11_token *devid_p11_ops_ready(struct devid_key *key)
 {
@@ -142,28 +68,13 @@ static int devid_p11_broken(CK_RV rv)
     return rv != CKR_OK;
 }
 
-/* After a failed signature: 1 when it is worth making again, because what
- * failed was the key's copy (dropped here) or the token's sessions (all
- * forgotten here, as after a fork). Called once per signature. */
+/* After a failed operation: puts things in order for one more try, which
+ * the guard makes (recover.c). */
 static int devid_p11_sign_again(struct devid_key *key,
                                 struct devid_p11_token *tok, CK_RV rv,
                                 CK_OBJECT_HANDLE h)
 {
-    switch (rv) {
-    case CKR_OBJECT_HANDLE_INVALID:
-    case CKR_KEY_HANDLE_INVALID:
-        return devid_p11_copy_lost(key, h) || devid_p11_session_lost(tok);
-    case CKR_SESSION_HANDLE_INVALID:
-    case CKR_SESSION_CLOSED:
-        /* a lost anchor means a lost login; else this session alone was
-         * bad (and is closed): another one will do */
-        devid_p11_session_lost(tok);
-        return 1;
-    case CKR_USER_NOT_LOGGED_IN:
-        return devid_p11_session_lost(tok);
-    default:
-        return 0;
-    }
+    return devid_p11_recover(key, tok, rv, h);
 }
 
 /* One signature on one pooled session. *fname names the call that
@@ -187,6 +98,9 @@ static CK_RV devid_p11_sign_once(struct devid_key *key,
     *h = devid_p11_copy_handle(key, tok);
     *fname = "C_SignInit";
     rv = tok->mod->fn->C_SignInit(s, mech, *h);
+    if (CKR_OK == rv && DEVID_P11_ALWAYS_AUTH(key)) {
+        rv = devid_p11_login_context(key, tok, s);
+    }
     if (CKR_OK == rv) {
         *fname = "C_Sign";
         rv = tok->mod->fn->C_Sign(s, (CK_BYTE_PTR)(uintptr_t)in,
@@ -199,9 +113,9 @@ static CK_RV devid_p11_sign_once(struct devid_key *key,
     return rv;
 }
 
-static int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
-                               const unsigned char *in, size_t inlen,
-                               unsigned char *sig, size_t *siglen)
+int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
+                        const unsigned char *in, size_t inlen,
+                        unsigned char *sig, size_t *siglen)
 {
     struct devid_p11_token *tok = devid_p11_ops_ready(key);
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
@@ -213,16 +127,11 @@ static int devid_p11_sign_call(struct devid_key *key, CK_MECHANISM *mech,
     }
     rv = devid_p11_sign_once(key, tok, mech, in, inlen, sig, siglen, &h,
                              &fname);
-    if (rv != CKR_OK && devid_p11_sign_again(key, tok, rv, h)) {
-        tok = devid_p11_ops_ready(key);
-        if (tok == NULL) {
-            return 0;
-        }
-        rv = devid_p11_sign_once(key, tok, mech, in, inlen, sig, siglen, &h,
-                                 &fname);
-    }
     if (rv != CKR_OK) {
-        devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        devid_p11_sign_again(key, tok, rv, h); /* the guard tries again */
+        if (rv != DEVID_P11_RAISED) {
+            devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        }
         return 0;
     }
     return 1;
@@ -239,17 +148,24 @@ static int devid_p11_sign_check(struct devid_key *key, unsigned int cap,
     return 1;
 }
 
-int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
-                       const unsigned char *tbs, size_t tbslen,
-                       unsigned char *sig, size_t *siglen)
+/* CK_EDDSA_PARAMS (PKCS #11 v3.0 §2.3.14), which p11-kit 0.24's header
+ * lacks: same layout. */
+struct devid_p11_eddsa_params {
+    CK_BBOOL ph_flag;
+    CK_ULONG context_len;
+    CK_BYTE_PTR context;
+};
+
+/* Pure EdDSA over the whole message, one C_Sign. v3.0 §2.3.14's table:
+ * Ed25519 takes no parameter (with one it would be Ed25519ctx), Ed448
+ * requires one, with phFlag false and no context. */
+static int devid_p11_sign_eddsa(struct devid_key *key, const unsigned char *tbs,
+                                size_t tbslen, unsigned char *sig,
+                                size_t *siglen)
 {
-    size_t fb = ((size_t)key->pub.bits + 7) / 8;
-    size_t need = DEVID_KEY_EC == key->pub.type ? 2 * fb : fb;
-    const struct devid_p11_md *md = devid_p11_md_find(p->md_nid);
-    const struct devid_p11_md *mgf = devid_p11_md_find(p->mgf1_nid);
-    unsigned char di[96];
-    CK_RSA_PKCS_PSS_PARAMS pss;
-    CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+    size_t need = devid_key_max_sig_len(key);
+    struct devid_p11_eddsa_params ed448 = { CK_FALSE, 0, NULL };
+    CK_MECHANISM mech = { CKM_EDDSA, NULL, 0 };
 
     if (sig == NULL) {
         *siglen = need;
@@ -261,49 +177,149 @@ int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
                     need, *siglen);
         return 0;
     }
-    if (p->md_nid != NID_undef && (md == NULL || md->len != tbslen)) {
-        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
-                    "%s: digest %s of %zu bytes not supported", key->uri,
-                    OBJ_nid2sn(p->md_nid), tbslen);
+    if (!devid_p11_sign_check(key, DEVID_CAP_SIGN_EDDSA, "EdDSA")) {
         return 0;
     }
+    if (DEVID_KEY_ED448 == key->pub.type) {
+        mech.pParameter = &ed448;
+        mech.ulParameterLen = sizeof(ed448);
+    }
+    return devid_p11_sign_call(key, &mech, tbs, tbslen, sig, siglen);
+}
+
+/* The key may make signatures of p's scheme (CKA_SIGN, and a mechanism
+ * for it in the token and the key's allowed ones). */
+static int devid_p11_sign_allowed(struct devid_key *key,
+                                  const struct devid_sign_params *p)
+{
     switch (p->scheme) {
     case DEVID_SIG_ECDSA:
-        if (!devid_p11_sign_check(key, DEVID_CAP_SIGN_ECDSA, "ECDSA")) {
-            return 0;
-        }
-        return devid_p11_sign_call(key, &mech, tbs, tbslen, sig, siglen);
+        return devid_p11_sign_check(key, DEVID_CAP_SIGN_ECDSA, "ECDSA");
     case DEVID_SIG_PKCS1:
-        mech.mechanism = CKM_RSA_PKCS;
-        if (NID_undef == p->md_nid) {
-            return devid_p11_sign_check(key, DEVID_CAP_SIGN_RAW_PKCS1,
-                                        "raw PKCS#1")
-                   && devid_p11_sign_call(key, &mech, tbs, tbslen, sig, siglen);
-        }
-        return devid_p11_sign_check(key, DEVID_CAP_SIGN_PKCS1, "PKCS#1")
-               && devid_p11_sign_call(key, &mech, di,
-                                      devid_p11_digest_info(md, tbs, di), sig,
-                                      siglen);
+        return p->md_nid == NID_undef
+                   ? devid_p11_sign_check(key, DEVID_CAP_SIGN_RAW_PKCS1,
+                                          "raw PKCS#1")
+                   : devid_p11_sign_check(key, DEVID_CAP_SIGN_PKCS1, "PKCS#1");
     case DEVID_SIG_PSS:
-        if (md == NULL || p->saltlen < 0) {
-            DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
-                        "%s: PSS needs a digest and a salt length", key->uri);
-            return 0;
-        }
-        pss.hashAlg = md->ckm;
-        pss.mgf = mgf != NULL ? mgf->mgf : md->mgf;
-        pss.sLen = (CK_ULONG)p->saltlen;
-        mech.mechanism = CKM_RSA_PKCS_PSS;
-        mech.pParameter = &pss;
-        mech.ulParameterLen = sizeof(pss);
-        return devid_p11_sign_check(key, DEVID_CAP_SIGN_PSS, "RSA-PSS")
-               && devid_p11_sign_call(key, &mech, tbs, tbslen, sig, siglen);
+        return devid_p11_sign_check(key, DEVID_CAP_SIGN_PSS, "RSA-PSS");
     default:
         break;
     }
     DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM, "%s: signature scheme %d",
                 key->uri, (int)p->scheme);
     return 0;
+}
+
+/* Raw RSA (CKM_RSA_X_509) over an encoding made here: PKCS#1 v1.5 of a
+ * DigestInfo or of raw input, or EMSA-PSS of a digest. */
+static int devid_p11_sign_x509(struct devid_key *key,
+                               const struct devid_sign_params *p,
+                               const struct devid_p11_md *md,
+                               const unsigned char *tbs, size_t tbslen,
+                               unsigned char *sig, size_t *siglen)
+{
+    size_t k = ((size_t)key->pub.bits + 7) / 8;
+    CK_MECHANISM mech = { CKM_RSA_X_509, NULL, 0 };
+    unsigned char di[96];
+    unsigned char em[1024]; /* up to RSA-8192: a public value once
+                                     * signed, but wiped all the same */
+    size_t dilen = 0;
+    int ok;
+
+    if (k > sizeof(em)) {
+        DEVID_RAISE(key->prov, DEVID_R_UNSUPPORTED_KEY,
+                    "%s: RSA modulus of %d bits", key->uri, key->pub.bits);
+        return 0;
+    }
+    if (p->scheme == DEVID_SIG_PSS) {
+        ok = devid_rsa_pad_pss(key->prov->libctx, p->md_nid,
+                               p->mgf1_nid != NID_undef ? p->mgf1_nid
+                                                        : p->md_nid,
+                               p->saltlen, key->pub.bits, tbs, tbslen, em);
+    } else if (md != NULL) {
+        dilen = devid_p11_digest_info(md, tbs, di);
+        ok = devid_rsa_pad_pkcs1(di, dilen, em, k);
+    } else {
+        ok = devid_rsa_pad_pkcs1(tbs, tbslen, em, k);
+    }
+    if (!ok) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
+                    "%s: cannot pad %zu bytes for a %d-bit key (digest %s, "
+                    "salt %d)",
+                    key->uri, tbslen, key->pub.bits, OBJ_nid2sn(p->md_nid),
+                    p->saltlen);
+    } else {
+        ok = devid_p11_sign_call(key, &mech, em, k, sig, siglen);
+    }
+    OPENSSL_cleanse(em, sizeof(em));
+    return ok;
+}
+
+int devid_p11_ops_sign(struct devid_key *key, const struct devid_sign_params *p,
+                       const unsigned char *tbs, size_t tbslen,
+                       unsigned char *sig, size_t *siglen)
+{
+    size_t fb = ((size_t)key->pub.bits + 7) / 8;
+    size_t need = DEVID_KEY_EC == key->pub.type ? 2 * fb : fb;
+    const struct devid_p11_md *mgf = devid_p11_md_find(p->mgf1_nid);
+    struct devid_p11_plan plan;
+    unsigned char di[96];
+    CK_RSA_PKCS_PSS_PARAMS pss;
+    CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+
+    if (DEVID_SIG_EDDSA == p->scheme) {
+        return devid_p11_sign_eddsa(key, tbs, tbslen, sig, siglen);
+    }
+    if (sig == NULL) {
+        *siglen = need;
+        return 1;
+    }
+    if (*siglen < need) {
+        DEVID_RAISE(key->prov, DEVID_R_BUFFER_TOO_SMALL,
+                    "%s: signature needs %zu bytes, buffer has %zu", key->uri,
+                    need, *siglen);
+        return 0;
+    }
+    if (!devid_p11_sign_allowed(key, p)
+        || !devid_p11_mech_plan(key, p, &plan)) {
+        return 0;
+    }
+    if (p->md_nid != NID_undef && (plan.md == NULL || plan.md->len != tbslen)) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
+                    "%s: digest %s of %zu bytes not supported", key->uri,
+                    OBJ_nid2sn(p->md_nid), tbslen);
+        return 0;
+    }
+    if (p->scheme == DEVID_SIG_PSS && (plan.md == NULL || p->saltlen < 0)) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
+                    "%s: PSS needs a digest and a salt length", key->uri);
+        return 0;
+    }
+    if (plan.route == DEVID_P11_ROUTE_HASHED) {
+        DEVID_RAISE(key->prov, DEVID_R_MECHANISM,
+                    "%s: the key signs only with %s, which hashes the "
+                    "message itself: sign the message (dgst -sign, "
+                    "EVP_DigestSign), not a digest",
+                    key->uri, devid_p11_mech_name(plan.ckm));
+        return 0;
+    }
+    if (plan.route == DEVID_P11_ROUTE_X509) {
+        return devid_p11_sign_x509(key, p, plan.md, tbs, tbslen, sig, siglen);
+    }
+    mech.mechanism = plan.ckm;
+    if (p->scheme == DEVID_SIG_PKCS1 && plan.md != NULL) {
+        return devid_p11_sign_call(key, &mech, di,
+                                   devid_p11_digest_info(plan.md, tbs, di), sig,
+                                   siglen);
+    }
+    if (p->scheme == DEVID_SIG_PSS) {
+        pss.hashAlg = plan.md->ckm;
+        pss.mgf = mgf != NULL ? mgf->mgf : plan.md->mgf;
+        pss.sLen = (CK_ULONG)p->saltlen;
+        mech.pParameter = &pss;
+        mech.ulParameterLen = sizeof(pss);
+    }
+    return devid_p11_sign_call(key, &mech, tbs, tbslen, sig, siglen);
 }
 
 int devid_p11_ops_decrypt(struct devid_key *key,
@@ -342,11 +358,15 @@ int devid_p11_ops_decrypt(struct devid_key *key,
         mech.pParameter = &oaep;
         mech.ulParameterLen = sizeof(oaep);
     }
-    if (!devid_p11_sign_check(key, DEVID_PAD_OAEP == p->pad
-                                       ? DEVID_CAP_DECRYPT_OAEP
-                                       : DEVID_CAP_DECRYPT_PKCS1,
-                              DEVID_PAD_OAEP == p->pad ? "RSA-OAEP"
-                                                       : "RSA PKCS#1")) {
+    if (p->pad == DEVID_PAD_NONE) {
+        mech.mechanism = CKM_RSA_X_509;
+    }
+    if (!devid_p11_sign_check(key,
+                              p->pad == DEVID_PAD_OAEP ? DEVID_CAP_DECRYPT_OAEP
+                              : p->pad == DEVID_PAD_NONE
+                                  ? DEVID_CAP_DECRYPT_RAW
+                                  : DEVID_CAP_DECRYPT_PKCS1,
+                              devid_p11_mech_name(mech.mechanism))) {
         goto end;
     }
     /* decrypt into a buffer of the modulus size, so that a small output
@@ -358,11 +378,15 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     }
     rv = devid_p11_session_take(tok, &s);
     if (rv != CKR_OK) {
+        devid_p11_sign_again(key, tok, rv, CK_INVALID_HANDLE);
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         goto end;
     }
     h = devid_p11_copy_handle(key, tok);
     rv = tok->mod->fn->C_DecryptInit(s, &mech, h);
+    if (CKR_OK == rv && DEVID_P11_ALWAYS_AUTH(key)) {
+        rv = devid_p11_login_context(key, tok, s);
+    }
     if (CKR_OK == rv) {
         fname = "C_Decrypt";
         rv = tok->mod->fn->C_Decrypt(s, (CK_BYTE_PTR)(uintptr_t)in,
@@ -370,8 +394,10 @@ int devid_p11_ops_decrypt(struct devid_key *key,
     }
     devid_p11_session_give(tok, s, devid_p11_broken(rv));
     if (rv != CKR_OK) {
-        devid_p11_sign_again(key, tok, rv, h);  /* for the next use */
-        devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        devid_p11_sign_again(key, tok, rv, h); /* the guard tries again */
+        if (rv != DEVID_P11_RAISED) {
+            devid_p11_raise_rv(key->prov, fname, rv, key->uri);
+        }
         goto end;
     }
     if (len > *outlen) {
@@ -457,6 +483,7 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
     }
     rv = devid_p11_session_take(tok, &s);
     if (rv != CKR_OK) {
+        devid_p11_sign_again(key, tok, rv, CK_INVALID_HANDLE);
         devid_p11_raise_rv(key->prov, "C_OpenSession", rv, key->uri);
         return 0;
     }
@@ -464,7 +491,7 @@ int devid_p11_ops_derive(struct devid_key *key, const unsigned char *peer,
     rv = tok->mod->fn->C_DeriveKey(s, &mech, base, tmpl,
                                    sizeof(tmpl) / sizeof(tmpl[0]), &h);
     if (rv != CKR_OK) {
-        devid_p11_sign_again(key, tok, rv, base);  /* for the next use */
+        devid_p11_sign_again(key, tok, rv, base); /* the guard tries again */
         devid_p11_raise_rv(key->prov, "C_DeriveKey", rv, key->uri);
         goto end;
     }

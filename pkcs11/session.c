@@ -127,10 +127,18 @@ end:
     return rv;
 }
 
+/* The token and its epoch the calling thread last took a session in (a
+ * thread holds one pooled session at a time; when not, the check below
+ * is skipped for the other token). */
+static _Thread_local const struct devid_p11_token *devid_p11_taken_tok;
+static _Thread_local unsigned long devid_p11_taken_epoch;
+
 CK_RV devid_p11_session_take(struct devid_p11_token *tok,
                              CK_SESSION_HANDLE *out)
 {
     *out = CK_INVALID_HANDLE;
+    devid_p11_taken_tok = tok;
+    devid_p11_taken_epoch = __atomic_load_n(&tok->epoch, __ATOMIC_ACQUIRE);
     /* idle sessions exist only once the anchor is open (the slow path
      * opens it first; loss and fork empty the slots with it) */
     if (devid_p11_session_grab(tok, out)) {
@@ -150,9 +158,25 @@ static void devid_p11_session_close(struct devid_p11_token *tok,
     pthread_mutex_unlock(&tok->lock);
 }
 
+/* A session taken before the module restarted: its handle may name a new
+ * session of someone else now, so it is neither pooled nor closed. */
+static void devid_p11_session_drop(struct devid_p11_token *tok)
+{
+    pthread_mutex_lock(&tok->lock);
+    tok->nopen--;
+    pthread_cond_signal(&tok->cond);
+    pthread_mutex_unlock(&tok->lock);
+}
+
 void devid_p11_session_give(struct devid_p11_token *tok, CK_SESSION_HANDLE s,
                             int broken)
 {
+    if (devid_p11_taken_tok == tok
+        && devid_p11_taken_epoch
+               != __atomic_load_n(&tok->epoch, __ATOMIC_ACQUIRE)) {
+        devid_p11_session_drop(tok);
+        return;
+    }
     if (broken || !devid_p11_session_park(tok, s)) {
         devid_p11_session_close(tok, s);
         return;
@@ -229,4 +253,23 @@ int devid_p11_session_lost(struct devid_p11_token *tok)
     __atomic_store_n(&p11->gen, p11->gen + 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&p11->lock);
     return 1;
+}
+
+void devid_p11_session_reset(struct devid_p11_token *tok)
+{
+    size_t i;
+
+    pthread_mutex_lock(&tok->lock);
+    for (i = 0; i < tok->max; i++) {
+        if (__atomic_exchange_n(&tok->idle[i], CK_INVALID_HANDLE,
+                                __ATOMIC_SEQ_CST)
+            != CK_INVALID_HANDLE) {
+            tok->nopen--;
+        }
+    }
+    tok->has_anchor = 0;
+    __atomic_store_n(&tok->logged_in, 0, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&tok->epoch, 1, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&tok->cond);
+    pthread_mutex_unlock(&tok->lock);
 }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -128,7 +129,10 @@ static unsigned int devid_p11_token_mechs(struct devid_p11_module *m,
     if (m->fn->C_GetMechanismList(slot, NULL, &n) != CKR_OK || 0 == n) {
         goto end;
     }
-    list = OPENSSL_malloc(n * sizeof(*list));
+    /* one spare entry: p11-kit's RPC client, when it drops a mechanism it
+     * cannot carry, moves the list down reading one entry past its end
+     * (mechanism_list_purge in rpc-client.c, p11-kit 0.24) */
+    list = OPENSSL_malloc((n + 1) * sizeof(*list));
     if (list == NULL || m->fn->C_GetMechanismList(slot, list, &n) != CKR_OK) {
         goto end;
     }
@@ -193,6 +197,7 @@ static struct devid_p11_token *devid_p11_token_new(struct devid_p11 *p11,
     tok->info = *ti;
     tok->gen = p11->gen;
     tok->mechs = devid_p11_token_mechs(m, slot);
+    tok->mset = devid_p11_mech_token(m->fn, slot);
     /* CK_EFFECTIVELY_INFINITE is 0, CK_UNAVAILABLE_INFORMATION is ~0 */
     tok->max = ti->ulMaxSessionCount;
     if (0 == tok->max || tok->max > DEVID_P11_POOL_MAX) {
@@ -278,7 +283,8 @@ static int devid_p11_token_append(struct devid_p11_token ***list, size_t *n,
 static int devid_p11_token_scan(struct devid_p11 *p11,
                                 struct devid_p11_module *m,
                                 const struct devid_p11_uri *u,
-                                struct devid_p11_token ***list, size_t *n)
+                                struct devid_p11_token ***list, size_t *n,
+                                int revive)
 {
     CK_SLOT_ID *slots = NULL;
     CK_ULONG nslots = 0;
@@ -287,6 +293,18 @@ static int devid_p11_token_scan(struct devid_p11 *p11,
     int ret = 0;
 
     rv = devid_p11_slot_list(m, &slots, &nslots);
+    /* a module that shows nothing may have lost its token or its server
+     * (p11-kit's client connects in C_Initialize only): with no session
+     * to lose, it is started again and asked once more */
+    if (revive && (rv != CKR_OK || 0 == nslots)
+        && devid_p11_module_restart_locked(p11, m, 0)) {
+        OPENSSL_free(slots);
+        rv = devid_p11_slot_list(m, &slots, &nslots);
+    }
+    if (rv != CKR_OK && !revive) {
+        ret = 1; /* asked again if no token matches */
+        goto end;
+    }
     if (rv != CKR_OK) {
         devid_p11_raise_rv(p11->prov, "C_GetSlotList", rv, m->path);
         goto end;
@@ -299,6 +317,15 @@ static int devid_p11_token_scan(struct devid_p11 *p11,
         if (m->fn->C_GetSlotInfo(slots[i], &si) != CKR_OK
             || m->fn->C_GetTokenInfo(slots[i], &ti) != CKR_OK
             || !devid_p11_uri_match_token(u, &m->info, slots[i], &si, &ti)) {
+            continue;
+        }
+        /* an uninitialised token (SoftHSM's spare slot, a blank card) has
+         * no keys and takes none: it is never a candidate */
+        if ((ti.flags & CKF_TOKEN_INITIALIZED) == 0) {
+            DEVID_DEBUG("pkcs11",
+                        "slot %lu of %s: token not initialised, "
+                        "skipped",
+                        (unsigned long)slots[i], m->path);
             continue;
         }
         tok = devid_p11_token_find(p11, m, slots[i], &ti);
@@ -323,6 +350,7 @@ int devid_p11_token_list(struct devid_p11 *p11, const struct devid_p11_uri *u,
 {
     struct devid_p11_token **list = NULL;
     size_t i;
+    int pass;
     int ret = 0;
 
     *out = NULL;
@@ -335,12 +363,21 @@ int devid_p11_token_list(struct devid_p11 *p11, const struct devid_p11_uri *u,
     if (!devid_p11_module_load_for(p11, u)) {
         goto end;
     }
-    for (i = 0; i < p11->nmods; i++) {
-        if (!devid_p11_module_wanted(p11, p11->mods[i], u)) {
-            continue;
-        }
-        if (!devid_p11_token_scan(p11, p11->mods[i], u, &list, n)) {
-            goto end;
+    /* when no token matches, the modules that show none, or failed, are
+     * started again (devid_p11_module_restart_locked) and asked once more:
+     * a token that appeared after they were initialised is found */
+    for (pass = 0; pass < 2 && 0 == *n; pass++) {
+        for (i = 0; i < p11->nmods; i++) {
+            if (1 == pass && !p11->mods[i]->initialized) {
+                devid_p11_module_restart_locked(p11, p11->mods[i], 0);
+            }
+            if (!devid_p11_module_wanted(p11, p11->mods[i], u)) {
+                continue;
+            }
+            if (!devid_p11_token_scan(p11, p11->mods[i], u, &list, n,
+                                      1 == pass)) {
+                goto end;
+            }
         }
     }
     *out = list;
@@ -355,13 +392,37 @@ end:
     return ret;
 }
 
+/* The slot tok is in now, found by its label, manufacturer, model and
+ * serial number (slot ids may change when a module starts again). */
+static int devid_p11_token_seek(struct devid_p11_token *tok, CK_ULONG *nslots)
+{
+    struct devid_p11_module *m = tok->mod;
+    CK_SLOT_ID *slots = NULL;
+    CK_ULONG i;
+    int ret = 0;
+
+    *nslots = 0;
+    if (!m->initialized || devid_p11_slot_list(m, &slots, nslots) != CKR_OK) {
+        return 0;
+    }
+    for (i = 0; i < *nslots && !ret; i++) {
+        CK_TOKEN_INFO ti;
+
+        if (m->fn->C_GetTokenInfo(slots[i], &ti) == CKR_OK
+            && devid_p11_token_same(&tok->info, &ti)) {
+            tok->slot = slots[i];
+            tok->info = ti;
+            ret = 1;
+        }
+    }
+    OPENSSL_free(slots);
+    return ret;
+}
+
 int devid_p11_token_refresh(struct devid_p11_token *tok)
 {
     struct devid_p11 *p11 = tok->p11;
-    struct devid_p11_module *m = tok->mod;
-    CK_SLOT_ID *slots = NULL;
     CK_ULONG nslots = 0;
-    CK_ULONG i;
     int ret = 0;
 
     pthread_mutex_lock(&p11->lock);
@@ -369,30 +430,79 @@ int devid_p11_token_refresh(struct devid_p11_token *tok)
         ret = 1;
         goto end;
     }
-    if (p11->dead || !m->initialized
-        || devid_p11_slot_list(m, &slots, &nslots) != CKR_OK) {
+    if (p11->dead) {
         goto end;
     }
-    /* slot ids may change when a module starts again: find the token by
-     * its label, manufacturer, model and serial number */
-    for (i = 0; i < nslots; i++) {
-        CK_TOKEN_INFO ti;
-
-        if (m->fn->C_GetTokenInfo(slots[i], &ti) == CKR_OK
-            && devid_p11_token_same(&tok->info, &ti)) {
-            tok->slot = slots[i];
-            tok->info = ti;
-            __atomic_store_n(&tok->gen, p11->gen, __ATOMIC_RELEASE);
-            ret = 1;
-            break;
-        }
+    ret = devid_p11_token_seek(tok, &nslots);
+    /* a module that shows no slot at all (p11-kit's client whose server
+     * was away when it started) is started again, at most twice a second */
+    if (!ret && 0 == nslots
+        && devid_p11_module_restart_locked(p11, tok->mod, 0)) {
+        ret = devid_p11_token_seek(tok, &nslots);
+    }
+    if (ret) {
+        __atomic_store_n(&tok->gen, p11->gen, __ATOMIC_RELEASE);
     }
 end:
     pthread_mutex_unlock(&p11->lock);
-    OPENSSL_free(slots);
     if (!ret) {
-        DEVID_RAISE(p11->prov, DEVID_R_NO_TOKEN, "token %.*s is gone",
-                    DEVID_P11_LABEL(tok->info.label));
+        DEVID_RAISE(p11->prov, DEVID_R_NO_TOKEN,
+                    "token \"%.*s\" (serial %.*s) is not present in %s; "
+                    "it is used again once it is back",
+                    DEVID_P11_LABEL(tok->info.label),
+                    DEVID_P11_LABEL(tok->info.serialNumber), tok->mod->path);
     }
     return ret;
+}
+
+/* Appends "label "L" serial "S"" of tok to buf (size n), separated by
+ * "; " from what is there. */
+static void devid_p11_token_name_add(char *buf, size_t n,
+                                     const struct devid_p11_token *tok)
+{
+    size_t len = strlen(buf);
+
+    if (len + 1 >= n) {
+        return;
+    }
+    BIO_snprintf(buf + len, n - len, "%slabel \"%.*s\" serial \"%.*s\"",
+                 len > 0 ? "; " : "", DEVID_P11_LABEL(tok->info.label),
+                 DEVID_P11_LABEL(tok->info.serialNumber));
+}
+
+struct devid_p11_token *devid_p11_token_pick(struct devid_prov *prov,
+                                             const char *what,
+                                             struct devid_p11_token **toks,
+                                             size_t n)
+{
+    struct devid_p11_token *pick = NULL;
+    char names[512];
+    size_t left = 0;
+    size_t ro = 0;
+    size_t i;
+
+    names[0] = '\0';
+    for (i = 0; i < n; i++) {
+        /* p11-kit's trust store, a card switched to read-only */
+        if ((toks[i]->info.flags & CKF_WRITE_PROTECTED) != 0) {
+            ro++;
+            continue;
+        }
+        pick = toks[i];
+        left++;
+        devid_p11_token_name_add(names, sizeof(names), toks[i]);
+    }
+    if (0 == left) {
+        DEVID_RAISE(prov, DEVID_R_NO_TOKEN,
+                    "%s: no writable token (%zu write-protected)", what, ro);
+        return NULL;
+    }
+    if (left > 1) {
+        DEVID_RAISE(prov, DEVID_R_AMBIGUOUS,
+                    "%s: %zu writable tokens match, name one with token= or "
+                    "serial=: %s",
+                    what, left, names);
+        return NULL;
+    }
+    return pick;
 }

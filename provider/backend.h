@@ -16,7 +16,11 @@ struct devid_backend_ops;
 enum devid_key_type {
     DEVID_KEY_NONE = 0,
     DEVID_KEY_RSA,
-    DEVID_KEY_EC
+    DEVID_KEY_EC,
+    /* EdDSA keys (RFC 8032): sign only, and only whole messages
+     * (DEVID_SIG_EDDSA) */
+    DEVID_KEY_ED25519,
+    DEVID_KEY_ED448
 };
 
 /* What a key can do. Filled by the backend when the key is opened, from the
@@ -34,15 +38,22 @@ enum devid_key_type {
 #define DEVID_CAP_DECRYPT_RAW 0x0100u /* raw RSA: c^d mod n, no padding */
 /* The hardware hashes what it signs (a TPM's restricted signing key):
  * sign() gets the message itself, to be hashed with md_nid, never a digest
- * made elsewhere; the provider refuses digests for such keys. */
+ * made elsewhere; the provider refuses digests for such keys. The
+ * provider keeps the whole message (up to 1 MiB) for one sign() call. A
+ * backend that can hash only some signatures itself, and can take the
+ * message piecewise, uses sign_init and its siblings instead. */
 #define DEVID_CAP_SIGN_MESSAGE 0x0200u
+#define DEVID_CAP_SIGN_EDDSA 0x0400u /* pure EdDSA over a whole message */
 
 /* The public half of a key, in the form OSSL_PARAMs want it. */
 struct devid_pubkey {
     enum devid_key_type type;
-    int bits;                 /* RSA modulus bits or EC field bits */
+    int bits;                 /* RSA modulus bits or EC field bits; EdDSA:
+                               * 256 or 456, as OpenSSL counts them */
     char group[32];           /* EC: OpenSSL group name, e.g. "prime256v1" */
-    unsigned char *point;     /* EC: uncompressed point 04||X||Y */
+    unsigned char *point;     /* EC: uncompressed point 04||X||Y; EdDSA:
+                               * the encoded public key of RFC 8032
+                               * §5.1.5/§5.2.5 (32 or 57 bytes) */
     size_t point_len;
     unsigned char *n;         /* RSA modulus, big-endian, no leading zero */
     size_t n_len;
@@ -68,7 +79,10 @@ struct devid_key {
 enum devid_sig_scheme {
     DEVID_SIG_ECDSA = 1,      /* output: r||s, each half the field size */
     DEVID_SIG_PKCS1,          /* md_nid == NID_undef: raw PKCS#1 padding */
-    DEVID_SIG_PSS
+    DEVID_SIG_PSS,
+    /* pure Ed25519/Ed448: the input is the whole message, md_nid
+     * NID_undef; output R||S */
+    DEVID_SIG_EDDSA
 };
 
 struct devid_sign_params {
@@ -77,6 +91,12 @@ struct devid_sign_params {
     int mgf1_nid;             /* PSS only */
     int saltlen;              /* PSS only, in bytes, already resolved */
 };
+
+/* A signature in progress over a message the hardware hashes itself (a
+ * PKCS#11 hash-and-sign mechanism such as CKM_SHA256_RSA_PKCS_PSS): made
+ * by sign_init, fed by sign_update, ended by sign_final, released by
+ * sign_free. Each backend defines its own; the provider only holds it. */
+struct devid_sign_op;
 
 enum devid_dec_pad {
     DEVID_PAD_PKCS1 = 1,
@@ -261,16 +281,56 @@ struct devid_backend_ops {
     /* Finds the objects a name designates and calls cb for each, in the
      * order private keys, public keys, certificates. want is a mask of
      * devid_obj_class (0 = all). Logs in when private keys are wanted.
-     * Finding nothing is success with no callback. */
+     * Finding nothing is success with no callback. The store's search
+     * criteria (OSSL_STORE_find: alias, subject, issuer and serial,
+     * fingerprint) never reach a backend: the store asks for the classes
+     * they need and checks them itself (provider/store-search.c), so
+     * every backend honours them alike. */
     int (*search)(struct devid_prov *prov, const char *name, unsigned int want,
                   const struct devid_pin_cb *pin, devid_object_cb *cb,
                   void *cbarg);
 
-    /* Signs a digest (or raw input for PKCS#1 with md_nid undefined). When
-     * sig is NULL, sets *siglen to the maximum size and returns 1. */
+    /* Signs a digest (or raw input for PKCS#1 with md_nid undefined, or
+     * the whole message for DEVID_SIG_EDDSA). When sig is NULL, sets
+     * *siglen to the maximum size and returns 1. */
     int (*sign)(struct devid_key *key, const struct devid_sign_params *p,
                 const unsigned char *tbs, size_t tbslen, unsigned char *sig,
                 size_t *siglen);
+
+    /* ---- streamed signatures (optional, all five or none) ----
+     * For a DigestSign (EVP_DigestSignInit/Update/Final) the provider
+     * calls sign_init once the operation's parameters are final (at its
+     * first update, or at final). The backend chooses how the signature
+     * is made: *op NULL means "hash in software and call sign() with the
+     * digest" (the fast path: sign_init then costs no call to the
+     * hardware, no allocation and no lock); a new *op means the hardware
+     * must hash the message itself, and the provider passes every update
+     * to sign_update and ends with sign_final. Returns 0 with
+     * DEVID_R_MECHANISM raised, naming the key and the mechanism, when
+     * the key can make no signature with p at all. p->saltlen is resolved
+     * as for sign(). */
+    int (*sign_init)(struct devid_key *key, const struct devid_sign_params *p,
+                     struct devid_sign_op **op);
+
+    /* Feeds len bytes of the message to op. */
+    int (*sign_update)(struct devid_sign_op *op, const unsigned char *data,
+                       size_t len);
+
+    /* Ends op and writes the signature (r||s for ECDSA, as sign() does);
+     * *siglen is the room in sig on entry (the key's maximum, checked by
+     * the provider). op can only be freed afterwards. */
+    int (*sign_final)(struct devid_sign_op *op, unsigned char *sig,
+                      size_t *siglen);
+
+    /* A copy of op (EVP_PKEY_CTX_dup: OpenSSL 3.0's EVP_DigestSignFinal
+     * finishes on a copy). When the hardware cannot copy an operation in
+     * progress, the copy takes it over and op fails later use with a
+     * clear reason. */
+    int (*sign_dup)(struct devid_sign_op *op, struct devid_sign_op **out);
+
+    /* Releases op, ended or not (an unfinished operation is abandoned).
+     * Accepts NULL. */
+    void (*sign_free)(struct devid_sign_op *op);
 
     /* RSA decryption; out must hold the modulus size. */
     int (*decrypt)(struct devid_key *key, const struct devid_dec_params *p,
@@ -373,6 +433,22 @@ const void *devid_backend_config(const struct devid_prov *prov,
 int devid_key_open_name(struct devid_prov *prov, const char *name,
                         const struct devid_pin_cb *pin, struct devid_key **out);
 
+/** Opens the first key that name designates, for a reference file: a
+ *  private key, else a public key (a name of one, "type=public"), which then
+ *  has has_private 0. Same errors as devid_key_open_name ("no key
+ *  matches"). */
+int devid_key_open_name_any(struct devid_prov *prov, const char *name,
+                            const struct devid_pin_cb *pin,
+                            struct devid_key **out);
+
+/** Opens the first certificate that name designates ("type=cert"), through
+ *  the backend that handles name. Returns 1 with its DER in *der (the
+ *  caller frees it with OPENSSL_free), or 0 with DEVID_R_NO_BACKEND or
+ *  DEVID_R_NO_OBJECT (or the backend's reason) raised. */
+int devid_cert_open_name(struct devid_prov *prov, const char *name,
+                         const struct devid_pin_cb *pin, unsigned char **der,
+                         size_t *len);
+
 /** Allocates a zeroed key with one reference, bound to ops and prov. The
  *  caller (a backend) fills it. Returns NULL on allocation failure. */
 struct devid_key *devid_key_new(const struct devid_backend_ops *ops,
@@ -385,16 +461,22 @@ struct devid_key *devid_key_up_ref(struct devid_key *key);
  *  and the common fields. Accepts NULL. */
 void devid_key_free(struct devid_key *key);
 
-/** Size in bytes of the largest signature the key makes (DER for ECDSA). */
+/** Size in bytes of the largest signature the key makes (DER for ECDSA;
+ *  64 or 114 for Ed25519 and Ed448). */
 size_t devid_key_max_sig_len(const struct devid_key *key);
 
-/** OpenSSL's name for the key's type: "EC", "RSA", or "RSA-PSS" for an RSA
- *  key that can only make PSS signatures (no PKCS#1 v1.5, no decryption),
- *  so OpenSSL picks PSS for it as it does for its own RSA-PSS keys. */
+/** OpenSSL's name for the key's type: "EC", "ED25519", "ED448", "RSA", or
+ *  "RSA-PSS" for an RSA key that can only make PSS signatures (no PKCS#1
+ *  v1.5, no decryption), so OpenSSL picks PSS for it as it does for its own
+ *  RSA-PSS keys. */
 const char *devid_key_type_name(const struct devid_key *key);
 
-/** Security bits of the key (NIST SP 800-57 table, as OpenSSL computes). */
+/** Security bits of the key (NIST SP 800-57 table, as OpenSSL computes;
+ *  128 for Ed25519, 224 for Ed448, as RFC 8032 rates them). */
 int devid_key_security_bits(const struct devid_key *key);
+
+/** 1 when type is an EdDSA key type (Ed25519 or Ed448). */
+int devid_key_type_is_eddsa(enum devid_key_type type);
 
 /** Frees the buffers of a devid_pubkey and zeroes it. Accepts NULL. */
 void devid_pubkey_clear(struct devid_pubkey *pub);

@@ -304,15 +304,20 @@ static int devid_take_first_key(const struct devid_object *obj, void *arg)
 {
     struct devid_first_key *first = arg;
 
-    if (obj->cls == DEVID_OBJ_PRIVKEY && first->key == NULL) {
+    /* search() reports private keys before public ones */
+    if ((obj->cls == DEVID_OBJ_PRIVKEY || obj->cls == DEVID_OBJ_PUBKEY)
+        && first->key == NULL) {
         first->key = devid_key_up_ref(obj->key);
         return 0;
     }
     return 1;
 }
 
-int devid_key_open_name(struct devid_prov *prov, const char *name,
-                        const struct devid_pin_cb *pin, struct devid_key **out)
+/* The first key of the classes in want that the backend of name finds. */
+static int devid_key_open_first(struct devid_prov *prov, const char *name,
+                                unsigned int want,
+                                const struct devid_pin_cb *pin,
+                                struct devid_key **out)
 {
     const struct devid_backend_ops *ops = devid_backend_for_name(name);
     struct devid_first_key first = { NULL };
@@ -326,17 +331,87 @@ int devid_key_open_name(struct devid_prov *prov, const char *name,
         OPENSSL_free(shown);
         return 0;
     }
-    if (!ops->search(prov, name, DEVID_OBJ_PRIVKEY, pin, devid_take_first_key,
-                     &first)) {
+    if (!ops->search(prov, name, want, pin, devid_take_first_key, &first)) {
         return 0;
     }
     if (first.key == NULL) {
         shown = devid_name_redact(name);
-        DEVID_RAISE(prov, DEVID_R_NO_OBJECT, "no private key matches %s",
+        DEVID_RAISE(prov, DEVID_R_NO_OBJECT, "no %s matches %s",
+                    want == DEVID_OBJ_PRIVKEY ? "private key" : "key",
                     shown != NULL ? shown : "the reference");
         OPENSSL_free(shown);
         return 0;
     }
     *out = first.key;
     return 1;
+}
+
+struct devid_first_cert {
+    unsigned char *der;
+    size_t len;
+    int oom;
+};
+
+static int devid_take_first_cert(const struct devid_object *obj, void *arg)
+{
+    struct devid_first_cert *first = arg;
+
+    if (obj->cls != DEVID_OBJ_CERT || first->der != NULL) {
+        return 1;
+    }
+    first->der = OPENSSL_memdup(obj->der, obj->der_len);
+    first->len = obj->der_len;
+    first->oom = first->der == NULL;
+    return 0;
+}
+
+int devid_cert_open_name(struct devid_prov *prov, const char *name,
+                         const struct devid_pin_cb *pin, unsigned char **der,
+                         size_t *len)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(name);
+    struct devid_first_cert first = { NULL, 0, 0 };
+    char *shown = NULL;
+
+    *der = NULL;
+    *len = 0;
+    if (ops == NULL || ops->search == NULL) {
+        shown = devid_name_redact(name);
+        DEVID_RAISE(prov, DEVID_R_NO_BACKEND, "%s",
+                    shown != NULL ? shown : "reference");
+        OPENSSL_free(shown);
+        return 0;
+    }
+    if (!ops->search(prov, name, DEVID_OBJ_CERT, pin, devid_take_first_cert,
+                     &first)) {
+        return 0;
+    }
+    if (first.oom) {
+        DEVID_RAISE(prov, DEVID_R_MALLOC, "certificate");
+        return 0;
+    }
+    if (first.der == NULL) {
+        shown = devid_name_redact(name);
+        DEVID_RAISE(prov, DEVID_R_NO_OBJECT, "no certificate matches %s",
+                    shown != NULL ? shown : "the reference");
+        OPENSSL_free(shown);
+        return 0;
+    }
+    *der = first.der;
+    *len = first.len;
+    return 1;
+}
+
+int devid_key_open_name(struct devid_prov *prov, const char *name,
+                        const struct devid_pin_cb *pin, struct devid_key **out)
+{
+    return devid_key_open_first(prov, name, DEVID_OBJ_PRIVKEY, pin, out);
+}
+
+int devid_key_open_name_any(struct devid_prov *prov, const char *name,
+                            const struct devid_pin_cb *pin,
+                            struct devid_key **out)
+{
+    return devid_key_open_first(prov, name,
+                                DEVID_OBJ_PRIVKEY | DEVID_OBJ_PUBKEY, pin, out);
 }

@@ -25,12 +25,18 @@
 #define DEVID_NAME_RSA_SIG "DEVID-RSA-SIG"
 #define DEVID_NAME_RSA_ENC "DEVID-RSA-ENC"
 #define DEVID_NAME_ECDH "DEVID-ECDH"
+#define DEVID_NAME_ED25519 "DEVID-ED25519"
+#define DEVID_NAME_ED448 "DEVID-ED448"
 
 extern const OSSL_DISPATCH devid_keymgmt_ec_functions[];
 extern const OSSL_DISPATCH devid_keymgmt_rsa_functions[];
 extern const OSSL_DISPATCH devid_keymgmt_rsa_pss_functions[];
+extern const OSSL_DISPATCH devid_keymgmt_ed25519_functions[];
+extern const OSSL_DISPATCH devid_keymgmt_ed448_functions[];
 extern const OSSL_DISPATCH devid_sig_ecdsa_functions[];
 extern const OSSL_DISPATCH devid_sig_rsa_functions[];
+extern const OSSL_DISPATCH devid_sig_ed25519_functions[];
+extern const OSSL_DISPATCH devid_sig_ed448_functions[];
 extern const OSSL_DISPATCH devid_asym_rsa_functions[];
 extern const OSSL_DISPATCH devid_kex_ecdh_functions[];
 extern const OSSL_DISPATCH devid_store_functions[];

@@ -71,6 +71,33 @@ static int devid_key_get_rsa_params(const struct devid_key *key,
     return 1;
 }
 
+/* EdDSA hashes inside the signature scheme (RFC 8032 §5.1.6): no digest
+ * may be chosen. An empty mandatory digest says so, as OpenSSL's own
+ * EdDSA keys do, and libssl and EVP_DigestSignInit then pass none. */
+static int devid_key_get_ed_params(const struct devid_key *key,
+                                   OSSL_PARAM params[])
+{
+    OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MANDATORY_DIGEST);
+    if (p != NULL && !OSSL_PARAM_set_utf8_string(p, "")) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PUB_KEY);
+    if (p != NULL
+        && !OSSL_PARAM_set_octet_string(p, key->pub.point,
+                                        key->pub.point_len)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
+    if (p != NULL
+        && !OSSL_PARAM_set_octet_string(p, key->pub.point,
+                                        key->pub.point_len)) {
+        return 0;
+    }
+    return 1;
+}
+
 int devid_key_get_params(const struct devid_key *key, OSSL_PARAM params[])
 {
     OSSL_PARAM *p;
@@ -86,6 +113,9 @@ int devid_key_get_params(const struct devid_key *key, OSSL_PARAM params[])
     p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE);
     if (p != NULL && !OSSL_PARAM_set_int(p, (int)devid_key_max_sig_len(key))) {
         return 0;
+    }
+    if (devid_key_type_is_eddsa(key->pub.type)) {
+        return devid_key_get_ed_params(key, params);
     }
     p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_DEFAULT_DIGEST);
     if (p != NULL && !OSSL_PARAM_set_utf8_string(p, "SHA256")) {

@@ -49,13 +49,25 @@ const char *devid_key_type_name(const struct devid_key *key)
                                | DEVID_CAP_DECRYPT_PKCS1
                                | DEVID_CAP_DECRYPT_OAEP;
 
-    if (key->pub.type == DEVID_KEY_EC) {
+    switch (key->pub.type) {
+    case DEVID_KEY_EC:
         return "EC";
+    case DEVID_KEY_ED25519:
+        return "ED25519";
+    case DEVID_KEY_ED448:
+        return "ED448";
+    default:
+        break;
     }
     if ((key->caps & DEVID_CAP_SIGN_PSS) != 0 && (key->caps & other) == 0) {
         return "RSA-PSS";
     }
     return "RSA";
+}
+
+int devid_key_type_is_eddsa(enum devid_key_type type)
+{
+    return type == DEVID_KEY_ED25519 || type == DEVID_KEY_ED448;
 }
 
 void devid_pubkey_clear(struct devid_pubkey *pub)
@@ -93,6 +105,13 @@ size_t devid_key_max_sig_len(const struct devid_key *key)
     if (key->pub.type == DEVID_KEY_RSA) {
         return ((size_t)key->pub.bits + 7) / 8;
     }
+    /* RFC 8032 §5.1.6 and §5.2.6: R||S, twice the encoded key's size */
+    if (key->pub.type == DEVID_KEY_ED25519) {
+        return 64;
+    }
+    if (key->pub.type == DEVID_KEY_ED448) {
+        return 114;
+    }
     /* DER SEQUENCE of two INTEGERs, each possibly one byte longer than the
      * field for a sign byte; lengths over 127 take two bytes */
     half = ((size_t)key->pub.bits + 7) / 8 + 1;
@@ -103,6 +122,12 @@ int devid_key_security_bits(const struct devid_key *key)
 {
     int bits = key->pub.bits;
 
+    if (key->pub.type == DEVID_KEY_ED25519) {
+        return 128;
+    }
+    if (key->pub.type == DEVID_KEY_ED448) {
+        return 224;
+    }
     if (key->pub.type == DEVID_KEY_EC) {
         return bits >= 512 ? 256 : bits / 2;    /* as OpenSSL rates P-521 */
     }

@@ -218,26 +218,31 @@ static int devid_kex_derive(void *vctx, unsigned char *secret,
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "no peer key");
         return 0;
     }
-    if (outlen < (ctx->kdf_x963 ? ctx->kdf_outlen : field)) {
+    /* the KDF's output has the length asked for; the plain secret is
+     * truncated to a shorter buffer, as OpenSSL's own ECDH does
+     * (ecdh_plain_derive: "unlike PKCS#3 DH ... the result is
+     * truncated"), keeping its leading bytes */
+    if (ctx->kdf_x963 && outlen < ctx->kdf_outlen) {
         DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes",
-                    ctx->kdf_x963 ? ctx->kdf_outlen : field);
+                    ctx->kdf_outlen);
         return 0;
     }
     if (!devid_kex_check_cofactor(ctx)) {
         return 0;
     }
-    if (!ctx->kdf_x963) {
-        *secretlen = outlen;
-        return ctx->key->ops->derive(ctx->key, ctx->peer->pub.point,
-                                     ctx->peer->pub.point_len, secret,
-                                     secretlen);
-    }
     if (!ctx->key->ops->derive(ctx->key, ctx->peer->pub.point,
-                               ctx->peer->pub.point_len, z, &zlen)
-        || !devid_kex_x963(ctx, z, zlen, secret)) {
+                               ctx->peer->pub.point_len, z, &zlen)) {
         goto end;
     }
-    *secretlen = ctx->kdf_outlen;
+    if (ctx->kdf_x963) {
+        if (!devid_kex_x963(ctx, z, zlen, secret)) {
+            goto end;
+        }
+        *secretlen = ctx->kdf_outlen;
+    } else {
+        *secretlen = outlen < zlen ? outlen : zlen;
+        memcpy(secret, z, *secretlen);
+    }
     ret = 1;
 end:
     OPENSSL_cleanse(z, sizeof(z));

@@ -18,19 +18,13 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "provider/implementations.h"
+#include "provider/keymgmt.h"
 #include "provider/provider.h"
 
-static OSSL_FUNC_keymgmt_new_fn devid_km_new;
-static OSSL_FUNC_keymgmt_free_fn devid_km_free;
-static OSSL_FUNC_keymgmt_dup_fn devid_km_dup;
-static OSSL_FUNC_keymgmt_load_fn devid_km_load;
-static OSSL_FUNC_keymgmt_has_fn devid_km_has;
 static OSSL_FUNC_keymgmt_match_fn devid_km_match;
 static OSSL_FUNC_keymgmt_import_fn devid_km_import;
 static OSSL_FUNC_keymgmt_import_types_fn devid_km_import_types;
-static OSSL_FUNC_keymgmt_export_fn devid_km_export;
 static OSSL_FUNC_keymgmt_export_types_fn devid_km_export_types;
-static OSSL_FUNC_keymgmt_get_params_fn devid_km_get_params;
 static OSSL_FUNC_keymgmt_set_params_fn devid_km_set_params;
 static OSSL_FUNC_keymgmt_settable_params_fn devid_km_ec_settable_params;
 static OSSL_FUNC_keymgmt_gettable_params_fn devid_km_ec_gettable_params;
@@ -42,11 +36,9 @@ static OSSL_FUNC_keymgmt_query_operation_name_fn
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_ec_gen_init;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_rsa_gen_init;
 static OSSL_FUNC_keymgmt_gen_init_fn devid_km_rsa_pss_gen_init;
-static OSSL_FUNC_keymgmt_gen_set_params_fn devid_km_gen_set_params;
 static OSSL_FUNC_keymgmt_gen_settable_params_fn devid_km_ec_gen_settable_params;
-static OSSL_FUNC_keymgmt_gen_settable_params_fn devid_km_rsa_gen_settable_params;
-static OSSL_FUNC_keymgmt_gen_fn devid_km_gen;
-static OSSL_FUNC_keymgmt_gen_cleanup_fn devid_km_gen_cleanup;
+static OSSL_FUNC_keymgmt_gen_settable_params_fn
+    devid_km_rsa_gen_settable_params;
 
 /* Name of the generation parameter that says where the key is created.
  * Backends may add another name for it (devid_backend_ops.gen_name_param),
@@ -103,12 +95,12 @@ struct devid_km_gen_ctx {
 
 /* A key made by import holds only a public half and belongs to no backend:
  * it exists so that EVP_PKEY_eq can compare a certificate with our key. */
-static void *devid_km_new(void *provctx)
+void *devid_km_new(void *provctx)
 {
     return devid_key_new(NULL, provctx);
 }
 
-static void devid_km_free(void *keydata)
+void devid_km_free(void *keydata)
 {
     devid_key_free(keydata);
 }
@@ -144,7 +136,7 @@ static struct devid_key *devid_km_dup_public(const struct devid_key *src,
     return key;
 }
 
-static void *devid_km_dup(const void *keydata, int selection)
+void *devid_km_dup(const void *keydata, int selection)
 {
     const struct devid_key *src = keydata;
 
@@ -161,7 +153,7 @@ static void *devid_km_dup(const void *keydata, int selection)
 
 /* The store hands us a pointer to a key it holds a reference to; the
  * reference passes to the caller. */
-static void *devid_km_load(const void *reference, size_t reference_sz)
+void *devid_km_load(const void *reference, size_t reference_sz)
 {
     struct devid_key *key = NULL;
 
@@ -173,7 +165,7 @@ static void *devid_km_load(const void *reference, size_t reference_sz)
     return key;
 }
 
-static int devid_km_has(const void *keydata, int selection)
+int devid_km_has(const void *keydata, int selection)
 {
     const struct devid_key *key = keydata;
 
@@ -363,7 +355,14 @@ int devid_key_export_public(const struct devid_key *key, OSSL_CALLBACK *cb,
     if (bld == NULL) {
         goto end;
     }
-    if (key->pub.type == DEVID_KEY_EC) {
+    if (devid_key_type_is_eddsa(key->pub.type)) {
+        /* RFC 8410 §4: the key as RFC 8032 encodes it, no group */
+        if (!OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+                                              key->pub.point,
+                                              key->pub.point_len)) {
+            goto end;
+        }
+    } else if (key->pub.type == DEVID_KEY_EC) {
         if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
                                              key->pub.group, 0)
             || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
@@ -393,8 +392,8 @@ end:
     return ret;
 }
 
-static int devid_km_export(void *keydata, int selection, OSSL_CALLBACK *cb,
-                           void *cbarg)
+int devid_km_export(void *keydata, int selection, OSSL_CALLBACK *cb,
+                    void *cbarg)
 {
     const struct devid_key *key = keydata;
 
@@ -449,7 +448,7 @@ static const OSSL_PARAM *devid_km_ec_settable_params(void *provctx)
     return params;
 }
 
-static int devid_km_get_params(void *keydata, OSSL_PARAM params[])
+int devid_km_get_params(void *keydata, OSSL_PARAM params[])
 {
     const struct devid_key *key = keydata;
 
@@ -523,9 +522,9 @@ static const char *devid_km_rsa_pss_query_operation_name(int operation_id)
     return operation_id == OSSL_OP_SIGNATURE ? DEVID_NAME_RSA_SIG : NULL;
 }
 
-static void *devid_km_gen_init_type(void *provctx, int selection,
-                                    const OSSL_PARAM params[],
-                                    enum devid_key_type type, int pss)
+void *devid_km_gen_init_type(void *provctx, int selection,
+                             const OSSL_PARAM params[],
+                             enum devid_key_type type, int pss)
 {
     struct devid_km_gen_ctx *gctx = NULL;
 
@@ -541,7 +540,7 @@ static void *devid_km_gen_init_type(void *provctx, int selection,
     gctx->params.pss = pss;
     if (type == DEVID_KEY_RSA) {
         gctx->params.bits = 2048;
-    } else {
+    } else if (type == DEVID_KEY_EC) {
         OPENSSL_strlcpy(gctx->params.group, "prime256v1",
                         sizeof(gctx->params.group));
     }
@@ -660,7 +659,7 @@ static int devid_km_gen_set_extras(struct devid_km_gen_ctx *gctx,
     return 1;
 }
 
-static int devid_km_gen_set_params(void *genctx, const OSSL_PARAM params[])
+int devid_km_gen_set_params(void *genctx, const OSSL_PARAM params[])
 {
     struct devid_km_gen_ctx *gctx = genctx;
     const struct devid_backend_ops *ops;
@@ -764,7 +763,7 @@ static const struct devid_backend_ops *devid_km_gen_unnamed_backend(void)
     return NULL;
 }
 
-static void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
+void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 {
     struct devid_km_gen_ctx *gctx = genctx;
     const struct devid_backend_ops *ops;
@@ -799,7 +798,7 @@ static void *devid_km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     return key;
 }
 
-static void devid_km_gen_cleanup(void *genctx)
+void devid_km_gen_cleanup(void *genctx)
 {
     struct devid_km_gen_ctx *gctx = genctx;
     size_t i;

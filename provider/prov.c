@@ -23,12 +23,18 @@ static const OSSL_ALGORITHM devid_keymgmt[] = {
     { "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10", DEVID_PROPS,
       devid_keymgmt_rsa_pss_functions,
       "devid RSA key fixed to PSS signatures in a token or TPM" },
+    { "ED25519:1.3.101.112", DEVID_PROPS, devid_keymgmt_ed25519_functions,
+      "devid Ed25519 key in a token" },
+    { "ED448:1.3.101.113", DEVID_PROPS, devid_keymgmt_ed448_functions,
+      "devid Ed448 key in a token" },
     { NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM devid_signature[] = {
     { DEVID_NAME_ECDSA, DEVID_PROPS, devid_sig_ecdsa_functions, NULL },
     { DEVID_NAME_RSA_SIG, DEVID_PROPS, devid_sig_rsa_functions, NULL },
+    { DEVID_NAME_ED25519, DEVID_PROPS, devid_sig_ed25519_functions, NULL },
+    { DEVID_NAME_ED448, DEVID_PROPS, devid_sig_ed448_functions, NULL },
     { NULL, NULL, NULL, NULL }
 };
 

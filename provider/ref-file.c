@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/name-ref.h"
 #include "provider/prov.h"
 #include "provider/ref-file.h"
 
@@ -198,6 +199,23 @@ int devid_ref_open_cached(struct devid_prov *prov, const char *label,
         devid_ref_cache_put(prov, digest, *out);
     }
     return 1;
+}
+
+int devid_ref_open_cert(struct devid_prov *prov, const unsigned char *der,
+                        size_t len, const struct devid_pin_cb *pin,
+                        unsigned char **cert, size_t *cert_len)
+{
+    char *name = devid_name_ref_decode(der, len);
+    int ret;
+
+    *cert = NULL;
+    *cert_len = 0;
+    if (name == NULL) {
+        return 1; /* no name reference: nothing to say */
+    }
+    ret = devid_cert_open_name(prov, name, pin, cert, cert_len);
+    OPENSSL_free(name);
+    return ret;
 }
 
 void devid_ref_cache_free(struct devid_prov *prov)

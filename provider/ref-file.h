@@ -40,6 +40,15 @@ int devid_ref_open_cached(struct devid_prov *prov, const char *label,
                           const struct devid_pin_cb *pin,
                           struct devid_key **out);
 
+/** The certificate a reference file names: a name reference
+ *  (common/name-ref.h, a "PKCS#11 PROVIDER URI" body) whose name designates
+ *  a certificate ("type=cert"). Returns 1 with its DER in *cert
+ *  (OPENSSL_free), 1 with *cert NULL when the body is no name reference,
+ *  or 0 with an error raised when no certificate matches the name. */
+int devid_ref_open_cert(struct devid_prov *prov, const unsigned char *der,
+                        size_t len, const struct devid_pin_cb *pin,
+                        unsigned char **cert, size_t *cert_len);
+
 /** Drops the cache (provider teardown). */
 void devid_ref_cache_free(struct devid_prov *prov);
 

@@ -2,7 +2,8 @@
 /* Signatures with resident keys: the digest is computed here in software
  * (fetched from the other providers), the token or TPM only makes the raw
  * private-key operation, once per signature. ECDSA, RSA PKCS#1 v1.5 and PSS.
- * No verification: that stays in the default provider. */
+ * Verification with a resident key runs in software on its public half
+ * (pubop.c): OpenSSL asks the key's own provider for it. */
 #include "config.h"
 
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "common/err.h"
 #include "provider/implementations.h"
 #include "provider/provider.h"
+#include "provider/pubop.h"
 #include "provider/sig-algid.h"
 
 static OSSL_FUNC_signature_newctx_fn devid_sig_ecdsa_newctx;
@@ -29,6 +31,13 @@ static OSSL_FUNC_signature_sign_fn devid_sig_sign;
 static OSSL_FUNC_signature_digest_sign_init_fn devid_sig_digest_sign_init;
 static OSSL_FUNC_signature_digest_sign_update_fn devid_sig_digest_sign_update;
 static OSSL_FUNC_signature_digest_sign_final_fn devid_sig_digest_sign_final;
+static OSSL_FUNC_signature_verify_init_fn devid_sig_verify_init;
+static OSSL_FUNC_signature_verify_fn devid_sig_verify;
+static OSSL_FUNC_signature_digest_verify_init_fn devid_sig_digest_verify_init;
+static OSSL_FUNC_signature_digest_verify_update_fn
+    devid_sig_digest_verify_update;
+static OSSL_FUNC_signature_digest_verify_final_fn devid_sig_digest_verify_final;
+static OSSL_FUNC_signature_digest_verify_fn devid_sig_digest_verify;
 static OSSL_FUNC_signature_get_ctx_params_fn devid_sig_get_ctx_params;
 static OSSL_FUNC_signature_gettable_ctx_params_fn devid_sig_gettable_ctx_params;
 static OSSL_FUNC_signature_set_ctx_params_fn devid_sig_set_ctx_params;
@@ -49,6 +58,11 @@ struct devid_sig_ctx {
                                      * (DEVID_CAP_SIGN_MESSAGE) */
     unsigned char *msg;             /* message mode: what update gave */
     size_t msg_len;
+    struct devid_pubop *pubop; /* a verification, in software */
+    int started;               /* digest_sign_*: the backend chose how
+                                     * to sign (devid_sig_start) */
+    struct devid_sign_op *op;  /* the backend's streamed signature,
+                                     * when the hardware hashes */
 };
 
 /* Message mode keeps the whole message for the hardware to hash: bound it
@@ -81,6 +95,17 @@ static void *devid_sig_rsa_newctx(void *provctx, const char *propq)
     return devid_sig_newctx_type(provctx, propq, DEVID_KEY_RSA);
 }
 
+/* Drops a streamed signature in progress, through the backend of the key
+ * that made it (before the key is changed). */
+static void devid_sig_op_free(struct devid_sig_ctx *ctx)
+{
+    if (ctx->op != NULL) {
+        ctx->key->ops->sign_free(ctx->op);
+        ctx->op = NULL;
+    }
+    ctx->started = 0;
+}
+
 static void devid_sig_freectx(void *vctx)
 {
     struct devid_sig_ctx *ctx = vctx;
@@ -88,11 +113,13 @@ static void devid_sig_freectx(void *vctx)
     if (ctx == NULL) {
         return;
     }
-    devid_key_free(ctx->key);
     EVP_MD_free(ctx->md);
     EVP_MD_free(ctx->mgf1);
     EVP_MD_CTX_free(ctx->mdctx);
     OPENSSL_clear_free(ctx->msg, ctx->msg_len);
+    devid_pubop_free(ctx->pubop);
+    devid_sig_op_free(ctx);
+    devid_key_free(ctx->key);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
@@ -108,6 +135,8 @@ static void *devid_sig_dupctx(void *vctx)
     /* every owned pointer is copied or re-referenced, never shared */
     dst->mdctx = NULL;
     dst->msg = NULL;
+    dst->pubop = NULL;
+    dst->op = NULL;
     devid_key_up_ref(dst->key);
     if (dst->md != NULL) {
         EVP_MD_up_ref(dst->md);
@@ -129,6 +158,18 @@ static void *devid_sig_dupctx(void *vctx)
             devid_sig_freectx(dst);
             return NULL;
         }
+    }
+    if (src->pubop != NULL) {
+        dst->pubop = devid_pubop_dup(src->pubop);
+        if (dst->pubop == NULL) {
+            devid_sig_freectx(dst);
+            return NULL;
+        }
+    }
+    /* the backend copies its operation, or hands it over to the copy */
+    if (src->op != NULL && !src->key->ops->sign_dup(src->op, &dst->op)) {
+        devid_sig_freectx(dst);
+        return NULL;
     }
     return dst;
 }
@@ -153,6 +194,8 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
     struct devid_sig_ctx *ctx = vctx;
     struct devid_key *key = vkey;
 
+    devid_pubop_free(ctx->pubop); /* signing now, not verifying */
+    ctx->pubop = NULL;
     if (key != NULL) {
         if (key->ops == NULL || !key->has_private || key->ops->sign == NULL) {
             DEVID_RAISE(ctx->prov, DEVID_R_NOT_SUPPORTED,
@@ -163,6 +206,7 @@ static int devid_sig_init(void *vctx, void *vkey, const OSSL_PARAM params[])
             DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "wrong key type");
             return 0;
         }
+        devid_sig_op_free(ctx); /* by the backend that made it */
         devid_key_free(ctx->key);
         ctx->key = devid_key_up_ref(key);
         ctx->message = (key->caps & DEVID_CAP_SIGN_MESSAGE) != 0;
@@ -292,6 +336,20 @@ static int devid_sig_saltlen_now(const struct devid_sig_ctx *ctx)
     return len < 0 ? ctx->saltlen : len;
 }
 
+/* X9.62 wants DER; the backend gives r||s. */
+static int devid_sig_ecdsa_out(struct devid_sig_ctx *ctx,
+                               const unsigned char *raw, size_t rawlen,
+                               unsigned char *sig, size_t *siglen,
+                               size_t sigsize)
+{
+    if (!devid_sig_ecdsa_der(raw, rawlen, sig, sigsize, siglen)) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INTERNAL,
+                    "raw ECDSA signature of %zu bytes", rawlen);
+        return 0;
+    }
+    return 1;
+}
+
 /* sign() proper: tbs is a digest, or the message in message mode (called
  * from digest_sign_final only). */
 static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
@@ -337,18 +395,32 @@ static int devid_sig_sign_tbs(struct devid_sig_ctx *ctx, unsigned char *sig,
         return 0;
     }
     if (ctx->type == DEVID_KEY_RSA) {
+        *siglen = sigsize;
         return ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, sig, siglen);
     }
-    /* X9.62 wants DER; the backend gives r||s */
     if (!ctx->key->ops->sign(ctx->key, &p, tbs, tbslen, raw, &rawlen)) {
         return 0;               /* backend has already raised */
     }
-    if (!devid_sig_ecdsa_der(raw, rawlen, sig, sigsize, siglen)) {
-        DEVID_RAISE(ctx->prov, DEVID_R_INTERNAL,
-                    "raw ECDSA signature of %zu bytes", rawlen);
-        return 0;
+    return devid_sig_ecdsa_out(ctx, raw, rawlen, sig, siglen, sigsize);
+}
+
+/* The backend's streamed signature ends (ctx->op, freed here). */
+static int devid_sig_final_op(struct devid_sig_ctx *ctx, unsigned char *sig,
+                              size_t *siglen, size_t sigsize)
+{
+    unsigned char raw[2 * 66]; /* r||s up to P-521: a public value */
+    size_t rawlen = sizeof(raw);
+    int ret;
+
+    if (ctx->type == DEVID_KEY_RSA) {
+        *siglen = sigsize;
+        ret = ctx->key->ops->sign_final(ctx->op, sig, siglen);
+    } else {
+        ret = ctx->key->ops->sign_final(ctx->op, raw, &rawlen)
+              && devid_sig_ecdsa_out(ctx, raw, rawlen, sig, siglen, sigsize);
     }
-    return 1;
+    devid_sig_op_free(ctx);
+    return ret;
 }
 
 static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
@@ -368,6 +440,7 @@ static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
     OPENSSL_clear_free(ctx->msg, ctx->msg_len);
     ctx->msg = NULL;
     ctx->msg_len = 0;
+    devid_sig_op_free(ctx);
     if (ctx->message) {
         return 1; /* the hardware hashes: keep the message (update) */
     }
@@ -380,12 +453,33 @@ static int devid_sig_digest_sign_init(void *vctx, const char *mdname,
     return EVP_DigestInit_ex2(ctx->mdctx, ctx->md, NULL);
 }
 
+/* Once the parameters are final (they may be set after the init, as
+ * libssl does): the backend says whether the hardware hashes the message
+ * itself (ctx->op) or signs a digest made here. */
+static int devid_sig_start(struct devid_sig_ctx *ctx)
+{
+    struct devid_sign_params p;
+
+    ctx->started = 1;
+    if (ctx->message || ctx->key->ops->sign_init == NULL) {
+        return 1;
+    }
+    return devid_sig_params(ctx, (size_t)EVP_MD_get_size(ctx->md), &p)
+           && ctx->key->ops->sign_init(ctx->key, &p, &ctx->op);
+}
+
 static int devid_sig_digest_sign_update(void *vctx, const unsigned char *data,
                                         size_t datalen)
 {
     struct devid_sig_ctx *ctx = vctx;
     unsigned char *grown;
 
+    if (ctx->md == NULL || (!ctx->started && !devid_sig_start(ctx))) {
+        return 0;
+    }
+    if (ctx->op != NULL) {
+        return ctx->key->ops->sign_update(ctx->op, data, datalen);
+    }
     if (ctx->message) {
         if (datalen > DEVID_SIG_MESSAGE_MAX - ctx->msg_len) {
             DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
@@ -420,6 +514,18 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
     if (sig == NULL) {
         return devid_sig_sign_tbs(ctx, NULL, siglen, 0, NULL, 0);
     }
+    if (ctx->md == NULL || (!ctx->started && !devid_sig_start(ctx))) {
+        return 0;
+    }
+    if (ctx->op != NULL) {
+        if (sigsize < devid_key_max_sig_len(ctx->key)) {
+            DEVID_RAISE(ctx->prov, DEVID_R_BUFFER_TOO_SMALL, "need %zu bytes",
+                        devid_key_max_sig_len(ctx->key));
+            return 0;
+        }
+        return devid_sig_final_op(ctx, sig, siglen, sigsize);
+    }
+    ctx->started = 0;
     if (ctx->message) {
         ret = devid_sig_sign_tbs(ctx, sig, siglen, sigsize,
                                  ctx->msg != NULL ? ctx->msg
@@ -434,6 +540,86 @@ static int devid_sig_digest_sign_final(void *vctx, unsigned char *sig,
         return 0;
     }
     return devid_sig_sign_tbs(ctx, sig, siglen, sigsize, digest, dlen);
+}
+
+/* ---- verification: in software, on the public half (pubop.c) ---------- */
+
+/* Starts a verification of a digest (digest_verify 0) or of a message
+ * hashed with mdname. Any of our keys verifies, public-only ones too. */
+static int devid_sig_verify_start(struct devid_sig_ctx *ctx,
+                                  struct devid_key *key, int digest_verify,
+                                  const char *mdname, const OSSL_PARAM params[])
+{
+    if (key == NULL) {
+        key = ctx->key; /* the same key again */
+    }
+    if (key == NULL || key->pub.type != ctx->type) {
+        DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM,
+                    key == NULL ? "no key" : "wrong key type");
+        return 0;
+    }
+    devid_pubop_free(ctx->pubop);
+    ctx->pubop = devid_pubop_verify_new(key, digest_verify, mdname, params);
+    if (ctx->pubop == NULL) {
+        return 0;
+    }
+    if (key != ctx->key) {
+        devid_key_free(ctx->key);
+        ctx->key = devid_key_up_ref(key);
+    }
+    return 1;
+}
+
+static int devid_sig_verify_init(void *vctx, void *vkey,
+                                 const OSSL_PARAM params[])
+{
+    return devid_sig_verify_start(vctx, vkey, 0, NULL, params);
+}
+
+static int devid_sig_verify(void *vctx, const unsigned char *sig, size_t siglen,
+                            const unsigned char *tbs, size_t tbslen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_verify(ctx->pubop, sig, siglen, tbs, tbslen);
+}
+
+static int devid_sig_digest_verify_init(void *vctx, const char *mdname,
+                                        void *vkey, const OSSL_PARAM params[])
+{
+    if (mdname != NULL && *mdname == '\0') {
+        mdname = NULL;
+    }
+    return devid_sig_verify_start(vctx, vkey, 1, mdname, params);
+}
+
+static int devid_sig_digest_verify_update(void *vctx, const unsigned char *data,
+                                          size_t datalen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL && devid_pubop_update(ctx->pubop, data, datalen);
+}
+
+static int devid_sig_digest_verify_final(void *vctx, const unsigned char *sig,
+                                         size_t siglen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_verify_final(ctx->pubop, sig, siglen);
+}
+
+/* One-shot: what EdDSA-style signatures need; the same for the others. */
+static int devid_sig_digest_verify(void *vctx, const unsigned char *sig,
+                                   size_t siglen, const unsigned char *tbs,
+                                   size_t tbslen)
+{
+    struct devid_sig_ctx *ctx = vctx;
+
+    return ctx->pubop != NULL
+           && devid_pubop_verify(ctx->pubop, sig, siglen, tbs, tbslen);
 }
 
 /* Reports the salt length as a number once it is known (the hardware's
@@ -466,6 +652,9 @@ static int devid_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
     size_t algid_len = 0;
     OSSL_PARAM *p;
 
+    if (ctx->pubop != NULL) {
+        return devid_pubop_get_params(ctx->pubop, params);
+    }
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID);
     if (p != NULL) {
         if (ctx->md == NULL
@@ -573,6 +762,9 @@ static int devid_sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     if (params == NULL) {
         return 1;
     }
+    if (ctx->pubop != NULL) {
+        return devid_pubop_set_params(ctx->pubop, params);
+    }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
     if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &s)
                       || !devid_sig_set_md(ctx, &ctx->md, s))) {
@@ -639,6 +831,12 @@ const OSSL_DISPATCH devid_sig_ecdsa_functions[] = {
     DEVID_SIG_COMMON,
     DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,
                    ecdsa_settable_ctx_params),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY_INIT, verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY, verify),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_INIT, digest_verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_UPDATE, digest_verify_update),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_FINAL, digest_verify_final),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY, digest_verify),
     OSSL_DISPATCH_END
 };
 
@@ -647,5 +845,11 @@ const OSSL_DISPATCH devid_sig_rsa_functions[] = {
     DEVID_SIG_COMMON,
     DEVID_DISPATCH(SIGNATURE, sig, SETTABLE_CTX_PARAMS,
                    rsa_settable_ctx_params),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY_INIT, verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, VERIFY, verify),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_INIT, digest_verify_init),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_UPDATE, digest_verify_update),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY_FINAL, digest_verify_final),
+    DEVID_DISPATCH(SIGNATURE, sig, DIGEST_VERIFY, digest_verify),
     OSSL_DISPATCH_END
 };

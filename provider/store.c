@@ -2,7 +2,8 @@
 /* OSSL_STORE loader for the key names of every registered backend (each
  * backend lists its URI schemes in its registry entry): lists the objects a
  * name designates (keys, certificates), so that openssl storeutl, "-key NAME"
- * and TLS programs can load them. */
+ * and TLS programs can load them. Search criteria (OSSL_STORE_find) are
+ * checked here, in software, on what the backend finds (store-search.c). */
 #include "config.h"
 
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "common/mem.h"
 #include "provider/implementations.h"
 #include "provider/provider.h"
+#include "provider/store-search.h"
 
 static OSSL_FUNC_store_open_fn devid_store_open;
 static OSSL_FUNC_store_settable_ctx_params_fn devid_store_settable_ctx_params;
@@ -25,20 +27,12 @@ static OSSL_FUNC_store_eof_fn devid_store_eof;
 static OSSL_FUNC_store_close_fn devid_store_close;
 static OSSL_FUNC_store_export_object_fn devid_store_export_object;
 
-/* One object found, kept until load() hands it out. */
-struct devid_store_item {
-    enum devid_obj_class cls;
-    struct devid_key *key;
-    unsigned char *der;
-    size_t der_len;
-    char *label;
-};
-
 struct devid_store_ctx {
     struct devid_prov *prov;
     const struct devid_backend_ops *ops;
     char *name;
     unsigned int want;          /* devid_obj_class mask; 0 = everything */
+    struct devid_store_search crit; /* OSSL_STORE_find's criteria */
     int searched;
     int failed;
     struct devid_store_item *items;
@@ -72,14 +66,10 @@ static void *devid_store_open(void *provctx, const char *uri)
     return ctx;
 }
 
+/* Every criterion: OSSL_STORE_supports_search asks this list. */
 static const OSSL_PARAM *devid_store_settable_ctx_params(void *provctx)
 {
-    static const OSSL_PARAM params[] = {
-        OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, NULL),
-        OSSL_PARAM_END
-    };
-
-    return params;
+    return devid_store_search_settable();
 }
 
 static int devid_store_set_ctx_params(void *vctx, const OSSL_PARAM params[])
@@ -88,6 +78,12 @@ static int devid_store_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     const OSSL_PARAM *p;
     int expect = 0;
 
+    if (params == NULL) {
+        return 1;
+    }
+    if (!devid_store_search_set(ctx->prov, &ctx->crit, params)) {
+        return 0;
+    }
     p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT);
     if (p == NULL) {
         return 1;
@@ -161,16 +157,28 @@ static int devid_store_search(struct devid_store_ctx *ctx,
                     ctx->ops->name);
         return 0;
     }
-    if (!ctx->ops->search(ctx->prov, ctx->name, ctx->want, &pin,
+    if (!ctx->ops->search(ctx->prov, ctx->name,
+                          devid_store_search_want(&ctx->crit, ctx->want), &pin,
                           devid_store_collect, ctx)) {
         return 0;
     }
     DEVID_DEBUG("store", "%zu object(s) found", ctx->n_items);
+    if (devid_store_search_any(&ctx->crit)) {
+        if (!devid_store_search_filter(ctx->prov, &ctx->crit, ctx->want,
+                                       ctx->items, ctx->n_items,
+                                       &ctx->n_items)) {
+            return 0;
+        }
+        DEVID_DEBUG("store", "%zu meet the search criteria", ctx->n_items);
+    }
     if (ctx->n_items == 0) {
         char *shown = devid_name_redact(ctx->name);
 
-        DEVID_RAISE(ctx->prov, DEVID_R_NO_OBJECT, "nothing matches %s",
-                    shown != NULL ? shown : "the URI");
+        DEVID_RAISE(ctx->prov, DEVID_R_NO_OBJECT, "nothing matches %s%s",
+                    shown != NULL ? shown : "the URI",
+                    devid_store_search_any(&ctx->crit)
+                        ? " and the search criteria"
+                        : "");
         OPENSSL_free(shown);
         return 0;
     }
@@ -241,11 +249,10 @@ static int devid_store_close(void *vctx)
         return 1;
     }
     for (i = 0; i < ctx->n_items; i++) {
-        devid_key_free(ctx->items[i].key);
-        OPENSSL_free(ctx->items[i].der);
-        OPENSSL_free(ctx->items[i].label);
+        devid_store_item_clear(&ctx->items[i]);
     }
     OPENSSL_free(ctx->items);
+    devid_store_search_clear(&ctx->crit);
     OPENSSL_free(ctx->name);
     OPENSSL_free(ctx);
     return 1;

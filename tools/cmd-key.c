@@ -33,6 +33,8 @@ static const struct devid_key_type_name devid_key_types[] = {
     { "rsa-2048", DEVID_KEY_RSA, 2048, NULL },
     { "rsa-3072", DEVID_KEY_RSA, 3072, NULL },
     { "rsa-4096", DEVID_KEY_RSA, 4096, NULL },
+    { "ed25519", DEVID_KEY_ED25519, 256, NULL },
+    { "ed448", DEVID_KEY_ED448, 456, NULL },
     { NULL, DEVID_KEY_NONE, 0, NULL }
 };
 
@@ -139,14 +141,17 @@ static void devid_keygen_usage(FILE *out)
 {
     fprintf(out,
             "Usage: devid keygen [--type TYPE] [--out REF.pem] NAME\n"
-            "Creates a non-exportable key pair at NAME, or reuses the key that\n"
+            "Creates a non-exportable key pair at NAME, or reuses the key "
+            "that\n"
             "is already there, and writes its reference file (no secret).\n"
             "  NAME   pkcs11:token=...;object=LABEL[;id=%%..]  (PIN from\n"
             "         pin-source/pin-value or the pin-source setting),\n"
             "         handle:0x81xxxxxx (TPM persistent), or a path for a TPM\n"
             "         key file (TSS2 PRIVATE KEY)\n"
-            "  --type ec-p256 (default), ec-p384, ec-p521, rsa-2048, rsa-3072,\n"
-            "         rsa-4096 (TPM: ec-p256, ec-p384, rsa-2048, rsa-3072)\n"
+            "  --type ec-p256 (default), ec-p384, ec-p521, rsa-2048, "
+            "rsa-3072,\n"
+            "         rsa-4096, ed25519, ed448 (TPM: ec-p256, ec-p384,\n"
+            "         rsa-2048, rsa-3072)\n"
             "  --out  reference file to write (default: stdout)\n");
 }
 
@@ -294,9 +299,13 @@ end:
     return ret;
 }
 
-/* The digest that matches the key's strength (RFC 5480 §4, TLS practice). */
+/* The digest that matches the key's strength (RFC 5480 §4, TLS practice);
+ * none for EdDSA, which hashes inside the signature (RFC 8410 §6). */
 static const EVP_MD *devid_csr_md(EVP_PKEY *pkey)
 {
+    if (EVP_PKEY_is_a(pkey, "ED25519") || EVP_PKEY_is_a(pkey, "ED448")) {
+        return NULL;
+    }
     return EVP_PKEY_get_bits(pkey) == 384 ? EVP_sha384()
            : EVP_PKEY_get_bits(pkey) == 521 ? EVP_sha512()
                                             : EVP_sha256();

@@ -124,6 +124,7 @@ static void devid_tpm2_esys_forget(struct devid_tpm2 *st)
     devid_tpm2_tcti_forget(st->tcti, st->tcti_name);
     st->tcti = NULL;
     st->caps_read = 0;
+    st->curves_read = 0;
     st->srk_persistent = ESYS_TR_NONE;
     st->srk_gen = 0;
 }
@@ -315,7 +316,6 @@ const struct devid_tpm2_curve *devid_tpm2_curve_by_name(const char *name)
 
 int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st)
 {
-    const struct devid_tpm2_curve *c;
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_NO;
     TSS2_RC rc;
@@ -339,28 +339,42 @@ int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st)
         st->algs
             |= devid_tpm2_alg_bit(cap->data.algorithms.algProperties[i].alg);
     }
+    st->caps_read = 1;
+    DEVID_DEBUG("tpm2", "algorithms 0x%x", st->algs);
+    ret = 1;
+end:
     Esys_Free(cap);
-    cap = NULL;
+    return ret;
+}
+
+int devid_tpm2_curves_read(struct devid_prov *prov, struct devid_tpm2 *st)
+{
+    const struct devid_tpm2_curve *c;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more = TPM2_NO;
+    TSS2_RC rc;
+    UINT32 i;
+
+    if (st->curves_read) {
+        return 1;
+    }
     DEVID_TPM2_RETRY(st, NULL, rc,
                      Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
                                         ESYS_TR_NONE, TPM2_CAP_ECC_CURVES,
                                         TPM2_ECC_NONE, TPM2_MAX_ECC_CURVES,
                                         &more, &cap));
     if (rc != TSS2_RC_SUCCESS) {
-        devid_tpm2_rc_raise(prov, "Esys_GetCapability(ECC_CURVES)", rc);
-        goto end;
+        return devid_tpm2_rc_raise(prov, "Esys_GetCapability(ECC_CURVES)", rc);
     }
     st->curves = 0;
     for (i = 0; i < cap->data.eccCurves.count; i++) {
         c = devid_tpm2_curve_by_id(cap->data.eccCurves.eccCurves[i]);
         st->curves |= c != NULL ? c->bit : 0;
     }
-    st->caps_read = 1;
-    DEVID_DEBUG("tpm2", "algorithms 0x%x curves 0x%x", st->algs, st->curves);
-    ret = 1;
-end:
     Esys_Free(cap);
-    return ret;
+    st->curves_read = 1;
+    DEVID_DEBUG("tpm2", "curves 0x%x", st->curves);
+    return 1;
 }
 
 /* Swaps out the least recently used loaded object other than keep: its

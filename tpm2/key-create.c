@@ -108,6 +108,15 @@ static int devid_tpm2_key_template(struct devid_prov *prov,
     TPMT_PUBLIC *a = &t->publicArea;
     const struct devid_tpm2_curve *c;
 
+    /* TPM 2.0 (Part 2 §6.3 up to revision 1.59, what swtpm and tpm2-tss
+     * speak) has no Edwards curves: say so before anything is touched */
+    if (devid_key_type_is_eddsa(p->type)) {
+        DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY,
+                    "%s: a TPM makes no EdDSA keys; create Ed25519 and Ed448 "
+                    "keys in a PKCS#11 token",
+                    p->type == DEVID_KEY_ED25519 ? "Ed25519" : "Ed448");
+        return 0;
+    }
     memset(t, 0, sizeof(*t));
     a->nameAlg = TPM2_ALG_SHA256;
     a->objectAttributes = o->user_auth != NULL ? DEVID_TPMA_KEY_AUTH
@@ -263,8 +272,8 @@ static int devid_tpm2_create_blobs(struct devid_prov *prov,
     TSS2_RC rc;
     int ret = 0;
 
-    if (!devid_tpm2_esys_acquire(prov, &st)
-        || !devid_tpm2_caps_read(prov, st)) {
+    if (!devid_tpm2_esys_acquire(prov, &st) || !devid_tpm2_caps_read(prov, st)
+        || !devid_tpm2_curves_read(prov, st)) {
         goto end;
     }
     if (tmpl->publicArea.type == TPM2_ALG_ECC

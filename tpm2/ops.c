@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "provider/prov.h"
+#include "provider/rsa-pad.h"
 #include "tpm2/tpm2.h"
 
 TPM2_ALG_ID devid_tpm2_hash_alg(int md_nid)
@@ -201,117 +202,6 @@ end:
     return ret;
 }
 
-/* MGF1 (RFC 8017 §B.2.1): out ^= MGF1(seed, outlen). */
-static int devid_tpm2_mgf1_xor(const EVP_MD *md, unsigned char *out,
-                               size_t outlen, const unsigned char *seed,
-                               size_t seedlen)
-{
-    unsigned char c[4], h[EVP_MAX_MD_SIZE];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    size_t done = 0, i, hlen = (size_t)EVP_MD_get_size(md);
-    uint32_t n;
-    int ret = 0;
-
-    for (n = 0; ctx != NULL && done < outlen; n++) {
-        c[0] = (unsigned char)(n >> 24);
-        c[1] = (unsigned char)(n >> 16);
-        c[2] = (unsigned char)(n >> 8);
-        c[3] = (unsigned char)n;
-        if (!EVP_DigestInit_ex(ctx, md, NULL)
-            || !EVP_DigestUpdate(ctx, seed, seedlen)
-            || !EVP_DigestUpdate(ctx, c, 4)
-            || !EVP_DigestFinal_ex(ctx, h, NULL)) {
-            goto end;
-        }
-        for (i = 0; i < hlen && done < outlen; i++) {
-            out[done++] ^= h[i];
-        }
-    }
-    ret = ctx != NULL;
-end:
-    EVP_MD_CTX_free(ctx);
-    return ret;
-}
-
-/* EMSA-PSS-ENCODE (RFC 8017 §9.1.1) of the digest mhash into em, k bytes
- * (a leading zero byte when modBits - 1 is a multiple of 8). */
-static int devid_tpm2_pss_encode(struct devid_key *key,
-                                 const struct devid_sign_params *p,
-                                 const unsigned char *mhash, size_t hlen,
-                                 unsigned char *em)
-{
-    static const unsigned char zeros[8] = { 0 };
-    size_t k = devid_tpm2_key_bytes(key), embits = (size_t)key->pub.bits - 1;
-    size_t emlen = (embits + 7) / 8, slen = (size_t)p->saltlen, dblen;
-    unsigned char *e = em + (k - emlen), *h;
-    EVP_MD *md = NULL, *mgf = NULL;
-    EVP_MD_CTX *ctx = NULL;
-    int ret = 0;
-
-    md = EVP_MD_fetch(key->prov->libctx, OBJ_nid2sn(p->md_nid), NULL);
-    mgf = EVP_MD_fetch(key->prov->libctx,
-                       OBJ_nid2sn(p->mgf1_nid != NID_undef ? p->mgf1_nid
-                                                           : p->md_nid),
-                       NULL);
-    ctx = EVP_MD_CTX_new();
-    if (md == NULL || mgf == NULL || ctx == NULL
-        || (size_t)EVP_MD_get_size(md) != hlen || p->saltlen < 0
-        || emlen < hlen + slen + 2) {
-        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
-                    "PSS: digest %zu bytes, salt %d, key %d bits", hlen,
-                    p->saltlen, key->pub.bits);
-        goto end;
-    }
-    memset(em, 0, k);
-    dblen = emlen - hlen - 1;
-    h = e + dblen;
-    /* DB = PS || 0x01 || salt, salt from software (OpenSSL's DRBG) */
-    e[dblen - slen - 1] = 0x01;
-    if (slen > 0 && RAND_bytes_ex(key->prov->libctx, e + dblen - slen, slen,
-                                  0) != 1) {
-        DEVID_RAISE(key->prov, DEVID_R_INTERNAL, "RAND_bytes");
-        goto end;
-    }
-    /* H = Hash(0x00 * 8 || mHash || salt) */
-    if (!EVP_DigestInit_ex(ctx, md, NULL)
-        || !EVP_DigestUpdate(ctx, zeros, sizeof(zeros))
-        || !EVP_DigestUpdate(ctx, mhash, hlen)
-        || !EVP_DigestUpdate(ctx, e + dblen - slen, slen)
-        || !EVP_DigestFinal_ex(ctx, h, NULL)
-        || !devid_tpm2_mgf1_xor(mgf, e, dblen, h, hlen)) {
-        DEVID_RAISE(key->prov, DEVID_R_INTERNAL, "PSS digest");
-        goto end;
-    }
-    e[0] &= (unsigned char)(0xff >> (8 * emlen - embits));
-    e[emlen - 1] = 0xbc;
-    ret = 1;
-end:
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
-    EVP_MD_free(mgf);
-    return ret;
-}
-
-/* EMSA-PKCS1-v1_5 over raw input (RFC 8017 §9.2 steps 3-5, T given). */
-static int devid_tpm2_pkcs1_encode(struct devid_key *key,
-                                   const unsigned char *t, size_t tlen,
-                                   unsigned char *em)
-{
-    size_t k = devid_tpm2_key_bytes(key);
-
-    if (tlen + 11 > k) {
-        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM, "input of %zu bytes",
-                    tlen);
-        return 0;
-    }
-    em[0] = 0x00;
-    em[1] = 0x01;
-    memset(em + 2, 0xff, k - tlen - 3);
-    em[k - tlen - 1] = 0x00;
-    memcpy(em + k - tlen, t, tlen);
-    return 1;
-}
-
 /* PSS or raw PKCS#1 through our own encoding and one raw RSA operation:
  * exact control of the salt length (RFC 8446 §4.2.3: TLS 1.3 wants salt =
  * digest length, which not every TPM's TPM2_Sign uses). */
@@ -329,10 +219,20 @@ static int devid_tpm2_sign_rsa_raw(struct devid_key *key,
                     key->pub.bits);
         return 0;
     }
+    /* the encodings are the provider's (provider/rsa-pad.c), shared with
+     * the PKCS#11 backend's raw RSA */
     if (p->scheme == DEVID_SIG_PSS) {
-        ok = devid_tpm2_pss_encode(key, p, tbs, tbslen, em);
+        ok = devid_rsa_pad_pss(key->prov->libctx, p->md_nid,
+                               p->mgf1_nid != NID_undef ? p->mgf1_nid
+                                                        : p->md_nid,
+                               p->saltlen, key->pub.bits, tbs, tbslen, em);
     } else {
-        ok = devid_tpm2_pkcs1_encode(key, tbs, tbslen, em);
+        ok = devid_rsa_pad_pkcs1(tbs, tbslen, em, k);
+    }
+    if (!ok) {
+        DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
+                    "cannot pad %zu bytes for a %d-bit key (salt %d)", tbslen,
+                    key->pub.bits, p->saltlen);
     }
     ok = ok && devid_tpm2_rsa_raw(key, em, sig, siglen);
     OPENSSL_cleanse(em, sizeof(em));

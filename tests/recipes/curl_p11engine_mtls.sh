@@ -28,7 +28,7 @@ run_curl() {
     shift 2
     recipes_s_server server.log
     port=$SERVER_PORT
-    curl -sS --fail --max-time 20 --cacert ca.pem --cert eng.pem \
+    curl -sS --fail --max-time 20 --cacert ca.pem --cert "${CERT:-eng.pem}" \
         --engine devid --key-type ENG --key "$key" "$@" \
         "https://localhost:$port/" > page.html 2> curl.err \
         || { cat curl.err server.log; fail "curl --engine devid: $what"; }
@@ -53,6 +53,25 @@ sed '/pkcs11-module-token-pin/d' openssl.cnf > nopin.cnf
 OPENSSL_CONF=$TESTDIR/nopin.cnf run_curl "PIN from curl --pass (the app's prompt)" \
     "$uri" --pass "$DEVID_USER_PIN"
 
+# the certificate in the token, through the engine's LOAD_CERT_CTRL
+openssl x509 -in eng.pem -outform der -out eng.der
+devid_p11tool --write-object eng.der --type cert --label eng-cert >/dev/null 2>&1
+CERT="pkcs11:token=devid-cureng;object=eng-cert;type=cert" \
+    run_curl "certificate from the token (--cert-type ENG)" "$uri" \
+    --cert-type ENG
+recipes_s_server server.log
+if curl -sS --max-time 20 --cacert ca.pem --engine devid --cert-type ENG \
+    --cert "pkcs11:token=devid-cureng;object=nosuch;type=cert" \
+    --key-type ENG --key "$uri" "https://localhost:$SERVER_PORT/" \
+    > /dev/null 2> nocert.err; then
+    fail "curl found a certificate that is not there"
+fi
+recipes_kill "$SERVER_PID"
+SERVER_PID=
+grep -q 'cannot load client cert' nocert.err \
+    || fail "curl, no certificate: $(cat nocert.err)"
+ok "curl --cert-type ENG: a certificate not in the token is an error"
+
 # openssl sees the engine, and its load_pubkey gives the token key's public
 # half (the same as the reference file's)
 openssl engine -t -c devid > engine.txt 2>&1 || { cat engine.txt; fail "openssl engine -t -c devid"; }
@@ -62,4 +81,8 @@ openssl pkey -engine devid -pubin -inform ENGINE -in "$uri" -pubout \
     -out pub-engine.pem 2> pkey.err || { cat pkey.err; fail "engine load_pubkey"; }
 openssl pkey -in eng.key.pem -pubout -out pub-ref.pem
 cmp -s pub-engine.pem pub-ref.pem || fail "engine public key differs from the token key's"
-ok "openssl engine -t -c devid: available; load_pubkey gives the token key's public half"
+openssl pkey -engine devid -pubin -inform ENGINE \
+    -in "pkcs11:token=devid-cureng;object=eng;type=public" -pubout \
+    -out pub-public.pem 2> pkey.err || { cat pkey.err; fail "engine: type=public"; }
+cmp -s pub-public.pem pub-ref.pem || fail "engine: the type=public key differs"
+ok "openssl engine -t -c devid: available; load_pubkey gives the token key's public half, also by type=public"

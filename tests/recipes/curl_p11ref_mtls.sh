@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 recipes_init devid-curl
 
-for alg in ec rsa; do
+for alg in ec rsa ed25519; do
     recipes_token_key "curl-$alg" "device-curl-$alg" "$alg"
     recipes_s_server server.log
     port=$SERVER_PORT

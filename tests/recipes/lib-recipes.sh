@@ -41,12 +41,17 @@ recipes_cnf() {
 }
 
 # recipes_token_key NAME CN [ALG]: a non-exportable key NAME in the token
-# (EC P-256, or "rsa" for RSA 2048), its reference file NAME.key.pem made by
-# the provider's encoder, and a certificate NAME.pem (CN) from the test CA.
-# EC keys are made with openssl genpkey (the provider writes the file), RSA
-# keys with pkcs11-tool and written out with openssl pkey.
+# (EC P-256, "rsa" for RSA 2048, "ed25519" for Ed25519), its reference file
+# NAME.key.pem made by the provider's encoder, and a certificate NAME.pem
+# (CN) from the test CA. EC and Ed25519 keys are made with openssl genpkey
+# (the provider writes the file), RSA keys with pkcs11-tool and written out
+# with openssl pkey.
 recipes_token_key() {
-    if [ "${3:-ec}" = rsa ]; then
+    if [ "${3:-ec}" = ed25519 ]; then
+        openssl genpkey -propquery '?provider=devid' -algorithm ED25519 \
+            -pkeyopt "uri:pkcs11:token=$RECIPES_TOKEN;object=$1" \
+            -out "$1.key.pem" || fail "openssl genpkey ED25519 in the token ($1)"
+    elif [ "${3:-ec}" = rsa ]; then
         devid_p11tool --keypairgen --key-type rsa:2048 --label "$1" \
             --id "$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')" >/dev/null 2>&1
         openssl pkey -in "pkcs11:token=$RECIPES_TOKEN;object=$1;type=private" -out "$1.key.pem" \

@@ -19,7 +19,7 @@ recipes_init devid-mqtt
 
 recipes_mosquitto
 port=$BROKER_PORT
-for alg in ec rsa; do
+for alg in ec rsa ed25519; do
     recipes_token_key "mq-$alg" "device-mq-$alg" "$alg"
     recipes_subscribe "$port" "devices/device-mq-$alg/telemetry" "sub-$alg.txt"
     mosquitto_pub -h 127.0.0.1 -p "$port" --cafile ca.pem \

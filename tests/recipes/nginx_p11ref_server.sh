@@ -3,7 +3,7 @@
 # Recipe (docs/recipes.md, "nginx"): nginx serves HTTPS with its server key
 # in the token (ssl_certificate_key is a reference file, examples/
 # nginx-devid.conf), requires client certificates, and answers curl. Run
-# with an EC and an RSA server key; both TLS 1.2 and 1.3.
+# with an EC, an RSA and an Ed25519 server key; both TLS 1.2 and 1.3.
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/recipes/lib-recipes.sh"
@@ -18,7 +18,7 @@ recipes_init devid-nginx
 mkdir nginx-tmp
 recipes_soft_client visitor visitor-1
 
-for alg in ec rsa; do
+for alg in ec rsa ed25519; do
     rm -f web.key.pem web.pem
     recipes_token_key "web-$alg" localhost "$alg" server
     cp "web-$alg.key.pem" web.key.pem

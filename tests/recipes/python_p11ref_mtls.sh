@@ -19,7 +19,7 @@ recipes_init devid-python
 python3 -c 'import ssl, sys; sys.exit(0 if ssl.OPENSSL_VERSION_INFO[0] == 3 else 1)' \
     || fail "python3 is not linked to OpenSSL 3: $(python3 -c 'import ssl; print(ssl.OPENSSL_VERSION)')"
 
-for alg in ec rsa; do
+for alg in ec rsa ed25519; do
     recipes_token_key "py-$alg" "device-py-$alg" "$alg"
     recipes_s_server server.log
     port=$SERVER_PORT

@@ -3,7 +3,7 @@
 # Key generation as tpm2-openssl users write it: "openssl genpkey -out" with
 # no name (a TSS2 key file under the standard SRK), every NIST curve the TPM
 # reports, RSA-PSS keys with a digest, user-auth, parent and parent-auth,
-# and a uri that is also the -out file.
+# and a uri that is also the -out file. EdDSA keys are refused.
 set -euf
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/lib-tpm.sh"
@@ -52,6 +52,18 @@ if gen -algorithm EC -pkeyopt group:secp256k1 -out k1.pem 2> k1.err; then
     fail "secp256k1 was generated"
 fi
 grep -q 'unsupported key type or size' k1.err || fail "secp256k1: $(cat k1.err)"
+# EdDSA: no TPM makes such keys; refused by name, nothing written
+for a in ED25519 ED448; do
+    if gen -algorithm "$a" -out "$a.pem" 2> "$a.err"; then
+        fail "$a was generated in the TPM"
+    fi
+    grep -q 'unsupported key type or size' "$a.err" && grep -q 'a TPM makes no EdDSA keys' "$a.err" \
+        || fail "$a: $(cat "$a.err")"
+    if grep -q 'TSS2' "$a.pem" 2>/dev/null; then
+        fail "$a: a key file was written"
+    fi
+    ok "$a: refused by the TPM backend"
+done
 
 # RSA-PSS with a digest: a sign-only key fixed to RSASSA-PSS/SHA-384
 gen -algorithm RSA-PSS -pkeyopt digest:sha384 -out pss.pem \

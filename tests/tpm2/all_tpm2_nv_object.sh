@@ -103,7 +103,15 @@ devid_ossl x509 -in handle:0x1c00002 -outform der | cmp -s - ek.der \
     || fail "EK certificate differs"
 devid_ossl storeutl handle:0x1c90000 | grep -c '^[0-9]: ' | grep -q '^2$' \
     || fail "storeutl: want the public key and the certificate"
-ok "certificates in NV (IDevID, EK) through the store"
+# the store's search criteria hold for TPM names too (checked by the store)
+devid_ossl storeutl -subject /CN=idevid-0001 handle:0x1c90000 \
+    | grep -c '^[0-9]: ' | grep -q '^2$' || fail "storeutl -subject on NV"
+devid_ossl storeutl -certs -subject /CN=ek-cert handle:0x1c90000 \
+    > nosubj.out 2> nosubj.err || :
+grep -q '^0: ' nosubj.out && fail "storeutl -subject: another subject matched"
+grep -q 'nothing matches handle:0x1c90000 and the search criteria' nosubj.err \
+    || fail "storeutl -subject, no match: $(cat nosubj.err)"
+ok "certificates in NV (IDevID, EK) through the store, also by subject"
 
 # an NV index is no private key; one holding other data is nothing
 if devid_ossl pkeyutl -sign -inkey handle:0x1000010 -in data 2> nv.err; then

@@ -42,6 +42,9 @@
 #define URI_RSA                                                                \
     "pkcs11:token=" TOKEN ";object=rsa2048;type=private"                       \
     "?pin-value=" TP11_PIN
+#define URI_ED                                                                 \
+    "pkcs11:token=" TOKEN ";object=ed25519;type=private"                       \
+    "?pin-value=" TP11_PIN
 
 /* Runs step with the n-th allocation failing, for every n it reaches;
  * some must be devid's own. */
@@ -54,7 +57,7 @@ static void oom_sweep(const char *what, toom_step_fn step)
 /* ---- the provider and the token -------------------------------------- */
 
 static OSSL_PROVIDER *ossl_default, *ossl_devid;
-static EVP_PKEY *ec_pkey, *rsa_pkey; /* opened once, plainly */
+static EVP_PKEY *ec_pkey, *rsa_pkey, *ed_pkey; /* opened once, plainly */
 
 static int suite_init(void)
 {
@@ -62,7 +65,8 @@ static int suite_init(void)
 
     if (tp11_softhsm_setup() == NULL || !tp11_token_init(TOKEN)
         || !tp11_keygen(TOKEN, "EC:prime256v1", "01", "ec256")
-        || !tp11_keygen(TOKEN, "rsa:2048", "02", "rsa2048")) {
+        || !tp11_keygen(TOKEN, "rsa:2048", "02", "rsa2048")
+        || !tp11_keygen(TOKEN, "EC:edwards25519", "03", "ed25519")) {
         return 1;
     }
     ossl_default = OSSL_PROVIDER_load(NULL, "default");
@@ -79,13 +83,15 @@ static int suite_init(void)
     }
     ec_pkey = toom_load_key(URI_EC);
     rsa_pkey = toom_load_key(URI_RSA);
-    return ec_pkey == NULL || rsa_pkey == NULL;
+    ed_pkey = toom_load_key(URI_ED);
+    return ec_pkey == NULL || rsa_pkey == NULL || ed_pkey == NULL;
 }
 
 static int suite_clean(void)
 {
     EVP_PKEY_free(ec_pkey);
     EVP_PKEY_free(rsa_pkey);
+    EVP_PKEY_free(ed_pkey);
     OSSL_PROVIDER_unload(ossl_devid);
     OSSL_PROVIDER_unload(ossl_default);
     tp11_softhsm_cleanup();
@@ -118,6 +124,19 @@ static int step_load_rsa(void *arg)
     return 1;
 }
 
+/* an Ed25519 key: its Edwards-curve attributes (pkcs11/object-ed.c) */
+static int step_load_ed(void *arg)
+{
+    EVP_PKEY *pkey = toom_load_key(URI_ED);
+
+    (void)arg;
+    if (pkey == NULL) {
+        return 0;
+    }
+    EVP_PKEY_free(pkey);
+    return 1;
+}
+
 static int step_sign_ec(void *arg)
 {
     (void)arg;
@@ -136,6 +155,9 @@ static int step_csr_ec(void *arg)
     return toom_make_csr(ec_pkey);
 }
 
+/* No Ed25519 CSR here: SoftHSM 2.6.1 leaks the CKA_EC_PARAMS it decodes in
+ * every C_SignInit of an EdDSA key, which the ASan pass would report as
+ * this program's leak. */
 static int step_csr_rsa(void *arg)
 {
     (void)arg;
@@ -146,6 +168,7 @@ static void test_load_oom(void)
 {
     oom_sweep("open an EC key (OSSL_STORE)", step_load_ec);
     oom_sweep("open an RSA key (OSSL_STORE)", step_load_rsa);
+    oom_sweep("open an Ed25519 key (OSSL_STORE)", step_load_ed);
 }
 
 static void test_sign_oom(void)
