@@ -279,6 +279,14 @@ static unsigned char *devid_dec_read_all(BIO *in, size_t *len)
         n += got;
     }
     if (n == 0 || n == DEVID_REF_MAX) {
+        /* OpenSSL's file store drops a DER decoder's errors (it says only
+         * "unsupported"): the trace is where this reason can be seen */
+        if (n == DEVID_REF_MAX) {
+            DEVID_DEBUG("decoder",
+                        "DER input of %d KB or more: not a key "
+                        "reference or key file (those are under %d KB)",
+                        DEVID_REF_MAX / 1024, DEVID_REF_MAX / 1024);
+        }
         OPENSSL_free(buf);
         return NULL;
     }

@@ -22,7 +22,7 @@ PKGS="build-essential binutils autoconf automake libtool pkg-config
 
 # --fuzz: also clang and its libFuzzer runtime, for scripts/fuzz.sh only
 if [ "${1:-}" = --fuzz ]; then
-    PKGS="$PKGS clang libclang-rt-14-dev"
+    PKGS="$PKGS clang libclang-rt-dev"
 fi
 
 missing=""

@@ -70,8 +70,15 @@ run_suite() {
 all_pass=0
 all_fail=0
 all_skip=0
-run_suite "$out/default" --enable-werror --enable-test-hooks
+# clang and libFuzzer too, for the fuzz targets (--enable-fuzz)
+sh "$top/scripts/install-deps.sh" --fuzz
+run_suite "$out/default" --enable-werror --enable-test-hooks --enable-fuzz
+echo "== devid: fuzzing, ${DEVID_FUZZ_SECONDS:-30} s per target"
+if ! DEVID_FUZZ_BUILDDIR=$out/default sh "$top/scripts/fuzz.sh" "${DEVID_FUZZ_SECONDS:-30}"; then
+    echo "devid: a fuzz target failed (its input is in fuzz/regress/, see above)"
+    exit 1
+fi
 run_suite "$out/asan" --enable-werror --enable-test-hooks --enable-asan --enable-ubsan --enable-debug
-echo "devid: all tests passed (default and ASan/UBSan builds)"
+echo "devid: all tests passed (default and ASan/UBSan builds, fuzzing)"
 # both passes together, in the plain form CI reads
 echo "devid: $all_pass passed, $all_fail failed, $all_skip skipped"

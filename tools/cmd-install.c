@@ -246,15 +246,17 @@ static char *devid_identity_dir(const char *dir, char *name, size_t size)
     return idir;
 }
 
-/* Fills the state of the new identity. */
-static void devid_install_state(struct devid_state *st,
-                                const struct devid_install *in,
-                                STACK_OF(X509) *chain, const char *dir,
-                                const char *identity, const char *cert_name)
+/* Fills the state of the new identity. Returns 1, or 0 when out of memory
+ * (st then holds a mix of old and new: not to be saved). */
+static int devid_install_state(struct devid_state *st,
+                               const struct devid_install *in,
+                               STACK_OF(X509) *chain, const char *dir,
+                               const char *identity, const char *cert_name)
 {
     char when[32];
     char after[32];
     time_t now = time(NULL);
+    int ok;
 
     devid_time_iso(X509_get0_notAfter(sk_X509_value(chain, 0)), after,
                    sizeof(after));
@@ -263,24 +265,26 @@ static void devid_install_state(struct devid_state *st,
     free(st->key_ref);
     st->cert_chain = devid_path(dir, "device-chain.pem");
     st->key_ref = devid_path(dir, "device-key.pem");
-    devid_state_set(&st->key, in->key);
-    devid_state_set(&st->install_to, in->to_nv      ? "tpm-nv"
-                                     : in->to_token ? "token"
-                                                    : "files");
-    devid_state_set(&st->cert_name, cert_name);
-    devid_state_set(&st->not_after, after);
-    devid_state_set(&st->provisioned_at, when);
-    devid_state_set(&st->registration_id, in->registration_id);
-    devid_state_set(&st->device_id, in->device_id);
-    devid_state_set(&st->assigned_hub, in->assigned_hub);
-    devid_state_set(&st->id_scope, in->id_scope);
-    devid_state_set(&st->trust_dir, in->trust_dir);
+    ok = st->cert_chain != NULL && st->key_ref != NULL;
+    ok &= devid_state_set(&st->key, in->key);
+    ok &= devid_state_set(&st->install_to, in->to_nv      ? "tpm-nv"
+                                           : in->to_token ? "token"
+                                                          : "files");
+    ok &= devid_state_set(&st->cert_name, cert_name);
+    ok &= devid_state_set(&st->not_after, after);
+    ok &= devid_state_set(&st->provisioned_at, when);
+    ok &= devid_state_set(&st->registration_id, in->registration_id);
+    ok &= devid_state_set(&st->device_id, in->device_id);
+    ok &= devid_state_set(&st->assigned_hub, in->assigned_hub);
+    ok &= devid_state_set(&st->id_scope, in->id_scope);
+    ok &= devid_state_set(&st->trust_dir, in->trust_dir);
     /* the identity this one replaces, for devid rollback */
-    devid_state_set(&st->previous, in->previous != NULL ? in->previous
-                                                        : st->identity);
-    devid_state_set(&st->identity, identity);
+    ok &= devid_state_set(&st->previous,
+                          in->previous != NULL ? in->previous : st->identity);
+    ok &= devid_state_set(&st->identity, identity);
     /* only a key devid made may ever be deleted with its identity */
-    devid_state_set(&st->key_created, in->key_created ? "yes" : "no");
+    ok &= devid_state_set(&st->key_created, in->key_created ? "yes" : "no");
+    return ok;
 }
 
 /* The stable names programs use point through "current" into the identity
@@ -355,9 +359,14 @@ static int devid_install_files(struct devid_tool *t,
                                "identity directory in %s: %s", dir,
                                strerror(errno));
     }
-    if (devid_state_load(t, dir, &st) != DEVID_EXIT_OK) {
+    rc = devid_state_load(t, dir, &st);
+    if (rc == DEVID_EXIT_INSTALL && errno == ENOMEM) {
+        goto end; /* reported */
+    }
+    if (rc != DEVID_EXIT_OK) {
         devid_state_clear(&st);         /* none, or corrupt: written anew */
     }
+    rc = DEVID_EXIT_INSTALL;
     pem = devid_chain_pem(chain, &len);
     path = devid_path(idir, "chain.pem");
     if (pem == NULL || path == NULL
@@ -368,13 +377,19 @@ static int devid_install_files(struct devid_tool *t,
     }
     free(path);
     path = devid_path(idir, "key.pem");
-    rc = path != NULL ? devid_write_pkey_ref(t, pkey, in->key, path)
-                      : DEVID_EXIT_INSTALL;
+    rc = path != NULL
+             ? devid_write_pkey_ref(t, pkey, in->key, path)
+             : devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                               "cannot write %s/key.pem: out of memory", idir);
     if (rc != DEVID_EXIT_OK) {
         goto end;
     }
     rc = DEVID_EXIT_INSTALL;
-    devid_install_state(&st, in, chain, dir, name, cert_name);
+    if (!devid_install_state(&st, in, chain, dir, name, cert_name)) {
+        devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                        "out of memory for the state of %s", idir);
+        goto end;
+    }
     if (!devid_state_save(idir, &st)) {
         devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot write %s/state.json: %s",
                         idir, strerror(errno));
@@ -399,6 +414,10 @@ static int devid_install_files(struct devid_tool *t,
     devid_tool_result(t, "identity", name);
     rc = DEVID_EXIT_OK;
 end:
+    /* never switched to: its directory would only pile up */
+    if (rc != DEVID_EXIT_OK) {
+        devid_identity_remove(idir);
+    }
     free(path);
     free(idir);
     OPENSSL_free(pem);

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,8 +30,7 @@ static int devid_name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Removes one identity directory (its files, then itself). */
-static void devid_identity_remove(const char *dir)
+void devid_identity_remove(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -38,17 +38,12 @@ static void devid_identity_remove(const char *dir)
     if (d == NULL) {
         return;
     }
+    /* relative to the directory: no path to build, so this works when
+     * memory has run out (an install undoing itself) */
     while ((e = readdir(d)) != NULL) {
-        char *p;
-
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            unlinkat(dirfd(d), e->d_name, 0);
         }
-        p = devid_path(dir, e->d_name);
-        if (p != NULL) {
-            unlink(p);
-        }
-        free(p);
     }
     closedir(d);
     rmdir(dir);

@@ -63,6 +63,12 @@ int devid_leaf_check(struct devid_tool *t, STACK_OF(X509) *chain,
  *  a devid_exit code (OK, or INSTALL with an error printed). */
 int devid_identity_switch(struct devid_tool *t, const char *name);
 
+/** Removes one identity directory: its files, then itself (nothing is
+ *  reported; what cannot be removed stays). Allocates nothing, so an
+ *  install that ran out of memory can still undo its new directory
+ *  (identity-prune.c). */
+void devid_identity_remove(const char *dir);
+
 /** The state directory in force (setting or the default). */
 const char *devid_state_dir(const struct devid_tool *t);
 

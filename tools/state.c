@@ -91,10 +91,16 @@ int devid_state_load(struct devid_tool *t, const char *dir,
     char *path = devid_path(dir, "state.json");
     json_object *root = NULL;
     int rc = DEVID_EXIT_INSTALL;
+    int oom = 0;
 
     memset(st, 0, sizeof(*st));
     if (path == NULL) {
-        return devid_tool_fail(t, DEVID_EXIT_INSTALL, "out of memory");
+        rc = devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                             "cannot read the state file in %s: "
+                             "out of memory",
+                             dir);
+        errno = ENOMEM;
+        return rc;
     }
     root = json_object_from_file(path);
     if (root == NULL) {
@@ -113,17 +119,26 @@ int devid_state_load(struct devid_tool *t, const char *dir,
     }
     for (f = devid_state_fields; f->name != NULL; f++) {
         json_object *v = NULL;
+        char **slot = (char **)((char *)st + f->offset);
 
         if (json_object_object_get_ex(root, f->name, &v)
-            && json_object_is_type(v, json_type_string)) {
-            *(char **)((char *)st + f->offset)
-                = strdup(json_object_get_string(v));
+            && json_object_is_type(v, json_type_string)
+            && (*slot = strdup(json_object_get_string(v))) == NULL) {
+            /* half a state would pass for a whole one */
+            devid_state_clear(st);
+            rc = devid_tool_fail(t, DEVID_EXIT_INSTALL,
+                                 "cannot read state file %s: out of "
+                                 "memory",
+                                 path);
+            oom = 1;
+            goto end;
         }
     }
     rc = DEVID_EXIT_OK;
 end:
     json_object_put(root);
     free(path);
+    errno = oom ? ENOMEM : 0;
     return rc;
 }
 
@@ -153,16 +168,18 @@ end:
     return ret;
 }
 
-void devid_state_set(char **slot, const char *value)
+int devid_state_set(char **slot, const char *value)
 {
     char *copy;
 
     if (value == NULL) {
-        return;                 /* keep what was there */
+        return 1; /* keep what was there */
     }
     copy = strdup(value);
-    if (copy != NULL) {
-        free(*slot);
-        *slot = copy;
+    if (copy == NULL) {
+        return 0;
     }
+    free(*slot);
+    *slot = copy;
+    return 1;
 }

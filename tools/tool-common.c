@@ -239,6 +239,7 @@ STACK_OF(X509) *devid_tool_read_chain(struct devid_tool *t, const char *path)
     STACK_OF(X509) *chain = sk_X509_new_null();
     BIO *in = BIO_new_file(path, "r");
     X509 *x = NULL;
+    unsigned long e;
 
     if (chain == NULL || in == NULL) {
         devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot read %s", path);
@@ -247,10 +248,24 @@ STACK_OF(X509) *devid_tool_read_chain(struct devid_tool *t, const char *path)
     while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
         if (!sk_X509_push(chain, x)) {
             X509_free(x);
+            devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                            "cannot read %s: out of memory", path);
             goto err;
         }
     }
-    ERR_clear_error();          /* the end of the file reads as an error */
+    /* the end of the file reads as "no start line"; anything else (out of
+     * memory, a broken certificate) would leave a chain cut short */
+    e = ERR_peek_last_error();
+    if (e != 0
+        && !(ERR_GET_LIB(e) == ERR_LIB_PEM
+             && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+        devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                        "cannot read certificate %d "
+                        "of %s",
+                        sk_X509_num(chain) + 1, path);
+        goto err;
+    }
+    ERR_clear_error();
     if (sk_X509_num(chain) == 0) {
         devid_tool_fail(t, DEVID_EXIT_CONFIG, "%s holds no certificate", path);
         goto err;

@@ -273,7 +273,8 @@ struct devid_state {
  *  devid_state_clear in every case). Returns DEVID_EXIT_OK when it was
  *  read, DEVID_EXIT_NOT_PROVISIONED (nothing reported, st empty) when there
  *  is no state file, or DEVID_EXIT_INSTALL when it is unreadable or corrupt
- *  (reported). */
+ *  (reported; errno is then ENOMEM when memory ran out, which a caller
+ *  that replaces a corrupt state must not take for one). */
 int devid_state_load(struct devid_tool *t, const char *dir,
                      struct devid_state *st);
 
@@ -311,8 +312,9 @@ int devid_csr_der(struct devid_tool *t, const char *keyname, const char *cn,
 X509_REQ *devid_make_csr(EVP_PKEY *pkey, const char *cn, char **sans,
                          int n_sans);
 
-/** Replaces *slot with a copy of value; keeps *slot when value is NULL. */
-void devid_state_set(char **slot, const char *value);
+/** Replaces *slot with a copy of value; keeps *slot when value is NULL.
+ *  Returns 1, or 0 when out of memory (*slot then unchanged). */
+int devid_state_set(char **slot, const char *value);
 
 /** Writes the reference file of a resident EVP_PKEY (what the provider's
  *  encoder makes) to path atomically. name is used in messages. Returns a

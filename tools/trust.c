@@ -137,7 +137,8 @@ static X509 *devid_trust_read_one(const char *path)
     return x;
 }
 
-/* Every anchor in the directory; names[i] is the file of certs[i]. */
+/* Every anchor in the directory; names[i] is the file of certs[i]. NULL
+ * when memory ran out (names may then hold some: the caller frees them). */
 static STACK_OF(X509) *devid_trust_scan(const char *dir,
                                         STACK_OF(OPENSSL_STRING) *names)
 {
@@ -146,28 +147,40 @@ static STACK_OF(X509) *devid_trust_scan(const char *dir,
     struct dirent *e;
 
     while (certs != NULL && d != NULL && (e = readdir(d)) != NULL) {
-        char *path;
+        char *path, *name;
         X509 *x;
 
         if (!devid_trust_hashed_name(e->d_name)) {
             continue;
         }
         path = devid_path(dir, e->d_name);
-        x = path != NULL ? devid_trust_read_one(path) : NULL;
+        if (path == NULL) {
+            goto oom;
+        }
+        x = devid_trust_read_one(path);
         free(path);
         if (x == NULL) {
-            continue;
+            continue; /* not a certificate: not one of ours */
         }
         if (!sk_X509_push(certs, x)) {
             X509_free(x);
-            continue;
+            goto oom;
         }
-        sk_OPENSSL_STRING_push(names, OPENSSL_strdup(e->d_name));
+        name = OPENSSL_strdup(e->d_name);
+        if (name == NULL || !sk_OPENSSL_STRING_push(names, name)) {
+            OPENSSL_free(name);
+            goto oom;
+        }
     }
     if (d != NULL) {
         closedir(d);
     }
     return certs;
+oom:
+    /* an anchor missed would be taken for one not there */
+    closedir(d);
+    sk_X509_pop_free(certs, X509_free);
+    return NULL;
 }
 
 static void devid_trust_str_free(char *s)
@@ -353,12 +366,17 @@ static int devid_trust_apply(const char *dir, struct devid_trust_plan *p,
         X509 *x = sk_X509_value(p->want, i);
         unsigned long h = X509_subject_name_hash(x);
         int changed = 0;
+        char *dup;
 
         n = i > 0 && h == last ? n + 1 : 0;
         last = h;
         snprintf(name, sizeof(name), "%08lx.%d", h, n);
-        ok = devid_trust_write(dir, name, x, &changed)
-             && sk_OPENSSL_STRING_push(keep, OPENSSL_strdup(name)) > 0;
+        dup = OPENSSL_strdup(name);
+        ok = dup != NULL && devid_trust_write(dir, name, x, &changed)
+             && sk_OPENSSL_STRING_push(keep, dup) > 0;
+        if (!ok) {
+            OPENSSL_free(dup);
+        }
         p->added += changed;
     }
     for (i = 0; ok && i < sk_OPENSSL_STRING_num(names); i++) {

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Issue 14, item 6: a key file of 64 KB or more gets a devid reason, not
 # only OpenSSL's "unsupported": DER input names the file and its size; a PEM
-# reference that big is still decoded and fails on what it names.
+# reference that big is still decoded and fails on what it names. openssl
+# itself shows only "unsupported" for DER input (its file store drops the
+# DER decoder's errors, docs/openssl-cnf.md): devid's trace gives the
+# reason.
 set -euf
 . "$top_srcdir/tests/lib.sh"
 devid_tmpdir
@@ -43,3 +46,12 @@ rc=0
 [ "$rc" -eq 3 ] || { cat out.txt; fail "PEM reference of 95 KB: exit $rc, expected 3"; }
 grep -q "no matching token" out.txt || { cat out.txt; fail "no devid reason for a 95 KB PEM reference"; }
 ok "a 95 KB PEM reference: decoded, exit 3, no matching token"
+
+# openssl on the DER file: OpenSSL's file store keeps no decoder error for
+# DER input; devid's decoder says why in its trace
+rc=0
+DEVID_DEBUG=1 devid_ossl pkey -in big.der -noout > out.txt 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat out.txt; fail "openssl pkey accepted a 70 KB DER file"; }
+grep -q "decoder: DER input of 64 KB or more: not a key reference or key file" out.txt \
+    || { cat out.txt; fail "no devid trace for a 70 KB DER file read by openssl"; }
+ok "openssl pkey -in big.der: refused, devid's trace names the size limit"

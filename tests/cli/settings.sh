@@ -54,7 +54,7 @@ done
 for v in disk Token both; do
     bad_line install-to "$v"; n=$((n + 1))
 done
-for v in ec-p999 rsa-1024 EC-P256 x25519; do
+for v in ec-p999 rsa-1024 EC-P256 x25519 ED25519; do
     bad_line key-type "$v"; n=$((n + 1))
 done
 for s in key state-dir dps-endpoint on-change pin-source; do

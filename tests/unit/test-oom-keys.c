@@ -11,17 +11,12 @@
  * an allocation made with SoftHSM2 on the call stack (its own use of
  * libcrypto) is never the one that fails, the next one is, since SoftHSM2
  * crashes on some (EC_KEY_new's NULL used unchecked in C_SignInit). The
- * same goes for some of OpenSSL 3.0's own (oom_known_bug,
- * oom_spared_caller): these are library bugs devid cannot avoid.
- *
- * Not swept here: the install path (tools/cmd-install.c lives in the devid
- * binary, not in a library this program can link) and TPM keys.
- * DEVID_OOM_TRACE=1 prints each allocation made to fail. */
+ * same goes for some of OpenSSL 3.0's own (oom-util.c): these are library
+ * bugs devid cannot avoid. TPM keys: test-oom-tpm2.c; the install path:
+ * test-oom-install.c. DEVID_OOM_TRACE=1 prints each allocation made to
+ * fail. */
 #include "config.h"
 
-#include <dlfcn.h>
-#include <execinfo.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,212 +46,18 @@
     "pkcs11:token=" TOKEN ";object=ed25519;type=private"                       \
     "?pin-value=" TP11_PIN
 
-/* ---- the failing allocator ------------------------------------------ */
-
-static long oom_countdown = -1; /* allocations until one fails; -1 none */
-static const char *oom_file;    /* where the armed failure happened */
-static int oom_line;
-
-static long oom_skipped; /* spared, not failed */
-
-/* Whether the allocation is one not to fail, because the library that makes
- * it breaks on its failure whatever its caller does:
- * - SoftHSM2's code is on the call stack;
- * - OpenSSL 3.0's ASN1_item_sign_ctx decodes the signature's
- *   AlgorithmIdentifier into the X509_REQ's embedded X509_ALGOR, which
- *   ASN1_item_d2i_ex frees (a bad free) when it runs out of memory;
- * - ASN1_item_sign_ex's EVP_MD_CTX_new (digest.c) fails with no error;
- * - OSSL_STORE_load makes an EVP_PKEY for the key data the provider's
- *   keymgmt load() handed over, and leaks that key data when it fails: so
- *   under OSSL_STORE_load only devid's own allocations fail (own). */
-static int oom_spared_caller(const char *file, int own)
+/* Runs step with the n-th allocation failing, for every n it reaches;
+ * some must be devid's own. */
+static void oom_sweep(const char *what, toom_step_fn step)
 {
-    void *bt[128];
-    Dl_info info;
-    int n = backtrace(bt, 128), i, d2i = 0, sign = 0, sign_ex = 0, store = 0;
-
-    for (i = 0; i < n; i++) {
-        if (dladdr(bt[i], &info) == 0) {
-            continue;
-        }
-        if (info.dli_fname != NULL
-            && strstr(info.dli_fname, "softhsm") != NULL) {
-            return 1;
-        }
-        if (info.dli_sname != NULL) {
-            d2i |= strcmp(info.dli_sname, "ASN1_item_d2i_ex") == 0;
-            sign |= strcmp(info.dli_sname, "ASN1_item_sign_ctx") == 0;
-            sign_ex |= strcmp(info.dli_sname, "ASN1_item_sign_ex") == 0;
-            store |= strcmp(info.dli_sname, "OSSL_STORE_load") == 0;
-        }
-    }
-    return (d2i && sign) || (store && !own)
-           || (sign_ex && !sign && file != NULL
-               && strstr(file, "evp/digest.c") != NULL);
-}
-
-/* Allocations whose failure breaks the library that made them, whatever
- * its caller does: OpenSSL 3.0's OSSL_STORE_open_ex releases its loader
- * once too often when its context allocation (store_lib.c) fails, and a
- * later OSSL_STORE_close frees it twice. */
-static int oom_known_bug(const char *file)
-{
-    size_t n = file != NULL ? strlen(file) : 0;
-
-    return n >= 24 && strcmp(file + n - 24, "crypto/store/store_lib.c") == 0;
-}
-
-static int oom_fail_now(const char *file, int line)
-{
-    if (oom_countdown < 0) {
-        return 0;
-    }
-    if (oom_countdown > 0) {
-        oom_countdown--;
-        return 0;
-    }
-    if (oom_known_bug(file) || oom_spared_caller(file, toom_in_devid(file))) {
-        oom_skipped++;
-        return 0; /* the next allocation fails instead */
-    }
-    oom_countdown = -1;
-    if (getenv("DEVID_OOM_TRACE") != NULL) {
-        fprintf(stderr, "oom: failing %s:%d\n", file, line);
-    }
-    /* one failure per run, then plain again. OpenSSL 3.6 allocates
-     * without a file name in places: still a failure, not devid's */
-    oom_file = file != NULL ? file : "(no file)";
-    oom_line = line;
-    return 1;
-}
-
-static void *oom_malloc(size_t n, const char *file, int line)
-{
-    return oom_fail_now(file, line) ? NULL : malloc(n);
-}
-
-static void *oom_realloc(void *p, size_t n, const char *file, int line)
-{
-    return oom_fail_now(file, line) ? NULL : realloc(p, n);
-}
-
-static void oom_free(void *p, const char *file, int line)
-{
-    (void)file;
-    (void)line;
-    free(p);
-}
-
-/* Empties the error queue: 0 when it was empty, 2 when it held devid's
- * DEVID_R_MALLOC (raised through libcrypto's ERR with devid's library code,
- * or through the core with the dynamic code OpenSSL gave the provider), 1
- * when it held other errors only. */
-static char queue_last[256]; /* the last error queue_drain saw */
-
-static int queue_drain(void)
-{
-    unsigned long e;
-    int found = 0;
-
-    queue_last[0] = '\0';
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, queue_last, sizeof(queue_last));
-        if (ERR_GET_REASON(e) == DEVID_R_MALLOC
-            && (ERR_GET_LIB(e) == devid_err_lib()
-                || ERR_GET_LIB(e) >= ERR_LIB_USER)) {
-            found = 2;
-        } else if (found == 0) {
-            found = 1;
-        }
-    }
-    return found;
-}
-
-typedef int (*oom_step_fn)(void);
-
-/* Runs step with the n-th allocation failing, for every n it reaches. */
-static void oom_sweep(const char *what, oom_step_fn step)
-{
-    long n;
-    int r, q, own = 0, other = 0;
-
-    CU_ASSERT_EQUAL_FATAL(step(), 1);
-    for (n = 0; n < OOM_MAX_STEPS; n++) {
-        ERR_clear_error();
-        oom_file = NULL;
-        oom_countdown = n;
-        r = step();
-        oom_countdown = -1;
-        if (oom_file == NULL) {
-            CU_ASSERT_EQUAL(r, 1);
-            break;
-        }
-        if (r == 1) {
-            continue; /* it did without that allocation */
-        }
-        q = queue_drain();
-        if (toom_in_devid(oom_file)) {
-            own++;
-            if (q != 2) {
-                fprintf(stderr,
-                        "\n  %s: allocation at %s:%d failed, "
-                        "no DEVID_R_MALLOC queued (last: %s)\n",
-                        what, oom_file, oom_line, queue_last);
-            }
-            CU_ASSERT(q == 2);
-        } else {
-            other++;
-            if (q == 0) {
-                fprintf(stderr,
-                        "\n  %s: allocation at %s:%d failed, "
-                        "no error queued\n",
-                        what, oom_file, oom_line);
-            }
-            CU_ASSERT(q != 0);
-        }
-    }
-    CU_ASSERT(n < OOM_MAX_STEPS);
-    CU_ASSERT(own > 0);
-    printf("\n  %s: %ld allocations failed in turn; the call failed for %d "
-           "of devid's own and %d inside libraries\n",
-           what, n, own, other);
-    ERR_clear_error();
-    /* what the sweep made the provider drop (a session, a module) comes
-     * back on the next plain call */
-    CU_ASSERT_EQUAL(step(), 1);
+    CU_ASSERT(toom_sweep(what, step, toom_judge_queue, NULL, 1, OOM_MAX_STEPS)
+              > 0);
 }
 
 /* ---- the provider and the token -------------------------------------- */
 
 static OSSL_PROVIDER *ossl_default, *ossl_devid;
 static EVP_PKEY *ec_pkey, *rsa_pkey, *ed_pkey; /* opened once, plainly */
-
-static EVP_PKEY *load_key(const char *uri)
-{
-    OSSL_STORE_CTX *store;
-    OSSL_STORE_INFO *info;
-    EVP_PKEY *pkey = NULL;
-
-    store = OSSL_STORE_open(uri, UI_null(), NULL, NULL, NULL);
-    if (store == NULL) {
-        return NULL;
-    }
-    while (pkey == NULL && !OSSL_STORE_eof(store)) {
-        info = OSSL_STORE_load(store);
-        if (info == NULL) {
-            if (OSSL_STORE_error(store)) {
-                break;
-            }
-            continue;
-        }
-        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY) {
-            pkey = OSSL_STORE_INFO_get1_PKEY(info);
-        }
-        OSSL_STORE_INFO_free(info);
-    }
-    OSSL_STORE_close(store);
-    return pkey;
-}
 
 static int suite_init(void)
 {
@@ -280,9 +81,9 @@ static int suite_init(void)
         || !devid_config_set(prov, "pkcs11-module-path", TP11_SOFTHSM)) {
         return 1;
     }
-    ec_pkey = load_key(URI_EC);
-    rsa_pkey = load_key(URI_RSA);
-    ed_pkey = load_key(URI_ED);
+    ec_pkey = toom_load_key(URI_EC);
+    rsa_pkey = toom_load_key(URI_RSA);
+    ed_pkey = toom_load_key(URI_ED);
     return ec_pkey == NULL || rsa_pkey == NULL || ed_pkey == NULL;
 }
 
@@ -299,10 +100,11 @@ static int suite_clean(void)
 
 /* ---- the steps -------------------------------------------------------- */
 
-static int step_load_ec(void)
+static int step_load_ec(void *arg)
 {
-    EVP_PKEY *pkey = load_key(URI_EC);
+    EVP_PKEY *pkey = toom_load_key(URI_EC);
 
+    (void)arg;
     if (pkey == NULL) {
         return 0;
     }
@@ -310,10 +112,11 @@ static int step_load_ec(void)
     return 1;
 }
 
-static int step_load_rsa(void)
+static int step_load_rsa(void *arg)
 {
-    EVP_PKEY *pkey = load_key(URI_RSA);
+    EVP_PKEY *pkey = toom_load_key(URI_RSA);
 
+    (void)arg;
     if (pkey == NULL) {
         return 0;
     }
@@ -322,10 +125,11 @@ static int step_load_rsa(void)
 }
 
 /* an Ed25519 key: its Edwards-curve attributes (pkcs11/object-ed.c) */
-static int step_load_ed(void)
+static int step_load_ed(void *arg)
 {
-    EVP_PKEY *pkey = load_key(URI_ED);
+    EVP_PKEY *pkey = toom_load_key(URI_ED);
 
+    (void)arg;
     if (pkey == NULL) {
         return 0;
     }
@@ -333,66 +137,31 @@ static int step_load_ed(void)
     return 1;
 }
 
-/* EVP_PKEY_sign of a SHA-256 digest (test-p11-backend checks signatures;
- * the CSR steps verify theirs). */
-static int sign_digest(EVP_PKEY *pkey)
+static int step_sign_ec(void *arg)
 {
-    unsigned char dg[32], sig[512];
-    size_t siglen = sizeof(sig);
-    EVP_PKEY_CTX *ctx;
-    int ok;
-
-    memset(dg, 0x5a, sizeof(dg));
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    ok = ctx != NULL && EVP_PKEY_sign_init(ctx) == 1
-         && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
-         && EVP_PKEY_sign(ctx, sig, &siglen, dg, sizeof(dg)) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    return ok;
+    (void)arg;
+    return toom_sign_digest(ec_pkey);
 }
 
-static int step_sign_ec(void)
+static int step_sign_rsa(void *arg)
 {
-    return sign_digest(ec_pkey);
+    (void)arg;
+    return toom_sign_digest(rsa_pkey);
 }
 
-static int step_sign_rsa(void)
+static int step_csr_ec(void *arg)
 {
-    return sign_digest(rsa_pkey);
+    (void)arg;
+    return toom_make_csr(ec_pkey);
 }
 
-/* A CSR as the CLI makes one: subject CN, the key's public half, signed by
- * the key with SHA-256 (X509_REQ_sign: EVP_DigestSign through devid). The
- * CLI tests check such CSRs. No Ed25519 CSR here: SoftHSM 2.6.1 leaks the
- * CKA_EC_PARAMS it decodes in every C_SignInit of an EdDSA key, which the
- * ASan pass would report as this program's leak. */
-static int make_csr(EVP_PKEY *pkey)
+/* No Ed25519 CSR here: SoftHSM 2.6.1 leaks the CKA_EC_PARAMS it decodes in
+ * every C_SignInit of an EdDSA key, which the ASan pass would report as
+ * this program's leak. */
+static int step_csr_rsa(void *arg)
 {
-    X509_REQ *req = X509_REQ_new();
-    X509_NAME *name = X509_NAME_new();
-    int ok;
-
-    ok = req != NULL && name != NULL
-         && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                       (const unsigned char *)"oom-device", -1,
-                                       -1, 0)
-                == 1
-         && X509_REQ_set_subject_name(req, name) == 1
-         && X509_REQ_set_pubkey(req, pkey) == 1
-         && X509_REQ_sign(req, pkey, EVP_sha256()) > 0;
-    X509_NAME_free(name);
-    X509_REQ_free(req);
-    return ok;
-}
-
-static int step_csr_ec(void)
-{
-    return make_csr(ec_pkey);
-}
-
-static int step_csr_rsa(void)
-{
-    return make_csr(rsa_pkey);
+    (void)arg;
+    return toom_make_csr(rsa_pkey);
 }
 
 static void test_load_oom(void)
@@ -419,15 +188,9 @@ int main(void)
     CU_pSuite s;
     unsigned int failures;
 
-    void *warm[4];
-
-    if (!CRYPTO_set_mem_functions(oom_malloc, oom_realloc, oom_free)) {
-        fprintf(stderr, "CRYPTO_set_mem_functions refused: OpenSSL "
-                        "allocated before main\n");
+    if (!toom_setup()) {
         return 1;
     }
-    /* backtrace() loads libgcc on its first call: not inside an allocator */
-    backtrace(warm, 4);
     /* no system openssl.cnf: it might load another copy of devid */
     if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL)) {
         return 1;
