@@ -4,8 +4,10 @@
  * a token or a TPM: backends start on a key's first use. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
+#include <openssl/opensslv.h>
 #include <openssl/params.h>
 
 #include "common/err.h"
@@ -173,6 +175,35 @@ static const OSSL_CORE_HANDLE *devid_prov_err_handle(const void *ctx)
     return ctx != NULL ? devid_prov_get0_handle(ctx) : NULL;
 }
 
+/* 1 when the core loading devid is the OpenSSL major version devid.so is
+ * linked to. A process can hold two libcryptos: a PKCS#11 module linked to
+ * OpenSSL 3 inside an OpenSSL 4 program (SoftHSM in such a process reads
+ * the same openssl.cnf and loads devid.so once more). devid's code calls
+ * its own libcrypto, so an instance for the other one would hand that
+ * core's objects to the wrong library, and take over the error upcalls
+ * every instance shares: such a load is refused. */
+static int devid_prov_same_core(const OSSL_CORE_HANDLE *handle,
+                                OSSL_FUNC_core_get_params_fn *get_params)
+{
+    char *version = NULL;
+    OSSL_PARAM params[2];
+
+    params[0] = OSSL_PARAM_construct_utf8_ptr(OSSL_PROV_PARAM_CORE_VERSION,
+                                              &version, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (get_params == NULL || !get_params(handle, params) || version == NULL) {
+        return 1; /* nothing to compare: trust the loader */
+    }
+    if (strtol(version, NULL, 10) != OPENSSL_VERSION_MAJOR) {
+        DEVID_DEBUG("provider",
+                    "not started for OpenSSL %s: devid.so is built for "
+                    "OpenSSL %d (a second libcrypto in this process)",
+                    version, OPENSSL_VERSION_MAJOR);
+        return 0;
+    }
+    return 1;
+}
+
 int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
                         const OSSL_DISPATCH **out, void **provctx)
 {
@@ -180,12 +211,15 @@ int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     const OSSL_DISPATCH *d;
     struct devid_prov *prov = NULL;
 
-    devid_err_set_core(in, devid_prov_err_handle);
     for (d = in; d->function_id != 0; d++) {
         if (d->function_id == OSSL_FUNC_CORE_GET_PARAMS) {
             get_params = OSSL_FUNC_core_get_params(d);
         }
     }
+    if (!devid_prov_same_core(handle, get_params)) {
+        return 0;
+    }
+    devid_err_set_core(in, devid_prov_err_handle);
     prov = devid_prov_new_standalone(NULL);
     if (prov == NULL) {
         return 0;

@@ -5,7 +5,14 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <openssl/bio.h>
 #include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/opensslv.h>
+#include <openssl/params.h>
 #include <openssl/decoder.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
@@ -188,6 +195,97 @@ static void test_decoders_skip_public_decodes(void)
     OSSL_LIB_CTX_free(plain);
 }
 
+/* A core of another OpenSSL major version (a second libcrypto in the
+ * process: a PKCS#11 module linked to OpenSSL 3 inside an OpenSSL 4
+ * program) does not get an instance; the one of devid's own version does. */
+static char fake_core_version[16];
+
+static int fake_core_get_params(const OSSL_CORE_HANDLE *handle,
+                                OSSL_PARAM params[])
+{
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_CORE_VERSION);
+
+    (void)handle;
+    return p == NULL || OSSL_PARAM_set_utf8_ptr(p, fake_core_version);
+}
+
+static int fake_core_errors; /* errors raised through the fake core */
+
+static void fake_core_new_error(const OSSL_CORE_HANDLE *handle)
+{
+    (void)handle;
+    fake_core_errors++;
+}
+
+static void fake_core_set_error_debug(const OSSL_CORE_HANDLE *handle,
+                                      const char *file, int line,
+                                      const char *func)
+{
+    (void)handle;
+    (void)file;
+    (void)line;
+    (void)func;
+}
+
+static void fake_core_vset_error(const OSSL_CORE_HANDLE *handle,
+                                 uint32_t reason, const char *fmt, va_list args)
+{
+    (void)handle;
+    (void)reason;
+    (void)fmt;
+    (void)args;
+}
+
+static void test_other_core_refused(void)
+{
+    const OSSL_DISPATCH in[] = {
+        { OSSL_FUNC_CORE_GET_PARAMS, (void (*)(void))fake_core_get_params },
+        { OSSL_FUNC_CORE_NEW_ERROR, (void (*)(void))fake_core_new_error },
+        { OSSL_FUNC_CORE_SET_ERROR_DEBUG,
+          (void (*)(void))fake_core_set_error_debug },
+        { OSSL_FUNC_CORE_VSET_ERROR, (void (*)(void))fake_core_vset_error },
+        { 0, NULL }
+    };
+    OSSL_PARAM gen[3];
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    unsigned long e;
+    const OSSL_DISPATCH *out = NULL;
+    OSSL_LIB_CTX *with = OSSL_LIB_CTX_new();
+    OSSL_PROVIDER *prov = NULL;
+    void *provctx = NULL;
+
+    /* devid started in its own core, as a program loads it; then the
+     * other library's core asks (the module is loaded after the program
+     * started devid): refused, and devid's errors still reach its own */
+    CU_ASSERT_FATAL(with != NULL);
+    CU_ASSERT_FATAL(
+        OSSL_PROVIDER_add_builtin(with, "devid", devid_provider_init) == 1);
+    prov = OSSL_PROVIDER_load(with, "devid");
+    CU_ASSERT_FATAL(prov != NULL);
+    BIO_snprintf(fake_core_version, sizeof(fake_core_version), "%d.0.0",
+                 OPENSSL_VERSION_MAJOR + 1);
+    CU_ASSERT_EQUAL(devid_provider_init(NULL, in, &out, &provctx), 0);
+    CU_ASSERT(provctx == NULL);
+    ctx = EVP_PKEY_CTX_new_from_name(with, "EC", "provider=devid");
+    CU_ASSERT_FATAL(ctx != NULL);
+    gen[0] = OSSL_PARAM_construct_utf8_string("group", (char *)"P-256", 0);
+    gen[1] = OSSL_PARAM_construct_utf8_string("uri", (char *)"nokey:x", 0);
+    gen[2] = OSSL_PARAM_construct_end();
+    ERR_clear_error();
+    CU_ASSERT(EVP_PKEY_keygen_init(ctx) == 1
+              && EVP_PKEY_CTX_set_params(ctx, gen) == 1
+              && EVP_PKEY_generate(ctx, &pkey) <= 0);
+    e = ERR_peek_error();
+    CU_ASSERT_EQUAL(fake_core_errors, 0);
+    CU_ASSERT(e != 0 && ERR_GET_LIB(e) != ERR_LIB_EVP);
+    ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PROVIDER_unload(prov);
+    OSSL_LIB_CTX_free(with);
+}
+
 int main(void)
 {
     CU_pSuite suite;
@@ -202,6 +300,7 @@ int main(void)
     CU_add_test(suite, "test_algorithm_lists", test_algorithm_lists);
     CU_add_test(suite, "test_decoders_skip_public_decodes",
                 test_decoders_skip_public_decodes);
+    CU_add_test(suite, "test_other_core_refused", test_other_core_refused);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
