@@ -354,23 +354,36 @@ static int devid_trust_apply(const char *dir, struct devid_trust_plan *p,
                              STACK_OF(OPENSSL_STRING) *names)
 {
     STACK_OF(OPENSSL_STRING) *keep = sk_OPENSSL_STRING_new_null();
-    unsigned long last = 0;
+    int count = sk_X509_num(p->want);
+    unsigned long *hashes = calloc(count > 0 ? (size_t)count : 1,
+                                   sizeof(*hashes));
     char name[32];
     int n = 0;
     int i;
-    int ok = keep != NULL;
+    int k;
+    int ok = keep != NULL && hashes != NULL;
 
     sk_X509_set_cmp_func(p->want, devid_trust_name_cmp);
     sk_X509_sort(p->want);
-    for (i = 0; ok && i < sk_X509_num(p->want); i++) {
+    for (i = 0; ok && i < count; i++) {
         X509 *x = sk_X509_value(p->want, i);
-        unsigned long h = X509_subject_name_hash(x);
         int changed = 0;
         char *dup;
 
-        n = i > 0 && h == last ? n + 1 : 0;
-        last = h;
-        snprintf(name, sizeof(name), "%08lx.%d", h, n);
+        /* the subject hash can fail (no memory for the digest): then
+         * nothing is named, rather than an anchor named 00000000.0 */
+        hashes[i] = X509_NAME_hash_ex(X509_get_subject_name(x), NULL, NULL,
+                                      &ok);
+        if (!ok) {
+            errno = ENOMEM; /* what the caller reports */
+            break;
+        }
+        /* numbered by the anchors with the same hash before it, whatever
+         * order the sort left them in */
+        for (n = 0, k = 0; k < i; k++) {
+            n += hashes[k] == hashes[i];
+        }
+        snprintf(name, sizeof(name), "%08lx.%d", hashes[i], n);
         dup = OPENSSL_strdup(name);
         ok = dup != NULL && devid_trust_write(dir, name, x, &changed)
              && sk_OPENSSL_STRING_push(keep, dup) > 0;
@@ -397,6 +410,7 @@ static int devid_trust_apply(const char *dir, struct devid_trust_plan *p,
         }
     }
     sk_OPENSSL_STRING_pop_free(keep, devid_trust_str_free);
+    free(hashes);
     devid_fsync_dir(dir);
     return ok;
 }
