@@ -42,19 +42,23 @@ struct devid_trust_plan {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void devid_trust_fp(X509 *x, char out[65])
+static int devid_trust_fp(X509 *x, char out[65])
 {
     unsigned char md[32];
     unsigned int len = 0;
     unsigned int i;
 
     out[0] = '\0';
-    if (!X509_digest(x, EVP_sha256(), md, &len)) {
-        return;
+    /* a digest that fails (no memory) must not leave an empty fingerprint
+     * that matches nothing: the anchor would be taken for a stranger */
+    if (!X509_digest(x, EVP_sha256(), md, &len) || len != sizeof(md)) {
+        errno = ENOMEM; /* what the caller reports */
+        return 0;
     }
-    for (i = 0; i < len && i < 32; i++) {
+    for (i = 0; i < len; i++) {
         snprintf(out + 2 * i, 3, "%02x", md[i]);
     }
+    return 1;
 }
 
 /* 1 when name looks like "<8 hex>.<digits>" (a CApath entry). */
@@ -265,7 +269,9 @@ static int devid_trust_plan_bundle(struct devid_tool *t,
                             etag);
     }
     for (i = 0; i < sk_X509_num(existing); i++) {
-        devid_trust_fp(sk_X509_value(existing, i), fp);
+        if (!devid_trust_fp(sk_X509_value(existing, i), fp)) {
+            return 0;
+        }
         if (devid_trust_listed(p->old, "bundle", fp)
             && !devid_trust_push(p->bundle, sk_X509_value(existing, i))) {
             return 0;
@@ -294,7 +300,9 @@ static int devid_trust_plan_want(struct devid_trust_plan *p,
     for (i = 0; i < sk_X509_num(existing); i++) {
         X509 *x = sk_X509_value(existing, i);
 
-        devid_trust_fp(x, fp);
+        if (!devid_trust_fp(x, fp)) {
+            return 0;
+        }
         if (!devid_trust_listed(p->old, "pinned", fp)
             && !devid_trust_listed(p->old, "bundle", fp)
             && !devid_trust_push(p->want, x)) {
@@ -422,7 +430,10 @@ static json_object *devid_trust_fp_array(STACK_OF(X509) *s)
     int i;
 
     for (i = 0; arr != NULL && i < sk_X509_num(s); i++) {
-        devid_trust_fp(sk_X509_value(s, i), fp);
+        if (!devid_trust_fp(sk_X509_value(s, i), fp)) {
+            json_object_put(arr);
+            return NULL;
+        }
         json_object_array_add(arr, json_object_new_string(fp));
     }
     return arr;
@@ -432,6 +443,8 @@ static json_object *devid_trust_fp_array(STACK_OF(X509) *s)
 static int devid_trust_save(const char *dir, struct devid_trust_plan *p)
 {
     json_object *m = json_object_new_object();
+    json_object *pinned = devid_trust_fp_array(p->pinned);
+    json_object *bundle = devid_trust_fp_array(p->bundle);
     char *path = devid_path(dir, DEVID_TRUST_BUNDLE_FILE);
     BIO *mem = BIO_new(BIO_s_mem());
     BUF_MEM *bm = NULL;
@@ -439,7 +452,8 @@ static int devid_trust_save(const char *dir, struct devid_trust_plan *p)
     int ok = 0;
     int i;
 
-    if (m == NULL || path == NULL || mem == NULL) {
+    if (m == NULL || pinned == NULL || bundle == NULL || path == NULL
+        || mem == NULL) {
         goto end;
     }
     for (i = 0; i < sk_X509_num(p->want); i++) {
@@ -451,12 +465,14 @@ static int devid_trust_save(const char *dir, struct devid_trust_plan *p)
     if (!devid_atomic_write(path, bm->data, bm->length, 0644)) {
         goto end;
     }
-    json_object_object_add(m, "pinned", devid_trust_fp_array(p->pinned));
+    json_object_object_add(m, "pinned", pinned);
+    pinned = NULL; /* m owns it now */
     if (p->etag != NULL) {
         json_object_object_add(m, "bundle_etag",
                                json_object_new_string(p->etag));
     }
-    json_object_object_add(m, "bundle", devid_trust_fp_array(p->bundle));
+    json_object_object_add(m, "bundle", bundle);
+    bundle = NULL;
     free(path);
     path = devid_path(dir, DEVID_TRUST_MANIFEST);
     text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY);
@@ -464,6 +480,8 @@ static int devid_trust_save(const char *dir, struct devid_trust_plan *p)
 end:
     BIO_free(mem);
     free(path);
+    json_object_put(pinned);
+    json_object_put(bundle);
     json_object_put(m);
     return ok;
 }
