@@ -202,18 +202,23 @@ static int devid_trust_pem(X509 *x, BIO *mem)
 /* 1 when x may be a trust anchor: a CA certificate (basicConstraints
  * CA:TRUE) allowed to sign certificates (keyUsage with keyCertSign, RFC
  * 5280 §4.2.1.3). A leaf or a CA key restricted to other uses in a DPS
- * bundle is not trusted to issue anything. */
+ * bundle is not trusted to issue anything (0). -1 when its extensions
+ * cannot be read: malformed, or no memory to decode them, which must not
+ * pass for "not a CA" (the anchor in use would be removed). */
 static int devid_trust_is_ca(X509 *x)
 {
     uint32_t flags = X509_get_extension_flags(x);
 
-    return (flags & EXFLAG_INVALID) == 0 && (flags & EXFLAG_CA) != 0
-           && (flags & EXFLAG_KUSAGE) != 0
+    if ((flags & EXFLAG_INVALID) != 0) {
+        return -1;
+    }
+    return (flags & EXFLAG_CA) != 0 && (flags & EXFLAG_KUSAGE) != 0
            && (X509_get_key_usage(x) & KU_KEY_CERT_SIGN) != 0;
 }
 
 /* Pushes the CA certificates of a new bundle onto p->bundle; others are
- * left out, each with a progress line. Returns 1, or 0 on ENOMEM. */
+ * left out, each with a progress line. Returns 1, or 0 on ENOMEM or a
+ * certificate whose extensions cannot be read (EINVAL). */
 static int devid_trust_bundle_cas(struct devid_tool *t,
                                   struct devid_trust_plan *p,
                                   STACK_OF(X509) *bundle)
@@ -223,8 +228,20 @@ static int devid_trust_bundle_cas(struct devid_tool *t,
 
     for (i = 0; i < sk_X509_num(bundle); i++) {
         X509 *x = sk_X509_value(bundle, i);
+        int ca = devid_trust_is_ca(x);
 
-        if (!devid_trust_is_ca(x)) {
+        subject[0] = '\0';
+        if (ca < 0) {
+            X509_NAME_oneline(X509_get_subject_name(x), subject,
+                              sizeof(subject));
+            devid_tool_progress(t,
+                                "trust bundle: %s: its extensions cannot be "
+                                "read: the bundle is not applied",
+                                subject);
+            errno = EINVAL; /* what the caller reports */
+            return 0;
+        }
+        if (!ca) {
             X509_NAME_oneline(X509_get_subject_name(x), subject,
                               sizeof(subject));
             devid_tool_progress(t,
