@@ -12,14 +12,11 @@
  * (0x81000001), an EC P-256 and an RSA-2048 key. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
@@ -33,6 +30,7 @@
 #include "provider/provider.h"
 #include "provider/ref-file.h"
 #include "tests/unit/oom-util.h"
+#include "tests/unit/swtpm-util.h"
 
 #define OOM_MAX_STEPS 20000
 #define OOM_LIB_RUNS 1000
@@ -45,86 +43,6 @@ static OSSL_PROVIDER *ossl_default, *ossl_devid;
 static EVP_PKEY *ec_pkey, *rsa_pkey; /* opened once, plainly */
 
 /* ---- swtpm (as test-tpm2-backend.c starts it) -------------------------- */
-
-/* A port p with p and p+1 free on 127.0.0.1 right now. */
-static int free_port_pair(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int s, s2, port = -1, tries;
-
-    for (tries = 0; tries < 20 && port < 0; tries++) {
-        s = socket(AF_INET, SOCK_STREAM, 0);
-        memset(&a, 0, sizeof(a));
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (bind(s, (struct sockaddr *)&a, sizeof(a)) == 0
-            && getsockname(s, (struct sockaddr *)&a, &len) == 0) {
-            port = ntohs(a.sin_port);
-            s2 = socket(AF_INET, SOCK_STREAM, 0);
-            a.sin_port = htons((uint16_t)(port + 1));
-            if (port > 65000
-                || bind(s2, (struct sockaddr *)&a, sizeof(a)) != 0) {
-                port = -1;
-            }
-            close(s2);
-        }
-        close(s);
-    }
-    return port;
-}
-
-static int port_answers(int port)
-{
-    struct sockaddr_in a;
-    int s = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)port);
-    ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(s);
-    return ok;
-}
-
-static int swtpm_start(void)
-{
-    char state[300], server[80], ctrl[80];
-    int port = free_port_pair(), i;
-
-    if (port < 0) {
-        return 0;
-    }
-    snprintf(state, sizeof(state), "dir=%s", tdir);
-    snprintf(server, sizeof(server), "type=tcp,bindaddr=127.0.0.1,port=%d",
-             port);
-    snprintf(ctrl, sizeof(ctrl), "type=tcp,bindaddr=127.0.0.1,port=%d",
-             port + 1);
-    swtpm_pid = fork();
-    if (swtpm_pid == 0) {
-        execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state,
-               "--server", server, "--ctrl", ctrl, "--flags",
-               "not-need-init,startup-clear", (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; i < 100 && !port_answers(port + 1); i++) {
-        usleep(50000);
-    }
-    snprintf(tcti, sizeof(tcti), "swtpm:host=127.0.0.1,port=%d", port);
-    setenv("TPM2TOOLS_TCTI", tcti, 1);
-    setenv("TPM2OPENSSL_TCTI", tcti, 1);
-    return i < 100;
-}
-
-static void swtpm_stop(void)
-{
-    if (swtpm_pid > 0) {
-        kill(swtpm_pid, SIGTERM);
-        waitpid(swtpm_pid, NULL, 0);
-        swtpm_pid = -1;
-    }
-}
 
 /* Runs a shell command in the test directory (output to cmd.log): 1 when
  * it exits 0. */
@@ -167,9 +85,10 @@ static int suite_init(void)
 
     snprintf(tdir, sizeof(tdir), "%s/devid-oomt-XXXXXX",
              getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(tdir) == NULL || !swtpm_start()) {
+    if (mkdtemp(tdir) == NULL
+        || (swtpm_pid = tswtpm_start(tdir, tcti, sizeof(tcti))) < 0) {
         fprintf(stderr, "cannot start swtpm\n");
-        swtpm_stop();
+        tswtpm_stop(&swtpm_pid);
         return 1;
     }
     /* the SRK persistent at 0x81000001 (no resource manager: flush the
@@ -185,7 +104,7 @@ static int suite_init(void)
              " -pkeyopt parent:0x81000001 -out rsa.tss && $F")) {
         fprintf(stderr, "tpm2-tools/tpm2-openssl failed: see %s/cmd.log\n",
                 tdir);
-        swtpm_stop();
+        tswtpm_stop(&swtpm_pid);
         return 1;
     }
     snprintf(ec_file, sizeof(ec_file), "%s/ec.tss", tdir);
@@ -214,7 +133,7 @@ static int suite_clean(void)
     EVP_PKEY_free(rsa_pkey);
     OSSL_PROVIDER_unload(ossl_devid);
     OSSL_PROVIDER_unload(ossl_default);
-    swtpm_stop();
+    tswtpm_stop(&swtpm_pid);
     if (getenv("DEVID_KEEP_TESTDIR") == NULL) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
         if (system(cmd) != 0) {

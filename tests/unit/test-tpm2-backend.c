@@ -6,15 +6,12 @@
  * fork, auth failures and an unreachable TPM. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
@@ -31,6 +28,7 @@
 #include "provider/backend.h"
 #include "provider/prov.h"
 #include "tpm2/keyfile.h"
+#include "tests/unit/swtpm-util.h"
 #include "tpm2/tpm2.h"
 
 static char tdir[256];
@@ -42,101 +40,6 @@ static struct devid_key *rsa3072;   /* persistent key, made once */
 static struct devid_key *ec256;     /* file key */
 
 /* ---- swtpm ---------------------------------------------------------- */
-
-/* A port p with p and p+1 free on 127.0.0.1 right now. */
-static int free_port_pair(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int s, s2, port = -1, tries;
-
-    for (tries = 0; tries < 20 && port < 0; tries++) {
-        s = socket(AF_INET, SOCK_STREAM, 0);
-        memset(&a, 0, sizeof(a));
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (bind(s, (struct sockaddr *)&a, sizeof(a)) == 0
-            && getsockname(s, (struct sockaddr *)&a, &len) == 0) {
-            port = ntohs(a.sin_port);
-            s2 = socket(AF_INET, SOCK_STREAM, 0);
-            a.sin_port = htons((uint16_t)(port + 1));
-            if (port > 65000 || bind(s2, (struct sockaddr *)&a, sizeof(a))
-                != 0) {
-                port = -1;
-            }
-            close(s2);
-        }
-        close(s);
-    }
-    return port;
-}
-
-static int port_answers(int port)
-{
-    struct sockaddr_in a;
-    int s = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)port);
-    ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(s);
-    return ok;
-}
-
-static int swtpm_start(void)
-{
-    char state[300], server[80], ctrl[80];
-    int port = free_port_pair(), i;
-
-    if (port < 0) {
-        return 0;
-    }
-    snprintf(state, sizeof(state), "dir=%s", tdir);
-    snprintf(server, sizeof(server), "type=tcp,bindaddr=127.0.0.1,port=%d",
-             port);
-    snprintf(ctrl, sizeof(ctrl), "type=tcp,bindaddr=127.0.0.1,port=%d",
-             port + 1);
-    swtpm_pid = fork();
-    if (swtpm_pid == 0) {
-        execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state,
-               "--server", server, "--ctrl", ctrl, "--flags",
-               "not-need-init,startup-clear", (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; i < 100 && !port_answers(port + 1); i++) {
-        usleep(50000);
-    }
-    snprintf(tcti, sizeof(tcti), "swtpm:host=127.0.0.1,port=%d", port);
-    setenv("TPM2TOOLS_TCTI", tcti, 1);
-    setenv("TPM2OPENSSL_TCTI", tcti, 1);
-    return i < 100;
-}
-
-/* Stops the swtpm of swtpm_start: SIGTERM, and SIGKILL when it has not
- * exited 5 s later (swtpm 0.10 at times keeps polling in its main loop
- * after SIGTERM, and waiting for it hung the test). */
-static void swtpm_stop(void)
-{
-    int i;
-
-    if (swtpm_pid <= 0) {
-        return;
-    }
-    kill(swtpm_pid, SIGTERM);
-    for (i = 0; i < 100; i++) {
-        if (waitpid(swtpm_pid, NULL, WNOHANG) != 0) {
-            swtpm_pid = -1;
-            return;
-        }
-        usleep(50000);
-    }
-    fprintf(stderr, "swtpm did not exit on SIGTERM: killed\n");
-    kill(swtpm_pid, SIGKILL);
-    waitpid(swtpm_pid, NULL, 0);
-    swtpm_pid = -1;
-}
 
 /* Runs a shell command in the test directory with the TCTI exported. */
 static int run(const char *fmt, ...)
@@ -331,9 +234,10 @@ static int suite_init(void)
 
     snprintf(tdir, sizeof(tdir), "%s/devid-tpm2-XXXXXX",
              getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(tdir) == NULL || !swtpm_start()) {
+    if (mkdtemp(tdir) == NULL
+        || (swtpm_pid = tswtpm_start(tdir, tcti, sizeof(tcti))) < 0) {
         fprintf(stderr, "cannot start swtpm\n");
-        swtpm_stop();
+        tswtpm_stop(&swtpm_pid);
         return 1;
     }
     /* keys made by other tools, before devid holds any object slot: swtpm
@@ -372,7 +276,7 @@ static int suite_init(void)
              " -u p2.pub -r p2.priv -o p2.pem && A p2.pem empty && $F")) {
         fprintf(stderr, "tpm2-tools/tpm2-openssl failed: see %s/cmd.log\n",
                 tdir);
-        swtpm_stop();
+        tswtpm_stop(&swtpm_pid);
         return 1;
     }
     prov = devid_prov_new_standalone(NULL);
@@ -385,7 +289,7 @@ static int suite_clean(void)
     devid_key_free(rsa3072);
     devid_key_free(ec256);
     devid_prov_free(prov);
-    swtpm_stop();
+    tswtpm_stop(&swtpm_pid);
     if (getenv("DEVID_KEEP_TESTDIR") == NULL) {
         run("rm -rf '%s'", tdir);
     }
