@@ -2,9 +2,17 @@
 /* Decoders that turn a reference file into a resident key, so that
  * SSL_CTX_use_PrivateKey_file, PEM_read_bio_PrivateKey and "-key file.pem"
  * work unchanged. Two steps, as OpenSSL chains decoders: PEM -> DER body
- * (structure "devid-ref"), then DER body -> EC, RSA or EdDSA key. A reference file
- * in DER (a backend's key file without PEM armour) goes straight to the
- * second step. Which backend reads which file is the registry's business. */
+ * (typed with the name of the DER step that makes the key), then DER body
+ * -> EC, RSA or EdDSA key. A reference file in DER (a backend's key file
+ * without PEM armour) goes straight to the second step. Which backend reads
+ * which file is the registry's business.
+ *
+ * Each decoder here costs every program that has devid active, on OpenSSL
+ * 3.0: each certificate it parses builds its public key's decoder chain
+ * afresh, comparing every decoder of every provider by name (README.md,
+ * "Performance"). Hence one DER step per key type, which takes both a PEM
+ * step's body and a DER file, and key steps that decline public-only
+ * decodes. */
 #include "config.h"
 
 #include <string.h>
@@ -22,14 +30,12 @@
 #include "provider/pubop.h"
 #include "provider/ref-file.h"
 
-#define DEVID_REF_STRUCTURE "devid-ref"
 /* A reference file is small; anything bigger is not one. */
 #define DEVID_REF_MAX 65536
 
 static OSSL_FUNC_decoder_newctx_fn devid_dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn devid_dec_freectx;
 static OSSL_FUNC_decoder_does_selection_fn devid_dec_does_selection;
-static OSSL_FUNC_decoder_does_selection_fn devid_dec_ref_does_selection;
 static OSSL_FUNC_decoder_decode_fn devid_dec_pem_decode;
 static OSSL_FUNC_decoder_decode_fn devid_dec_der_ec_decode;
 static OSSL_FUNC_decoder_decode_fn devid_dec_der_rsa_decode;
@@ -51,29 +57,25 @@ static void devid_dec_freectx(void *vctx)
 
 /* A reference file names a private key: a decoder asked only for public
  * parts (every certificate's SubjectPublicKeyInfo, d2i_PUBKEY) has no use
- * for ours. Saying so keeps OpenSSL 3.0 from setting our decoders up, and
+ * for ours. Saying so keeps OpenSSL 3.0 from setting our DER steps up, and
  * searching the decoder table for their inputs, on each of those decodes:
  * with devid active, that made loading a 144-certificate CA bundle cost
  * 8 ms more CPU and a TLS handshake about 2.3 million instructions more,
- * in programs that use no devid key (bench/, "unused devid"). */
+ * in programs that use no devid key (bench/, "unused devid").
+ * The PEM step says the same, although a PEM reference file may name a
+ * public key ("type=public": "openssl pkey -pubin", PEM_read_bio_PUBKEY),
+ * which it passes on as its SubjectPublicKeyInfo. OpenSSL (3.0 to 4.0)
+ * asks a decoder's selection only where it picks decoders by key type
+ * name, which "DER" never is; the PEM step joins a chain as the source of
+ * another decoder's input (OSSL_DECODER_CTX_add_extra), where nobody asks.
+ * Saying yes only made OpenSSL 3.0 compare "DER" with each certificate's
+ * key type names (2.0 M instructions for the bundle, callgrind).
+ * Public reference files are read in tests/unit/test-decoder-paths
+ * (PEM_read_bio_PUBKEY) and tests/tls/all_pkcs11_public.sh (pkey -pubin). */
 static int devid_dec_does_selection(void *provctx, int selection)
 {
     return selection == 0
            || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
-}
-
-/* A reference file in PEM may name a public key ("type=public"), which
- * "openssl pkey -pubin", "dgst -verify" and "pkeyutl -pubin" ask for with
- * the public selection alone, as they do with pkcs11-provider's files. Only
- * the PEM step says yes: it passes such a key on as its SubjectPublicKeyInfo,
- * which OpenSSL's own decoders finish. That costs OpenSSL 3.0 0.8 % more
- * instructions to load a 144-certificate CA bundle (callgrind: 255.6 M
- * against 253.6 M). The DER steps keep saying no: had they said yes too,
- * OpenSSL 3.0 would set them up for every certificate's public key (9 %
- * more). */
-static int devid_dec_ref_does_selection(void *provctx, int selection)
-{
-    return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
 }
 
 /* Hands the opened key to the core (keymgmt load() takes the reference). */
@@ -187,6 +189,22 @@ static int devid_dec_find_cert(struct devid_prov *prov,
     return 1;
 }
 
+/* The name of the DER step that makes this key (devid_decoders[]): an
+ * RSA key fixed to PSS goes through the RSA one like any RSA key. */
+static const char *devid_dec_der_name(const struct devid_key *key)
+{
+    switch (key->pub.type) {
+    case DEVID_KEY_EC:
+        return "EC";
+    case DEVID_KEY_ED25519:
+        return "ED25519";
+    case DEVID_KEY_ED448:
+        return "ED448";
+    default:
+        return "RSA";
+    }
+}
+
 /* PEM step: only our two labels; any other PEM is left to the other
  * decoders (returning 1 without calling back means "not mine"). A public
  * key goes on as its SubjectPublicKeyInfo, a certificate as its DER; a
@@ -210,6 +228,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     size_t cert_len = 0;
     long len = 0;
     OSSL_PARAM params[3];
+    const char *type;
     int opened;
     int ret = 1;
 
@@ -250,8 +269,9 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     }
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der,
                                                   (size_t)len);
-    params[1] = OSSL_PARAM_construct_utf8_string(
-        OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)DEVID_REF_STRUCTURE, 0);
+    type = devid_dec_der_name(key);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                                 (char *)type, 0);
     params[2] = OSSL_PARAM_construct_end();
     ret = object_cb(params, object_cbarg);
 end:
@@ -367,7 +387,7 @@ static int devid_dec_der_ed448_decode(void *vctx, OSSL_CORE_BIO *cin,
         OSSL_DISPATCH_END                                                      \
     }
 
-DEVID_DEC_TABLE(pem, pem, ref_does_selection);
+DEVID_DEC_TABLE(pem, pem, does_selection);
 DEVID_DEC_TABLE(der_ec, der_ec, does_selection);
 DEVID_DEC_TABLE(der_rsa, der_rsa, does_selection);
 DEVID_DEC_TABLE(der_ed25519, der_ed25519, does_selection);
@@ -376,21 +396,13 @@ DEVID_DEC_TABLE(der_ed448, der_ed448, does_selection);
 const OSSL_ALGORITHM devid_decoders[] = {
     { "DER", DEVID_PROPS ",input=pem", devid_dec_pem_functions,
       "devid key reference file (PEM)" },
-    { "EC", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_der_ec_functions, "devid EC key reference" },
-    { "RSA", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_der_rsa_functions, "devid RSA key reference" },
     { "EC", DEVID_PROPS ",input=der", devid_dec_der_ec_functions,
-      "devid EC key in a key file (DER)" },
+      "devid EC key reference or key file (DER)" },
     { "RSA", DEVID_PROPS ",input=der", devid_dec_der_rsa_functions,
-      "devid RSA key in a key file (DER)" },
-    { "ED25519", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_der_ed25519_functions, "devid Ed25519 key reference" },
-    { "ED448", DEVID_PROPS ",input=der,structure=" DEVID_REF_STRUCTURE,
-      devid_dec_der_ed448_functions, "devid Ed448 key reference" },
+      "devid RSA key reference or key file (DER)" },
     { "ED25519", DEVID_PROPS ",input=der", devid_dec_der_ed25519_functions,
-      "devid Ed25519 key in a key file (DER)" },
+      "devid Ed25519 key reference or key file (DER)" },
     { "ED448", DEVID_PROPS ",input=der", devid_dec_der_ed448_functions,
-      "devid Ed448 key in a key file (DER)" },
+      "devid Ed448 key reference or key file (DER)" },
     { NULL, NULL, NULL, NULL }
 };
