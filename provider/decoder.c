@@ -32,6 +32,9 @@
 
 /* A reference file is small; anything bigger is not one. */
 #define DEVID_REF_MAX 65536
+/* Every reference and key file devid writes fits in this many bytes: the
+ * DER step reads such a body on the stack. */
+#define DEVID_REF_SMALL 4096
 
 static OSSL_FUNC_decoder_newctx_fn devid_dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn devid_dec_freectx;
@@ -189,20 +192,18 @@ static int devid_dec_find_cert(struct devid_prov *prov,
     return 1;
 }
 
-/* The name of the DER step that makes this key (devid_decoders[]): an
- * RSA key fixed to PSS goes through the RSA one like any RSA key. */
+/* The name of the DER step that makes this key (devid_decoders[]), which
+ * is also the name OpenSSL gives its type; NULL for an RSA key fixed to
+ * PSS ("RSA-PSS"), which the RSA step makes. Its body goes on untyped: to
+ * every DER step, and behind the file store to a search among all key
+ * managers. Typed "RSA", it made OpenSSL 3.5 and later (which then search
+ * the RSA key managers only) crash in "openssl pkey -in" of a TPM key file
+ * fixed to PSS (tests/tpm2/rsapss_tpm2tools_sign.sh). */
 static const char *devid_dec_der_name(const struct devid_key *key)
 {
-    switch (key->pub.type) {
-    case DEVID_KEY_EC:
-        return "EC";
-    case DEVID_KEY_ED25519:
-        return "ED25519";
-    case DEVID_KEY_ED448:
-        return "ED448";
-    default:
-        return "RSA";
-    }
+    const char *name = devid_key_type_name(key);
+
+    return strcmp(name, "RSA-PSS") == 0 ? NULL : name;
 }
 
 /* PEM step: only our two labels; any other PEM is left to the other
@@ -269,10 +270,14 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     }
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der,
                                                   (size_t)len);
+    params[1] = OSSL_PARAM_construct_end();
     type = devid_dec_der_name(key);
-    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-                                                 (char *)type, 0);
-    params[2] = OSSL_PARAM_construct_end();
+    if (type != NULL) {
+        params[1] =
+            OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                             (char *)type, 0);
+        params[2] = OSSL_PARAM_construct_end();
+    }
     ret = object_cb(params, object_cbarg);
 end:
     devid_key_free(key);
@@ -284,19 +289,43 @@ end:
     return ret;
 }
 
-/* Reads the whole (small) DER body. */
-static unsigned char *devid_dec_read_all(BIO *in, size_t *len)
+/* Reads up to max bytes of in into buf; returns how many. */
+static size_t devid_dec_read(BIO *in, unsigned char *buf, size_t max)
 {
-    unsigned char *buf = OPENSSL_malloc(DEVID_REF_MAX);
     size_t n = 0;
     size_t got = 0;
 
-    if (buf == NULL) {
-        return NULL;
-    }
-    while (n < DEVID_REF_MAX
-           && BIO_read_ex(in, buf + n, DEVID_REF_MAX - n, &got) && got > 0) {
+    while (n < max && BIO_read_ex(in, buf + n, max - n, &got) && got > 0) {
         n += got;
+    }
+    return n;
+}
+
+/* Reads the whole DER body: into small (DEVID_REF_SMALL bytes) when it
+ * fits, as every reference and key file does, else into *big
+ * (OPENSSL_free). Returns the body, or NULL: none, too big, or no memory
+ * (then *failed is 1 and DEVID_R_MALLOC is queued). Reading a key file
+ * takes no allocation of devid's: behind OpenSSL's file store the DER step
+ * runs where OpenSSL drops its errors, so a failure there could only say
+ * "unsupported". */
+static const unsigned char *devid_dec_read_all(struct devid_prov *prov, BIO *in,
+                                               unsigned char *small,
+                                               unsigned char **big, size_t *len,
+                                               int *failed)
+{
+    size_t n = devid_dec_read(in, small, DEVID_REF_SMALL);
+
+    *big = NULL;
+    *failed = 0;
+    if (n == DEVID_REF_SMALL) {
+        *big = OPENSSL_malloc(DEVID_REF_MAX);
+        if (*big == NULL) {
+            DEVID_RAISE(prov, DEVID_R_MALLOC, "a DER key file's body");
+            *failed = 1;
+            return NULL;
+        }
+        memcpy(*big, small, n);
+        n += devid_dec_read(in, *big + n, DEVID_REF_MAX - n);
     }
     if (n == 0 || n == DEVID_REF_MAX) {
         /* OpenSSL's file store drops a DER decoder's errors (it says only
@@ -307,11 +336,10 @@ static unsigned char *devid_dec_read_all(BIO *in, size_t *len)
                         "reference or key file (those are under %d KB)",
                         DEVID_REF_MAX / 1024, DEVID_REF_MAX / 1024);
         }
-        OPENSSL_free(buf);
         return NULL;
     }
     *len = n;
-    return buf;
+    return *big != NULL ? *big : small;
 }
 
 /* DER files (a key file without PEM armour), recognised by content. */
@@ -321,19 +349,24 @@ static int devid_dec_der_decode(struct devid_prov *prov, OSSL_CORE_BIO *cin,
                                 OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
-    unsigned char *der = NULL;
+    unsigned char small[DEVID_REF_SMALL];
+    unsigned char *big = NULL;
+    const unsigned char *der;
     size_t len = 0;
+    int failed = 0;
     int ret = 1;
 
     if (in == NULL) {
         return 1;
     }
-    der = devid_dec_read_all(in, &len);
+    der = devid_dec_read_all(prov, in, small, &big, &len, &failed);
     if (der != NULL) {
         ret = devid_dec_open_emit(prov, NULL, der, len, want, object_cb,
                                   object_cbarg, pw_cb, pw_cbarg);
+    } else if (failed) {
+        ret = 0;
     }
-    OPENSSL_free(der);
+    OPENSSL_free(big);
     BIO_free(in);
     return ret;
 }
