@@ -466,13 +466,17 @@ int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
     return 1;
 }
 
-/* Opens a persistent key: TPM 2.0 Part 3 §12.4 TPM2_ReadPublic. */
+/* Opens a persistent key: its public area as TPM 2.0 Part 3 §12.4
+ * TPM2_ReadPublic gives it. Esys_TR_FromTPMPublic sends that command and
+ * keeps the answer to itself; Esys_TR_Serialize gives it back, so a second
+ * TPM2_ReadPublic is sent only when that answer is not in the expected
+ * form (object.c). */
 static int devid_tpm2_key_open_handle(struct devid_key *key, const char *name,
                                       const struct devid_pin_cb *pin)
 {
     struct devid_tpm2_key *k = key->be;
     struct devid_tpm2 *st = NULL;
-    TPM2B_PUBLIC *pub = NULL;
+    TPM2B_PUBLIC *pub = NULL, known;
     TSS2_RC rc;
     int ret = 0;
 
@@ -494,6 +498,10 @@ static int devid_tpm2_key_open_handle(struct devid_key *key, const char *name,
         goto end;
     }
     k->pgen = st->gen;
+    if (devid_tpm2_tr_public(st, k->ptr, k->handle, &known)) {
+        ret = devid_tpm2_key_set_public(key, st, &known.publicArea);
+        goto end;
+    }
     DEVID_TPM2_RETRY(st, NULL, rc,
                      Esys_ReadPublic(st->esys, k->ptr, ESYS_TR_NONE,
                                      ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,

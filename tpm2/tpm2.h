@@ -317,6 +317,21 @@ int devid_tpm2_nv_delete_cert(struct devid_prov *prov, const char *name);
  *  or 0 for a name algorithm it does not know. */
 int devid_tpm2_pub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name);
 
+/** Parses the serialized ESYS_TR of a persistent key (Esys_TR_Serialize)
+ *  into *pub, the public area ESYS read with TPM2_ReadPublic in
+ *  Esys_TR_FromTPMPublic. Takes it only when every part is as expected:
+ *  the handle, a key resource, sizes that add up to len exactly, and a
+ *  Name that is the public area's own. Returns 1, or 0 (nothing raised). */
+int devid_tpm2_pub_from_serialized(const uint8_t *buf, size_t len,
+                                   TPM2_HANDLE handle, TPM2B_PUBLIC *pub);
+
+/** The public area of tr, the ESYS_TR of persistent handle handle, as ESYS
+ *  keeps it from Esys_TR_FromTPMPublic: no TPM command (lock held).
+ *  Returns 1, or 0 when ESYS does not give it in the expected form (the
+ *  caller then sends TPM2_ReadPublic); nothing raised. */
+int devid_tpm2_tr_public(struct devid_tpm2 *st, ESYS_TR tr, TPM2_HANDLE handle,
+                         TPM2B_PUBLIC *pub);
+
 /** Reads an "object:" file (a serialized ESYS_TR): the persistent handle
  *  and the Name it had. No TPM command. Returns 1, or 0 with
  *  DEVID_R_BAD_KEY_FILE or DEVID_R_UNSUPPORTED_KEY raised. */
