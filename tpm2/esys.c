@@ -325,10 +325,14 @@ int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st)
     if (st->caps_read) {
         return 1;
     }
+    /* only the six we use, TPM_ALG_RSASSA (0x14) to TPM_ALG_ECDH (0x19):
+     * the TPM lists the implemented ones from the first on, so one it
+     * lacks lets a later algorithm in, never hides one of ours */
     DEVID_TPM2_RETRY(st, NULL, rc,
                      Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
                                         ESYS_TR_NONE, TPM2_CAP_ALGS,
-                                        TPM2_ALG_FIRST, TPM2_MAX_CAP_ALGS,
+                                        TPM2_ALG_RSASSA,
+                                        TPM2_ALG_ECDH - TPM2_ALG_RSASSA + 1,
                                         &more, &cap));
     if (rc != TSS2_RC_SUCCESS) {
         devid_tpm2_rc_raise(prov, "Esys_GetCapability(ALGS)", rc);

@@ -376,8 +376,16 @@ static int devid_tpm2_pub_rsa(struct devid_key *key, const TPMT_PUBLIC *pub)
     return 1;
 }
 
+/* The key's own scheme, or TPM2_ALG_NULL (an ECC or RSA key). */
+static TPM2_ALG_ID devid_tpm2_pub_scheme(const TPMT_PUBLIC *pub)
+{
+    return pub->type == TPM2_ALG_ECC ? pub->parameters.eccDetail.scheme.scheme
+                                     : pub->parameters.rsaDetail.scheme.scheme;
+}
+
 /* What the key may do: its attributes (Part 2 §8.3), its own scheme if it
- * has one, and the algorithms this TPM implements. */
+ * has one, and the algorithms this TPM implements (st->algs, read when the
+ * key has no scheme: see devid_tpm2_key_set_public). */
 static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
                                     const struct devid_tpm2 *st)
 {
@@ -385,9 +393,12 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
     int restricted = (a & TPMA_OBJECT_RESTRICTED) != 0;
     int sign = (a & TPMA_OBJECT_SIGN_ENCRYPT) != 0;
     int dec = (a & TPMA_OBJECT_DECRYPT) != 0 && !restricted;
-    TPM2_ALG_ID s = pub->type == TPM2_ALG_ECC
-                        ? pub->parameters.eccDetail.scheme.scheme
-                        : pub->parameters.rsaDetail.scheme.scheme;
+    TPM2_ALG_ID s = devid_tpm2_pub_scheme(pub);
+    /* every operation below needs s NULL or s itself, and a TPM that
+     * holds or loads a key with scheme s implements s: the scheme
+     * interface types of Part 2 (TPMI_ALG_ECC_SCHEME, TPMI_ALG_RSA_SCHEME)
+     * admit only implemented algorithms, else TPM_RC_SCHEME */
+    unsigned int algs = s == TPM2_ALG_NULL ? st->algs : ~0u;
     unsigned int caps = 0;
 
     /* a restricted signing key (an attestation key) has its own scheme
@@ -402,21 +413,21 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
 
     if (pub->type == TPM2_ALG_ECC) {
         if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_ECDSA)
-            && (st->algs & DEVID_TPM2_ALG_ECDSA) != 0) {
+            && (algs & DEVID_TPM2_ALG_ECDSA) != 0) {
             caps |= DEVID_CAP_SIGN_ECDSA;
         }
         if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_ECDH)
-            && (st->algs & DEVID_TPM2_ALG_ECDH) != 0) {
+            && (algs & DEVID_TPM2_ALG_ECDH) != 0) {
             caps |= DEVID_CAP_DERIVE_ECDH;
         }
         return caps;
     }
     if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSASSA)
-        && (st->algs & DEVID_TPM2_ALG_RSASSA) != 0) {
+        && (algs & DEVID_TPM2_ALG_RSASSA) != 0) {
         caps |= DEVID_CAP_SIGN_PKCS1;
     }
     if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSAPSS)
-        && (st->algs & DEVID_TPM2_ALG_RSAPSS) != 0) {
+        && (algs & DEVID_TPM2_ALG_RSAPSS) != 0) {
         caps |= DEVID_CAP_SIGN_PSS;
     }
     if (dec && s == TPM2_ALG_NULL) {
@@ -426,11 +437,11 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
                 | DEVID_CAP_DECRYPT_RAW;
     }
     if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSAES)
-        && (st->algs & DEVID_TPM2_ALG_RSAES) != 0) {
+        && (algs & DEVID_TPM2_ALG_RSAES) != 0) {
         caps |= DEVID_CAP_DECRYPT_PKCS1;
     }
     if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_OAEP)
-        && (st->algs & DEVID_TPM2_ALG_OAEP) != 0) {
+        && (algs & DEVID_TPM2_ALG_OAEP) != 0) {
         caps |= DEVID_CAP_DECRYPT_OAEP;
     }
     if ((caps & DEVID_CAP_SIGN_PSS) != 0
@@ -448,6 +459,14 @@ int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
     struct devid_tpm2_key *k = key->be;
     int ok;
 
+    /* a key without a scheme of its own may use every scheme of its type
+     * that this TPM implements: read which (once per context). A key with
+     * one needs no TPM command for its caps */
+    if ((pub->type == TPM2_ALG_ECC || pub->type == TPM2_ALG_RSA)
+        && devid_tpm2_pub_scheme(pub) == TPM2_ALG_NULL
+        && !devid_tpm2_caps_read(key->prov, st)) {
+        return 0;
+    }
     if (pub->type == TPM2_ALG_ECC) {
         ok = devid_tpm2_pub_ecc(key, pub);
     } else if (pub->type == TPM2_ALG_RSA) {
@@ -483,8 +502,7 @@ static int devid_tpm2_key_open_handle(struct devid_key *key, const char *name,
     if (k->ask_auth && !devid_tpm2_key_ask_auth(key, name, pin)) {
         return 0;
     }
-    if (!devid_tpm2_esys_acquire(key->prov, &st)
-        || !devid_tpm2_caps_read(key->prov, st)) {
+    if (!devid_tpm2_esys_acquire(key->prov, &st)) {
         goto end;
     }
     DEVID_TPM2_RETRY(st, NULL, rc,
@@ -627,7 +645,6 @@ int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
     /* load now, so a key file for another TPM fails here and not in the
      * middle of a handshake */
     if (!devid_tpm2_esys_acquire(prov, &st)
-        || !devid_tpm2_caps_read(prov, st)
         || !devid_tpm2_key_set_public(key, st, &k->kf->pub.publicArea)
         || !devid_tpm2_key_use(key, st, &tr)) {
         goto end;

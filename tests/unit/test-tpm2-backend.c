@@ -258,6 +258,12 @@ static int suite_init(void)
              "'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'"
              " && $F && tpm2_load -C 0x81000100 -u r.pub -r r.priv -c r.ctx"
              " && tpm2_evictcontrol -C o -c r.ctx 0x81000021 && $F"
+             /* a key with a scheme of its own: ECDSA with SHA-256 */
+             " && tpm2_create -C 0x81000100 -G ecc256:ecdsa-sha256 -u s.pub"
+             " -r s.priv -a "
+             "'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'"
+             " && $F && tpm2_load -C 0x81000100 -u s.pub -r s.priv -c s.ctx"
+             " && tpm2_evictcontrol -C o -c s.ctx 0x81000022 && $F"
              " && tpm2_create -C 0x81000100 -G ecc256 -p s3cret -u a.pub"
              " -r a.priv"
              " && $F && tpm2_load -C 0x81000100 -u a.pub -r a.priv -c a.ctx"
@@ -555,6 +561,49 @@ static void test_tpm2_tools_key(void)
     CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_PKCS1));
     CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_PSS));
     devid_key_free(key);
+}
+
+/* 1 when pv's TPM context has read the TPM's algorithms. */
+static int algs_read(struct devid_prov *pv)
+{
+    struct devid_tpm2 *st = NULL;
+    int r;
+
+    if (!devid_tpm2_esys_acquire(pv, &st)) {
+        return -1;
+    }
+    r = st->caps_read;
+    devid_tpm2_esys_release(st);
+    return r;
+}
+
+/* A key with a scheme of its own opens without TPM2_GetCapability (the TPM
+ * implements the scheme it accepted the key with) and offers that scheme
+ * only; a key without one makes devid read the TPM's algorithms. */
+static void test_caps_without_algs(void)
+{
+    struct devid_prov *pv = devid_prov_new_standalone(NULL);
+    struct devid_key *key;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pv);
+    CU_ASSERT_FATAL(devid_config_set(pv, "tcti", tcti) == 1);
+    key = open_key(pv, "handle:0x81000022", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_EQUAL(key->caps, DEVID_CAP_SIGN_ECDSA);
+        CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(algs_read(pv), 0);
+    key = open_key(pv, "handle:0x81000020", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_EQUAL(key->caps,
+                        DEVID_CAP_SIGN_ECDSA | DEVID_CAP_DERIVE_ECDH);
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(algs_read(pv), 1);
+    devid_prov_free(pv);
 }
 
 static void test_tpm2_openssl_interop(void)
@@ -1033,6 +1082,7 @@ int main(void)
                 test_keyfile_reopen_and_der);
     CU_add_test(s, "test_many_file_keys", test_many_file_keys);
     CU_add_test(s, "test_tpm2_tools_key", test_tpm2_tools_key);
+    CU_add_test(s, "test_caps_without_algs", test_caps_without_algs);
     CU_add_test(s, "test_threads", test_threads);
     CU_add_test(s, "test_fork", test_fork);
     CU_add_test(s, "test_auth_wrong_not_retried",
