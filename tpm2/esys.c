@@ -121,7 +121,7 @@ static void devid_tpm2_esys_forget(struct devid_tpm2 *st)
     if (st->esys != NULL) {
         Esys_Finalize(&st->esys);
     }
-    devid_tpm2_tcti_forget(st->tcti, st->tcti_name);
+    devid_tpm2_tcti_forget(st->tcti, st->tcti_own, st->tcti_name);
     st->tcti = NULL;
     st->caps_read = 0;
     st->curves_read = 0;
@@ -133,8 +133,8 @@ static int devid_tpm2_esys_open(struct devid_prov *prov, struct devid_tpm2 *st)
 {
     TSS2_RC rc;
 
-    rc = devid_tpm2_tcti_open(st->tcti_conf, &st->tcti, st->tcti_name,
-                              sizeof(st->tcti_name));
+    rc = devid_tpm2_tcti_open(st->tcti_conf, &st->tcti, &st->tcti_own,
+                              st->tcti_name, sizeof(st->tcti_name));
     if (rc != TSS2_RC_SUCCESS) {
         DEVID_RAISE(prov, DEVID_R_TPM_UNREACHABLE, "TCTI %s: %s (0x%x)",
                     st->tcti_name, Tss2_RC_Decode(rc), (unsigned int)rc);
@@ -144,7 +144,7 @@ static int devid_tpm2_esys_open(struct devid_prov *prov, struct devid_tpm2 *st)
     if (rc != TSS2_RC_SUCCESS) {
         DEVID_RAISE(prov, DEVID_R_TPM_UNREACHABLE, "TCTI %s: %s (0x%x)",
                     st->tcti_name, Tss2_RC_Decode(rc), (unsigned int)rc);
-        Tss2_TctiLdr_Finalize(&st->tcti);
+        devid_tpm2_tcti_close(&st->tcti, st->tcti_own);
         return 0;
     }
     st->pid = getpid();
@@ -243,7 +243,7 @@ void devid_tpm2_state_free(struct devid_prov *prov, void *state)
         Esys_Finalize(&st->esys);
     }
     if (st->tcti != NULL) {
-        Tss2_TctiLdr_Finalize(&st->tcti);
+        devid_tpm2_tcti_close(&st->tcti, st->tcti_own);
     }
     CRYPTO_THREAD_lock_free(st->lock);
     OPENSSL_free(st->tcti_conf);

@@ -89,6 +89,7 @@ struct devid_tpm2 {
                                    * loaded between two operations */
     unsigned long gen;            /* bumped on every new ESYS context */
     TSS2_TCTI_CONTEXT *tcti;
+    int tcti_own; /* tcti opened without tctildr (tcti.c) */
     ESYS_CONTEXT *esys;
     int caps_read;
     unsigned int algs;            /* DEVID_TPM2_ALG_* */
@@ -215,15 +216,22 @@ void devid_tpm2_obj_clear(struct devid_tpm2 *st, struct devid_tpm2_obj *obj);
 /* tcti.c */
 
 /** Opens the TCTI: conf when not NULL, else $TPM2OPENSSL_TCTI, $TSS2_TCTI,
- *  $TPM2TOOLS_TCTI, else the tctildr default. Writes the name used to name
- *  (size bytes). Returns the TSS2_RC of Tss2_TctiLdr_Initialize. */
+ *  $TPM2TOOLS_TCTI, else the tctildr default. A plain "NAME[:CONF]" is
+ *  opened from libtss2-tcti-NAME.so.0 by devid itself (*own 1), anything
+ *  else by tctildr (*own 0). Writes the name used to name (size bytes).
+ *  Returns the TSS2_RC of the TCTI's init or of Tss2_TctiLdr_Initialize;
+ *  on success close *tcti with devid_tpm2_tcti_close(tcti, *own). */
 TSS2_RC devid_tpm2_tcti_open(const char *conf, TSS2_TCTI_CONTEXT **tcti,
-                             char *name, size_t size);
+                             int *own, char *name, size_t size);
+
+/** Finalizes and frees a TCTI opened by devid_tpm2_tcti_open (own as it
+ *  said), and sets *tcti to NULL. Accepts a NULL *tcti. */
+void devid_tpm2_tcti_close(TSS2_TCTI_CONTEXT **tcti, int own);
 
 /** Drops a TCTI inherited from the parent process in a fork child without
  *  disturbing the parent's connection (see tcti.c for which TCTIs can be
- *  finalized safely). name is the name it was opened with. */
-void devid_tpm2_tcti_forget(TSS2_TCTI_CONTEXT *tcti, const char *name);
+ *  finalized safely). own and name are what it was opened with. */
+void devid_tpm2_tcti_forget(TSS2_TCTI_CONTEXT *tcti, int own, const char *name);
 
 /* rc.c */
 

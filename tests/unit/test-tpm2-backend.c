@@ -606,6 +606,53 @@ static void test_caps_without_algs(void)
     devid_prov_free(pv);
 }
 
+/* 1 when pv's TCTI was opened without tctildr, 0 when through it. */
+static int tcti_own(struct devid_prov *pv)
+{
+    struct devid_tpm2 *st = NULL;
+    int r;
+
+    if (!devid_tpm2_esys_acquire(pv, &st)) {
+        return -1;
+    }
+    r = st->tcti_own;
+    devid_tpm2_esys_release(st);
+    return r;
+}
+
+/* "swtpm:CONF" is loaded from libtss2-tcti-swtpm.so.0 by devid itself; a
+ * library file name goes through tctildr and reaches the same TPM; a plain
+ * name without a library goes through tctildr too, which fails. */
+static void test_tcti_forms(void)
+{
+    char viafile[256];
+    struct devid_prov *pv;
+    struct devid_key *key;
+
+    CU_ASSERT_EQUAL(tcti_own(prov), 1);
+    snprintf(viafile, sizeof(viafile), "libtss2-tcti-swtpm.so.0:%s",
+             strchr(tcti, ':') + 1);
+    pv = devid_prov_new_standalone(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pv);
+    CU_ASSERT_FATAL(devid_config_set(pv, "tcti", viafile) == 1);
+    key = open_key(pv, "handle:0x81000020", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(tcti_own(pv), 0);
+    devid_prov_free(pv);
+    pv = devid_prov_new_standalone(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pv);
+    CU_ASSERT_FATAL(devid_config_set(pv, "tcti", "nosuchtcti:x=1") == 1);
+    ERR_clear_error();
+    CU_ASSERT_PTR_NULL(open_key(pv, "handle:0x81000020", NULL));
+    CU_ASSERT_EQUAL(last_reason(), DEVID_R_TPM_UNREACHABLE);
+    ERR_clear_error();
+    devid_prov_free(pv);
+}
+
 static void test_tpm2_openssl_interop(void)
 {
     struct devid_key *key;
@@ -1083,6 +1130,7 @@ int main(void)
     CU_add_test(s, "test_many_file_keys", test_many_file_keys);
     CU_add_test(s, "test_tpm2_tools_key", test_tpm2_tools_key);
     CU_add_test(s, "test_caps_without_algs", test_caps_without_algs);
+    CU_add_test(s, "test_tcti_forms", test_tcti_forms);
     CU_add_test(s, "test_threads", test_threads);
     CU_add_test(s, "test_fork", test_fork);
     CU_add_test(s, "test_auth_wrong_not_retried",
