@@ -459,11 +459,13 @@ int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
     struct devid_tpm2_key *k = key->be;
     int ok;
 
-    /* a key without a scheme of its own may use every scheme of its type
-     * that this TPM implements: read which (once per context). A key with
-     * one needs no TPM command for its caps */
+    /* an unrestricted key without a scheme of its own may use every
+     * scheme of its type that this TPM implements: read which (once per
+     * context). A key with one, or a restricted key (nothing without a
+     * scheme), needs no TPM command for its caps */
     if ((pub->type == TPM2_ALG_ECC || pub->type == TPM2_ALG_RSA)
         && devid_tpm2_pub_scheme(pub) == TPM2_ALG_NULL
+        && (pub->objectAttributes & TPMA_OBJECT_RESTRICTED) == 0
         && !devid_tpm2_caps_read(key->prov, st)) {
         return 0;
     }

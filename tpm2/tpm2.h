@@ -417,8 +417,10 @@ int devid_tpm2_key_use(struct devid_key *key, struct devid_tpm2 *st,
  *  Otherwise raises the reason for rc. Returns 0. */
 int devid_tpm2_key_fail(struct devid_key *key, const char *what, TSS2_RC rc);
 
-/** Fills key->pub and key->caps from a public area (lock held, caps read).
- *  Returns 1, or 0 with DEVID_R_UNSUPPORTED_KEY or DEVID_R_MALLOC. */
+/** Fills key->pub and key->caps from a public area (lock held), reading
+ *  the TPM's algorithms first (once per context) when the caps depend on
+ *  them: an unrestricted key without a scheme of its own. Returns 1, or 0
+ *  with DEVID_R_UNSUPPORTED_KEY, DEVID_R_MALLOC or a TPM error raised. */
 int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
                               const TPMT_PUBLIC *pub);
 
