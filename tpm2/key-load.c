@@ -383,6 +383,25 @@ static TPM2_ALG_ID devid_tpm2_pub_scheme(const TPMT_PUBLIC *pub)
                                      : pub->parameters.rsaDetail.scheme.scheme;
 }
 
+/* 1 when the key's caps depend on which algorithms this TPM implements:
+ * an unrestricted RSA key without a scheme of its own, which signs with
+ * RSASSA or RSAPSS through TPM2_Sign where the TPM has them, else with
+ * PKCS#1 or PSS encoded by devid through TPM2_RSA_Decrypt (ops.c). A key
+ * with a scheme has one the TPM implements (see devid_tpm2_caps); a
+ * restricted one has a scheme or does nothing for us. An EC key without
+ * a scheme signs with ECDSA and derives with ECDH or not at all: devid has
+ * no other way for either, so the answer would change only where a TPM
+ * lacking one fails: when the key is opened, or (without the read) at
+ * TPM2_Sign or TPM2_ECDH_ZGen with TPM_RC_SCHEME, named by devid's error.
+ * That read is one TPM command on every process's first use of an EC key,
+ * which is what TLS clients mostly hold. */
+static int devid_tpm2_algs_needed(const TPMT_PUBLIC *pub)
+{
+    return pub->type == TPM2_ALG_RSA
+           && pub->parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL
+           && (pub->objectAttributes & TPMA_OBJECT_RESTRICTED) == 0;
+}
+
 /* What the key may do: its attributes (Part 2 §8.3), its own scheme if it
  * has one, and the algorithms this TPM implements (st->algs, read when the
  * key has no scheme: see devid_tpm2_key_set_public). */
@@ -397,8 +416,9 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
     /* every operation below needs s NULL or s itself, and a TPM that
      * holds or loads a key with scheme s implements s: the scheme
      * interface types of Part 2 (TPMI_ALG_ECC_SCHEME, TPMI_ALG_RSA_SCHEME)
-     * admit only implemented algorithms, else TPM_RC_SCHEME */
-    unsigned int algs = s == TPM2_ALG_NULL ? st->algs : ~0u;
+     * admit only implemented algorithms, else TPM_RC_SCHEME. An EC key
+     * is taken for ECDSA and ECDH without asking (devid_tpm2_algs_needed) */
+    unsigned int algs = devid_tpm2_algs_needed(pub) ? st->algs : ~0u;
     unsigned int caps = 0;
 
     /* a restricted signing key (an attestation key) has its own scheme
@@ -459,14 +479,9 @@ int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
     struct devid_tpm2_key *k = key->be;
     int ok;
 
-    /* an unrestricted key without a scheme of its own may use every
-     * scheme of its type that this TPM implements: read which (once per
-     * context). A key with one, or a restricted key (nothing without a
-     * scheme), needs no TPM command for its caps */
-    if ((pub->type == TPM2_ALG_ECC || pub->type == TPM2_ALG_RSA)
-        && devid_tpm2_pub_scheme(pub) == TPM2_ALG_NULL
-        && (pub->objectAttributes & TPMA_OBJECT_RESTRICTED) == 0
-        && !devid_tpm2_caps_read(key->prov, st)) {
+    /* read which algorithms this TPM implements (once per context) only
+     * when the key's caps depend on it */
+    if (devid_tpm2_algs_needed(pub) && !devid_tpm2_caps_read(key->prov, st)) {
         return 0;
     }
     if (pub->type == TPM2_ALG_ECC) {

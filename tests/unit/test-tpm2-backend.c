@@ -579,7 +579,8 @@ static int algs_read(struct devid_prov *pv)
 
 /* A key with a scheme of its own opens without TPM2_GetCapability (the TPM
  * implements the scheme it accepted the key with) and offers that scheme
- * only; a key without one makes devid read the TPM's algorithms. */
+ * only; so does an EC key without one (ECDSA and ECDH are devid's only ways
+ * for it); an RSA key without one makes devid read the TPM's algorithms. */
 static void test_caps_without_algs(void)
 {
     struct devid_prov *pv = devid_prov_new_standalone(NULL);
@@ -600,6 +601,14 @@ static void test_caps_without_algs(void)
     if (key != NULL) {
         CU_ASSERT_EQUAL(key->caps,
                         DEVID_CAP_SIGN_ECDSA | DEVID_CAP_DERIVE_ECDH);
+        CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(algs_read(pv), 0);
+    key = open_key(pv, "handle:0x81000021", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_TRUE((key->caps & DEVID_CAP_SIGN_PSS) != 0);
         devid_key_free(key);
     }
     CU_ASSERT_EQUAL(algs_read(pv), 1);
