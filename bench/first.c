@@ -8,6 +8,13 @@
  *             the first EVP_PKEY_sign
  *   init      only OpenSSL's configuration: run with and without devid in
  *             OPENSSL_CONF, the difference is what an unused devid costs
+ *   fetch     the configuration and the first fetch, no key: run with and
+ *             without devid, the difference in the fetch is devid's share
+ *             of it (its algorithms join OpenSSL's name map)
+ *   load-tss2 dlopen of the tpm2-tss libraries the raw TPM program
+ *             (esys.c) links: it loads them before main, where its clock
+ *             does not run, and devid.so on its first TPM use, where it
+ *             does; run.sh adds this to the raw TPM first signature
  * This program links nothing but libcrypto, as an OpenSSL program does, so
  * that devid.so's own libraries (p11-kit, tpm2-tss) are loaded, and paid
  * for, when devid first uses the backend that needs them. The raw TPM path is in
@@ -119,8 +126,8 @@ static void devid_bench_first_evp(const struct devid_bench_first_opts *o,
         devid_bench_die("configuration");
     }
     devid_bench_phase(ph, "config");
-    if (o->key == NULL) {
-        return;                     /* init mode */
+    if (strcmp(o->mode, "init") == 0) {
+        return;
     }
     /* on its own: the key load would otherwise pay for it */
     md = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -129,6 +136,9 @@ static void devid_bench_first_evp(const struct devid_bench_first_opts *o,
     }
     EVP_MD_free(md);
     devid_bench_phase(ph, "fetch");
+    if (strcmp(o->mode, "fetch") == 0) {
+        return;
+    }
     pkey = devid_bench_load_key(o->key, NULL);
     if (pkey == NULL) {
         devid_bench_die("key");
@@ -144,12 +154,28 @@ static void devid_bench_first_evp(const struct devid_bench_first_opts *o,
     EVP_PKEY_free(pkey);
 }
 
+/* ---- loading tpm2-tss -------------------------------------------------- */
+
+static void devid_bench_first_tss2(struct devid_bench_phases *ph)
+{
+    static const char *const libs[] = { "libtss2-esys.so.0",
+                                        "libtss2-tctildr.so.0" };
+    size_t i;
+
+    for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+        if (dlopen(libs[i], RTLD_NOW | RTLD_GLOBAL) == NULL) {
+            devid_bench_die(libs[i]);
+        }
+    }
+    devid_bench_phase(ph, "load");
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void devid_bench_first_usage(void)
 {
     fprintf(stderr,
-            "usage: devid-bench-first --mode raw-p11|evp|init\n"
+            "usage: devid-bench-first --mode raw-p11|evp|init|fetch|load-tss2\n"
             "  raw-p11: --module SO --token LABEL --object LABEL --pin PIN\n"
             "  evp: --key NAME\n"
             "  [--label TEXT]\n");
@@ -191,8 +217,9 @@ int main(int argc, char **argv)
         devid_bench_first_p11(&o, &ph);
     } else if (strcmp(o.mode, "evp") == 0 && o.key) {
         devid_bench_first_evp(&o, &ph);
-    } else if (strcmp(o.mode, "init") == 0) {
-        o.key = NULL;
+    } else if (strcmp(o.mode, "load-tss2") == 0) {
+        devid_bench_first_tss2(&ph);
+    } else if (strcmp(o.mode, "init") == 0 || strcmp(o.mode, "fetch") == 0) {
         devid_bench_first_evp(&o, &ph);
     } else {
         devid_bench_first_usage();

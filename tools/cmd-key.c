@@ -114,6 +114,15 @@ static struct devid_key *devid_find_key(struct devid_tool *t,
     return first.key;
 }
 
+int devid_key_exists(struct devid_tool *t, const char *name)
+{
+    const struct devid_backend_ops *ops = devid_backend_for_name(name);
+    struct devid_key *key = ops != NULL ? devid_find_key(t, ops, name) : NULL;
+
+    devid_key_free(key);
+    return key != NULL;
+}
+
 /* Writes the reference file of key to path (or stdout when path is NULL). */
 int devid_write_key_ref(struct devid_tool *t, struct devid_key *key,
                         const char *path)

@@ -153,16 +153,30 @@ static int devid_renew_make_key(struct devid_tool *t, struct devid_renew *r)
     struct devid_key *key = NULL;
     const char *base = t->set.key != NULL ? t->set.key : r->cur.key;
     char stamp[32];
+    size_t len;
     int created = 0;
+    int n = 1;
     int rc;
 
     devid_utc_stamp(stamp, sizeof(stamp), 1);
+    len = strlen(stamp);
     r->new_key = base != NULL ? devid_renew_key_name(base, stamp) : NULL;
-    if (r->new_key != NULL && r->cur.key != NULL
-        && strcmp(r->new_key, r->cur.key) == 0) {
-        /* renewed twice within a second: never reuse the key in use */
+    /* renewed again within the second: a key of this name is there (the
+     * one in use, or a kept identity's), and a renewal never reuses a key */
+    while (r->new_key != NULL
+           && ((r->cur.key != NULL && strcmp(r->new_key, r->cur.key) == 0)
+               || devid_key_exists(t, r->new_key))) {
         free(r->new_key);
-        strncat(stamp, "-2", sizeof(stamp) - strlen(stamp) - 1);
+        r->new_key = NULL;
+        if (++n > 99) {
+            stamp[len] = '\0';
+            snprintf(r->detail, sizeof(r->detail),
+                     "cannot name a new key "
+                     "next to %s: keys named for %s to %s-99 are all there",
+                     base, stamp, stamp);
+            return devid_tool_fail(t, DEVID_EXIT_KEY, "%s", r->detail);
+        }
+        snprintf(stamp + len, sizeof(stamp) - len, "-%d", n);
         r->new_key = devid_renew_key_name(base, stamp);
     }
     if (r->new_key == NULL) {

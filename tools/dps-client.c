@@ -70,15 +70,6 @@ static long devid_dps_left_ms(const struct devid_dps_session *s)
            + (s->deadline.tv_nsec - now.tv_nsec) / 1000000;
 }
 
-static void devid_dps_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        continue;
-    }
-}
-
 /* xorshift64: spreads retries of many devices (jitter), nothing more. */
 static long devid_dps_jitter_ms(struct devid_dps_session *s, long max)
 {
@@ -381,7 +372,7 @@ static int devid_dps_wait(struct devid_dps_session *s, long ms,
                                " %s)", s->endpoint, waiting_for, ms / 1000,
                                ms % 1000 / 100, s->timeout_s, why);
     }
-    devid_dps_sleep_ms(ms);
+    devid_sleep_ms(ms);
     return DEVID_EXIT_OK;
 }
 

@@ -92,15 +92,6 @@ static long devid_mqtt_left_ms(const struct devid_mqtt *m)
            + (m->deadline.tv_nsec - now.tv_nsec) / 1000000;
 }
 
-static void devid_mqtt_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        continue;
-    }
-}
-
 /* Exponential backoff with jitter, never shorter than a sane retry-after
  * (§1.7, §1.8): the HTTPS client's rule. */
 static long devid_mqtt_backoff_ms(struct devid_mqtt *m, long retry_after)
@@ -135,7 +126,7 @@ static int devid_mqtt_wait(struct devid_mqtt *m, long ms,
                                m->endpoint, waiting_for, ms / 1000,
                                ms % 1000 / 100, m->timeout_s, why);
     }
-    devid_mqtt_sleep_ms(ms);
+    devid_sleep_ms(ms);
     return DEVID_EXIT_OK;
 }
 

@@ -23,12 +23,20 @@ void devid_test_pause(struct devid_tool *t, const char *step);
  *  must fail (path ends in NAME), else 0 (tests/cli/provision.sh). */
 int devid_test_fail_write(const char *path);
 
+/** DEVID_TEST_WAIT_DIVISOR=N (1 to 1000): returns ms / N, the time
+ *  devid_sleep_ms really waits between DPS tries, so tests whose subject is
+ *  not the waiting (a factory line, ten renewals) do not spend their time
+ *  asleep. Every decision (the waits asked for, their messages, the
+ *  deadline check) still uses ms. Otherwise returns ms. */
+long devid_test_wait_ms(long ms);
+
 #else
 
 /* Macros rather than empty inline functions: not even their names (which
  * debug information would keep) reach a build without the hooks. */
 #define devid_test_pause(t, step) ((void)(t), (void)(step))
 #define devid_test_fail_write(path) ((void)(path), 0)
+#define devid_test_wait_ms(ms) (ms)
 
 #endif
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -19,6 +21,7 @@
 #include "provider/prov.h"
 #include "provider/provider.h"
 #include "tools/escape.h"
+#include "tools/test-hooks.h"
 #include "tools/tool.h"
 
 /* Progress, errors and results often carry text from outside (a DPS
@@ -276,4 +279,16 @@ err:
     BIO_free(in);
     sk_X509_pop_free(chain, X509_free);
     return NULL;
+}
+
+void devid_sleep_ms(long ms)
+{
+    struct timespec ts;
+
+    ms = devid_test_wait_ms(ms);
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        continue;
+    }
 }

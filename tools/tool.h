@@ -196,6 +196,10 @@ int devid_settings_set(struct devid_tool *t, const char *where,
  *  reported). The one place tools/ turns text into a number. */
 int devid_parse_long(const char *text, long min, long max, long *out);
 
+/** Sleeps ms milliseconds, resuming after signals. The one place tools/
+ *  waits between network tries (DPS polls, Retry-After, backoff). */
+void devid_sleep_ms(long ms);
+
 /** Returns 1 when name is a key type devid keygen can make ("ec-p256",
  *  "rsa-2048"...), else 0. */
 int devid_key_type_known(const char *name);
@@ -296,6 +300,10 @@ int devid_mkdirs(const char *dir, unsigned int mode);
  *  created. A key of another type at name is an error. */
 int devid_key_ensure(struct devid_tool *t, const char *name, const char *type,
                      struct devid_key **out, int *created);
+
+/** Returns 1 when a private key is at name, 0 when none is (or name's
+ *  backend cannot tell); reports nothing. */
+int devid_key_exists(struct devid_tool *t, const char *name);
 
 /** Writes key's reference file (PKCS#11 URI or TSS2 PEM) to path, or to
  *  stdout when path is NULL. Returns a devid_exit code. */

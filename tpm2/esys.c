@@ -121,7 +121,7 @@ static void devid_tpm2_esys_forget(struct devid_tpm2 *st)
     if (st->esys != NULL) {
         Esys_Finalize(&st->esys);
     }
-    devid_tpm2_tcti_forget(st->tcti, st->tcti_name);
+    devid_tpm2_tcti_forget(st->tcti, st->tcti_own, st->tcti_name);
     st->tcti = NULL;
     st->caps_read = 0;
     st->curves_read = 0;
@@ -133,8 +133,8 @@ static int devid_tpm2_esys_open(struct devid_prov *prov, struct devid_tpm2 *st)
 {
     TSS2_RC rc;
 
-    rc = devid_tpm2_tcti_open(st->tcti_conf, &st->tcti, st->tcti_name,
-                              sizeof(st->tcti_name));
+    rc = devid_tpm2_tcti_open(st->tcti_conf, &st->tcti, &st->tcti_own,
+                              st->tcti_name, sizeof(st->tcti_name));
     if (rc != TSS2_RC_SUCCESS) {
         DEVID_RAISE(prov, DEVID_R_TPM_UNREACHABLE, "TCTI %s: %s (0x%x)",
                     st->tcti_name, Tss2_RC_Decode(rc), (unsigned int)rc);
@@ -144,7 +144,7 @@ static int devid_tpm2_esys_open(struct devid_prov *prov, struct devid_tpm2 *st)
     if (rc != TSS2_RC_SUCCESS) {
         DEVID_RAISE(prov, DEVID_R_TPM_UNREACHABLE, "TCTI %s: %s (0x%x)",
                     st->tcti_name, Tss2_RC_Decode(rc), (unsigned int)rc);
-        Tss2_TctiLdr_Finalize(&st->tcti);
+        devid_tpm2_tcti_close(&st->tcti, st->tcti_own);
         return 0;
     }
     st->pid = getpid();
@@ -243,7 +243,7 @@ void devid_tpm2_state_free(struct devid_prov *prov, void *state)
         Esys_Finalize(&st->esys);
     }
     if (st->tcti != NULL) {
-        Tss2_TctiLdr_Finalize(&st->tcti);
+        devid_tpm2_tcti_close(&st->tcti, st->tcti_own);
     }
     CRYPTO_THREAD_lock_free(st->lock);
     OPENSSL_free(st->tcti_conf);
@@ -325,10 +325,14 @@ int devid_tpm2_caps_read(struct devid_prov *prov, struct devid_tpm2 *st)
     if (st->caps_read) {
         return 1;
     }
+    /* only the six we use, TPM_ALG_RSASSA (0x14) to TPM_ALG_ECDH (0x19):
+     * the TPM lists the implemented ones from the first on, so one it
+     * lacks lets a later algorithm in, never hides one of ours */
     DEVID_TPM2_RETRY(st, NULL, rc,
                      Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
                                         ESYS_TR_NONE, TPM2_CAP_ALGS,
-                                        TPM2_ALG_FIRST, TPM2_MAX_CAP_ALGS,
+                                        TPM2_ALG_RSASSA,
+                                        TPM2_ALG_ECDH - TPM2_ALG_RSASSA + 1,
                                         &more, &cap));
     if (rc != TSS2_RC_SUCCESS) {
         devid_tpm2_rc_raise(prov, "Esys_GetCapability(ALGS)", rc);

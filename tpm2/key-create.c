@@ -272,7 +272,7 @@ static int devid_tpm2_create_blobs(struct devid_prov *prov,
     TSS2_RC rc;
     int ret = 0;
 
-    if (!devid_tpm2_esys_acquire(prov, &st) || !devid_tpm2_caps_read(prov, st)
+    if (!devid_tpm2_esys_acquire(prov, &st)
         || !devid_tpm2_curves_read(prov, st)) {
         goto end;
     }

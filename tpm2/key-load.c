@@ -376,8 +376,35 @@ static int devid_tpm2_pub_rsa(struct devid_key *key, const TPMT_PUBLIC *pub)
     return 1;
 }
 
+/* The key's own scheme, or TPM2_ALG_NULL (an ECC or RSA key). */
+static TPM2_ALG_ID devid_tpm2_pub_scheme(const TPMT_PUBLIC *pub)
+{
+    return pub->type == TPM2_ALG_ECC ? pub->parameters.eccDetail.scheme.scheme
+                                     : pub->parameters.rsaDetail.scheme.scheme;
+}
+
+/* 1 when the key's caps depend on which algorithms this TPM implements:
+ * an unrestricted RSA key without a scheme of its own, which signs with
+ * RSASSA or RSAPSS through TPM2_Sign where the TPM has them, else with
+ * PKCS#1 or PSS encoded by devid through TPM2_RSA_Decrypt (ops.c). A key
+ * with a scheme has one the TPM implements (see devid_tpm2_caps); a
+ * restricted one has a scheme or does nothing for us. An EC key without
+ * a scheme signs with ECDSA and derives with ECDH or not at all: devid has
+ * no other way for either, so the answer would change only where a TPM
+ * lacking one fails: when the key is opened, or (without the read) at
+ * TPM2_Sign or TPM2_ECDH_ZGen with TPM_RC_SCHEME, named by devid's error.
+ * That read is one TPM command on every process's first use of an EC key,
+ * which is what TLS clients mostly hold. */
+static int devid_tpm2_algs_needed(const TPMT_PUBLIC *pub)
+{
+    return pub->type == TPM2_ALG_RSA
+           && pub->parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL
+           && (pub->objectAttributes & TPMA_OBJECT_RESTRICTED) == 0;
+}
+
 /* What the key may do: its attributes (Part 2 §8.3), its own scheme if it
- * has one, and the algorithms this TPM implements. */
+ * has one, and the algorithms this TPM implements (st->algs, read when the
+ * key has no scheme: see devid_tpm2_key_set_public). */
 static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
                                     const struct devid_tpm2 *st)
 {
@@ -385,9 +412,13 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
     int restricted = (a & TPMA_OBJECT_RESTRICTED) != 0;
     int sign = (a & TPMA_OBJECT_SIGN_ENCRYPT) != 0;
     int dec = (a & TPMA_OBJECT_DECRYPT) != 0 && !restricted;
-    TPM2_ALG_ID s = pub->type == TPM2_ALG_ECC
-                        ? pub->parameters.eccDetail.scheme.scheme
-                        : pub->parameters.rsaDetail.scheme.scheme;
+    TPM2_ALG_ID s = devid_tpm2_pub_scheme(pub);
+    /* every operation below needs s NULL or s itself, and a TPM that
+     * holds or loads a key with scheme s implements s: the scheme
+     * interface types of Part 2 (TPMI_ALG_ECC_SCHEME, TPMI_ALG_RSA_SCHEME)
+     * admit only implemented algorithms, else TPM_RC_SCHEME. An EC key
+     * is taken for ECDSA and ECDH without asking (devid_tpm2_algs_needed) */
+    unsigned int algs = devid_tpm2_algs_needed(pub) ? st->algs : ~0u;
     unsigned int caps = 0;
 
     /* a restricted signing key (an attestation key) has its own scheme
@@ -402,21 +433,21 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
 
     if (pub->type == TPM2_ALG_ECC) {
         if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_ECDSA)
-            && (st->algs & DEVID_TPM2_ALG_ECDSA) != 0) {
+            && (algs & DEVID_TPM2_ALG_ECDSA) != 0) {
             caps |= DEVID_CAP_SIGN_ECDSA;
         }
         if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_ECDH)
-            && (st->algs & DEVID_TPM2_ALG_ECDH) != 0) {
+            && (algs & DEVID_TPM2_ALG_ECDH) != 0) {
             caps |= DEVID_CAP_DERIVE_ECDH;
         }
         return caps;
     }
     if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSASSA)
-        && (st->algs & DEVID_TPM2_ALG_RSASSA) != 0) {
+        && (algs & DEVID_TPM2_ALG_RSASSA) != 0) {
         caps |= DEVID_CAP_SIGN_PKCS1;
     }
     if (sign && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSAPSS)
-        && (st->algs & DEVID_TPM2_ALG_RSAPSS) != 0) {
+        && (algs & DEVID_TPM2_ALG_RSAPSS) != 0) {
         caps |= DEVID_CAP_SIGN_PSS;
     }
     if (dec && s == TPM2_ALG_NULL) {
@@ -426,11 +457,11 @@ static unsigned int devid_tpm2_caps(const TPMT_PUBLIC *pub,
                 | DEVID_CAP_DECRYPT_RAW;
     }
     if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_RSAES)
-        && (st->algs & DEVID_TPM2_ALG_RSAES) != 0) {
+        && (algs & DEVID_TPM2_ALG_RSAES) != 0) {
         caps |= DEVID_CAP_DECRYPT_PKCS1;
     }
     if (dec && (s == TPM2_ALG_NULL || s == TPM2_ALG_OAEP)
-        && (st->algs & DEVID_TPM2_ALG_OAEP) != 0) {
+        && (algs & DEVID_TPM2_ALG_OAEP) != 0) {
         caps |= DEVID_CAP_DECRYPT_OAEP;
     }
     if ((caps & DEVID_CAP_SIGN_PSS) != 0
@@ -448,6 +479,11 @@ int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
     struct devid_tpm2_key *k = key->be;
     int ok;
 
+    /* read which algorithms this TPM implements (once per context) only
+     * when the key's caps depend on it */
+    if (devid_tpm2_algs_needed(pub) && !devid_tpm2_caps_read(key->prov, st)) {
+        return 0;
+    }
     if (pub->type == TPM2_ALG_ECC) {
         ok = devid_tpm2_pub_ecc(key, pub);
     } else if (pub->type == TPM2_ALG_RSA) {
@@ -466,21 +502,24 @@ int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
     return 1;
 }
 
-/* Opens a persistent key: TPM 2.0 Part 3 §12.4 TPM2_ReadPublic. */
+/* Opens a persistent key: its public area as TPM 2.0 Part 3 §12.4
+ * TPM2_ReadPublic gives it. Esys_TR_FromTPMPublic sends that command and
+ * keeps the answer to itself; Esys_TR_Serialize gives it back, so a second
+ * TPM2_ReadPublic is sent only when that answer is not in the expected
+ * form (object.c). */
 static int devid_tpm2_key_open_handle(struct devid_key *key, const char *name,
                                       const struct devid_pin_cb *pin)
 {
     struct devid_tpm2_key *k = key->be;
     struct devid_tpm2 *st = NULL;
-    TPM2B_PUBLIC *pub = NULL;
+    TPM2B_PUBLIC *pub = NULL, known;
     TSS2_RC rc;
     int ret = 0;
 
     if (k->ask_auth && !devid_tpm2_key_ask_auth(key, name, pin)) {
         return 0;
     }
-    if (!devid_tpm2_esys_acquire(key->prov, &st)
-        || !devid_tpm2_caps_read(key->prov, st)) {
+    if (!devid_tpm2_esys_acquire(key->prov, &st)) {
         goto end;
     }
     DEVID_TPM2_RETRY(st, NULL, rc,
@@ -494,6 +533,10 @@ static int devid_tpm2_key_open_handle(struct devid_key *key, const char *name,
         goto end;
     }
     k->pgen = st->gen;
+    if (devid_tpm2_tr_public(st, k->ptr, k->handle, &known)) {
+        ret = devid_tpm2_key_set_public(key, st, &known.publicArea);
+        goto end;
+    }
     DEVID_TPM2_RETRY(st, NULL, rc,
                      Esys_ReadPublic(st->esys, k->ptr, ESYS_TR_NONE,
                                      ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
@@ -619,7 +662,6 @@ int devid_tpm2_key_from_keyfile(struct devid_prov *prov,
     /* load now, so a key file for another TPM fails here and not in the
      * middle of a handshake */
     if (!devid_tpm2_esys_acquire(prov, &st)
-        || !devid_tpm2_caps_read(prov, st)
         || !devid_tpm2_key_set_public(key, st, &k->kf->pub.publicArea)
         || !devid_tpm2_key_use(key, st, &tr)) {
         goto end;

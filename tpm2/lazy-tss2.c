@@ -50,6 +50,10 @@ DEVID_LAZY_ESYS(Esys_TR_Deserialize,
                 (ESYS_CONTEXT * esys_context, uint8_t const *buffer,
                  size_t buffer_size, ESYS_TR *esys_handle),
                 (esys_context, buffer, buffer_size, esys_handle))
+DEVID_LAZY_ESYS(Esys_TR_Serialize,
+                (ESYS_CONTEXT * esys_context, ESYS_TR object, uint8_t **buffer,
+                 size_t *buffer_size),
+                (esys_context, object, buffer, buffer_size))
 DEVID_LAZY_ESYS(Esys_TR_GetName,
                 (ESYS_CONTEXT * esysContext, ESYS_TR handle, TPM2B_NAME **name),
                 (esysContext, handle, name))

@@ -15,6 +15,7 @@
 #include <tss2/tss2_rc.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "tpm2/tpm2.h"
 
 /* A serialized ESYS_TR is small: a header, the handle, the Name and the
@@ -54,6 +55,72 @@ int devid_tpm2_pub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name)
     name->name[1] = (BYTE)pub->nameAlg;
     name->size = (UINT16)(mdlen + 2);
     return 1;
+}
+
+/* IESYSC_KEY_RSRC of tpm2-tss's esys_types.h (not a public header): the
+ * resource type ESYS gives a key's ESYS_TR, whose serialized form then
+ * ends with the key's TPM2B_PUBLIC. The same value in tpm2-tss 2.x to
+ * 4.x. */
+#define DEVID_TPM2_IESYS_KEY_RSRC 1u
+
+/* Big-endian integers of a TPM marshalled buffer. */
+static uint32_t devid_tpm2_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8
+           | p[3];
+}
+
+int devid_tpm2_pub_from_serialized(const uint8_t *buf, size_t len,
+                                   TPM2_HANDLE handle, TPM2B_PUBLIC *pub)
+{
+    TPM2B_NAME name, calc;
+    size_t off = 0, start, nlen;
+
+    /* handle (UINT32) || name (TPM2B_NAME) || rsrcType (UINT32) || misc
+     * (for a key: TPM2B_PUBLIC), iesys_MU_IESYS_RESOURCE_Marshal */
+    if (len < 6 || devid_tpm2_be32(buf) != handle) {
+        return 0;
+    }
+    nlen = (size_t)buf[4] << 8 | buf[5];
+    off = 6;
+    if (nlen > sizeof(name.name) || len - off < nlen + 4) {
+        return 0;
+    }
+    name.size = (UINT16)nlen;
+    memcpy(name.name, buf + off, nlen);
+    off += nlen;
+    if (devid_tpm2_be32(buf + off) != DEVID_TPM2_IESYS_KEY_RSRC) {
+        return 0;
+    }
+    off += 4;
+    start = off;
+    memset(pub, 0, sizeof(*pub));
+    if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, pub) != TSS2_RC_SUCCESS
+        || off != len || pub->size == 0 || off - start != 2u + pub->size) {
+        return 0;
+    }
+    /* the Name the TPM gave with the public area must be the public
+     * area's: nameAlg || H(TPMT_PUBLIC) */
+    return devid_tpm2_pub_name(&pub->publicArea, &calc)
+           && calc.size == name.size
+           && memcmp(calc.name, name.name, name.size) == 0;
+}
+
+int devid_tpm2_tr_public(struct devid_tpm2 *st, ESYS_TR tr, TPM2_HANDLE handle,
+                         TPM2B_PUBLIC *pub)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int ok;
+
+    ok = Esys_TR_Serialize(st->esys, tr, &buf, &len) == TSS2_RC_SUCCESS
+         && devid_tpm2_pub_from_serialized(buf, len, handle, pub);
+    Esys_Free(buf);
+    if (!ok) {
+        DEVID_DEBUG("tpm2", "0x%08x: no public area from ESYS, reading it",
+                    (unsigned int)handle);
+    }
+    return ok;
 }
 
 static unsigned char *devid_tpm2_object_read(struct devid_prov *prov,

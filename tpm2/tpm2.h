@@ -89,6 +89,7 @@ struct devid_tpm2 {
                                    * loaded between two operations */
     unsigned long gen;            /* bumped on every new ESYS context */
     TSS2_TCTI_CONTEXT *tcti;
+    int tcti_own; /* tcti opened without tctildr (tcti.c) */
     ESYS_CONTEXT *esys;
     int caps_read;
     unsigned int algs;            /* DEVID_TPM2_ALG_* */
@@ -215,15 +216,22 @@ void devid_tpm2_obj_clear(struct devid_tpm2 *st, struct devid_tpm2_obj *obj);
 /* tcti.c */
 
 /** Opens the TCTI: conf when not NULL, else $TPM2OPENSSL_TCTI, $TSS2_TCTI,
- *  $TPM2TOOLS_TCTI, else the tctildr default. Writes the name used to name
- *  (size bytes). Returns the TSS2_RC of Tss2_TctiLdr_Initialize. */
+ *  $TPM2TOOLS_TCTI, else the tctildr default. A plain "NAME[:CONF]" is
+ *  opened from libtss2-tcti-NAME.so.0 by devid itself (*own 1), anything
+ *  else by tctildr (*own 0). Writes the name used to name (size bytes).
+ *  Returns the TSS2_RC of the TCTI's init or of Tss2_TctiLdr_Initialize;
+ *  on success close *tcti with devid_tpm2_tcti_close(tcti, *own). */
 TSS2_RC devid_tpm2_tcti_open(const char *conf, TSS2_TCTI_CONTEXT **tcti,
-                             char *name, size_t size);
+                             int *own, char *name, size_t size);
+
+/** Finalizes and frees a TCTI opened by devid_tpm2_tcti_open (own as it
+ *  said), and sets *tcti to NULL. Accepts a NULL *tcti. */
+void devid_tpm2_tcti_close(TSS2_TCTI_CONTEXT **tcti, int own);
 
 /** Drops a TCTI inherited from the parent process in a fork child without
  *  disturbing the parent's connection (see tcti.c for which TCTIs can be
- *  finalized safely). name is the name it was opened with. */
-void devid_tpm2_tcti_forget(TSS2_TCTI_CONTEXT *tcti, const char *name);
+ *  finalized safely). own and name are what it was opened with. */
+void devid_tpm2_tcti_forget(TSS2_TCTI_CONTEXT *tcti, int own, const char *name);
 
 /* rc.c */
 
@@ -317,6 +325,21 @@ int devid_tpm2_nv_delete_cert(struct devid_prov *prov, const char *name);
  *  or 0 for a name algorithm it does not know. */
 int devid_tpm2_pub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name);
 
+/** Parses the serialized ESYS_TR of a persistent key (Esys_TR_Serialize)
+ *  into *pub, the public area ESYS read with TPM2_ReadPublic in
+ *  Esys_TR_FromTPMPublic. Takes it only when every part is as expected:
+ *  the handle, a key resource, sizes that add up to len exactly, and a
+ *  Name that is the public area's own. Returns 1, or 0 (nothing raised). */
+int devid_tpm2_pub_from_serialized(const uint8_t *buf, size_t len,
+                                   TPM2_HANDLE handle, TPM2B_PUBLIC *pub);
+
+/** The public area of tr, the ESYS_TR of persistent handle handle, as ESYS
+ *  keeps it from Esys_TR_FromTPMPublic: no TPM command (lock held).
+ *  Returns 1, or 0 when ESYS does not give it in the expected form (the
+ *  caller then sends TPM2_ReadPublic); nothing raised. */
+int devid_tpm2_tr_public(struct devid_tpm2 *st, ESYS_TR tr, TPM2_HANDLE handle,
+                         TPM2B_PUBLIC *pub);
+
 /** Reads an "object:" file (a serialized ESYS_TR): the persistent handle
  *  and the Name it had. No TPM command. Returns 1, or 0 with
  *  DEVID_R_BAD_KEY_FILE or DEVID_R_UNSUPPORTED_KEY raised. */
@@ -394,8 +417,10 @@ int devid_tpm2_key_use(struct devid_key *key, struct devid_tpm2 *st,
  *  Otherwise raises the reason for rc. Returns 0. */
 int devid_tpm2_key_fail(struct devid_key *key, const char *what, TSS2_RC rc);
 
-/** Fills key->pub and key->caps from a public area (lock held, caps read).
- *  Returns 1, or 0 with DEVID_R_UNSUPPORTED_KEY or DEVID_R_MALLOC. */
+/** Fills key->pub and key->caps from a public area (lock held), reading
+ *  the TPM's algorithms first (once per context) when the caps depend on
+ *  them: an unrestricted key without a scheme of its own. Returns 1, or 0
+ *  with DEVID_R_UNSUPPORTED_KEY, DEVID_R_MALLOC or a TPM error raised. */
 int devid_tpm2_key_set_public(struct devid_key *key, struct devid_tpm2 *st,
                               const TPMT_PUBLIC *pub);
 

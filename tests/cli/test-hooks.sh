@@ -10,10 +10,10 @@ set -euf
 devid=$top_builddir/devid
 [ -f "$devid" ] || fail "no devid binary at $devid"
 if grep -q '^#define DEVID_TEST_HOOKS 1' "$top_builddir/config.h"; then
-    for hook in DEVID_TEST_PAUSE DEVID_TEST_FAIL_WRITE; do
+    for hook in DEVID_TEST_PAUSE DEVID_TEST_FAIL_WRITE DEVID_TEST_WAIT_DIVISOR; do
         grep -q -a "$hook" "$devid" || fail "a --enable-test-hooks build without $hook in $devid"
     done
-    ok "test build (--enable-test-hooks): devid has DEVID_TEST_PAUSE and DEVID_TEST_FAIL_WRITE"
+    ok "test build (--enable-test-hooks): devid has DEVID_TEST_PAUSE, DEVID_TEST_FAIL_WRITE and DEVID_TEST_WAIT_DIVISOR"
 else
     n=0
     for f in "$devid" "$top_builddir/devid-dps-emulator" "$top_builddir/.libs/devid.so" \

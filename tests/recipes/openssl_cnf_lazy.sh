@@ -37,8 +37,8 @@ traced_curl() {
     touch "$2.debug"
 }
 
-# the files a PKCS#11 or TPM start would open (libtss2-tctildr itself is a
-# link-time dependency of devid.so; the TCTI modules it loads are not)
+# the files a PKCS#11 or TPM start would open (tpm2-tss and the TCTI
+# modules, which devid or tctildr load on a TPM key's first use)
 BACKEND_FILES='softhsm|p11-kit-proxy|opensc-pkcs11|pkcs11/|/dev/tpm|libtss2-tcti-|swtpm'
 
 traced_curl soft.key idle

@@ -139,11 +139,14 @@ static void test_pkcs11_maps_p11kit(void)
 }
 
 #ifdef DEVID_HAVE_TPM2
-/* A TPM name maps the TCTI loader (the TPM is not there: nothing more). */
+/* A TPM name maps the TCTI's library, which devid opens itself for
+ * "swtpm:..." without the TCTI loader (the TPM is not there: nothing
+ * more). */
 static void test_tpm2_maps_tss2(void)
 {
     store_try("handle:0x81000001");
-    CU_ASSERT_EQUAL(mapped("libtss2-tctildr"), 1);
+    CU_ASSERT_EQUAL(mapped("libtss2-tcti-swtpm"), 1);
+    CU_ASSERT_EQUAL(mapped("libtss2-tctildr"), 0);
 }
 #endif
 

@@ -74,18 +74,6 @@ static struct devid_p11_key *p11key(const struct devid_key *key)
     return key->be;
 }
 
-static int sign_ec(struct devid_key *key, EVP_PKEY *pkey)
-{
-    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
-    unsigned char dgst[32];
-    unsigned char sig[64];
-    size_t siglen = sizeof(sig);
-
-    RAND_bytes(dgst, sizeof(dgst));
-    return devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen) == 1
-           && (pkey == NULL || tp11_verify_ecdsa(pkey, dgst, 32, sig, siglen));
-}
-
 /* SoftHSM 2.6 enforces the attribute: without the context login C_Sign
  * fails. Otherwise the tests below would prove nothing. */
 static void test_token_enforces(void)
@@ -127,7 +115,7 @@ static void test_sign_always_auth(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     pkey = tp11_pkey(key);
     for (i = 0; i < 5; i++) {
-        ok += sign_ec(key, pkey);
+        ok += tp11_sign_ecdsa(key, pkey);
     }
     CU_ASSERT_EQUAL(ok, 5);
     CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_READY);
@@ -206,15 +194,15 @@ static void test_wrong_pin_once(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(count);
     before = count("C_Login");
     ERR_clear_error();
-    CU_ASSERT(!sign_ec(key, NULL));
+    CU_ASSERT(!tp11_sign_ecdsa(key, NULL));
     CU_ASSERT_EQUAL(tp11_last_reason(data, sizeof(data)),
                     DEVID_R_PIN_INCORRECT);
     CU_ASSERT_PTR_NOT_NULL(strstr(data, "context-specific"));
     CU_ASSERT_EQUAL(count("C_Login"), before + 1);
     ERR_clear_error();
-    CU_ASSERT(!sign_ec(key, NULL));
+    CU_ASSERT(!tp11_sign_ecdsa(key, NULL));
     CU_ASSERT_EQUAL(tp11_last_reason(NULL, 0), DEVID_R_PIN_REFUSED_BEFORE);
-    CU_ASSERT(!sign_ec(key, NULL));
+    CU_ASSERT(!tp11_sign_ecdsa(key, NULL));
     CU_ASSERT_EQUAL(count("C_Login"), before + 1);
     ERR_clear_error();
     devid_key_free(key);
@@ -233,7 +221,7 @@ static void test_no_pin(void)
     key = tp11_find_key(none, URI_EC);
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     ERR_clear_error();
-    CU_ASSERT(!sign_ec(key, NULL));
+    CU_ASSERT(!tp11_sign_ecdsa(key, NULL));
     CU_ASSERT_EQUAL(tp11_last_reason(data, sizeof(data)), DEVID_R_PIN_REQUIRED);
     CU_ASSERT_PTR_NOT_NULL(strstr(data, "CKA_ALWAYS_AUTHENTICATE"));
     ERR_clear_error();

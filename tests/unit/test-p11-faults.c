@@ -199,17 +199,6 @@ static void test_pin_locked(void)
     devid_prov_free(p);
 }
 
-static int sign(struct devid_key *key)
-{
-    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
-    unsigned char dgst[32];
-    unsigned char sig[64];
-    size_t siglen = sizeof(sig);
-
-    RAND_bytes(dgst, sizeof(dgst));
-    return devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen);
-}
-
 /* The second signature makes the session copy (one C_CopyObject, and the
  * reads that check it); after it nothing but C_SignInit/C_Sign is
  * called. */
@@ -232,9 +221,9 @@ static void test_sign_path_calls(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     copies = faults_count("C_CopyObject");
-    CU_ASSERT_FATAL(sign(key) == 1);
+    CU_ASSERT_FATAL(tp11_sign_ecdsa(key, NULL) == 1);
     CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies);
-    CU_ASSERT_FATAL(sign(key) == 1);
+    CU_ASSERT_FATAL(tp11_sign_ecdsa(key, NULL) == 1);
     CU_ASSERT_EQUAL(faults_count("C_CopyObject"), copies + 1);
     CU_ASSERT_EQUAL(((struct devid_p11_key *)key->be)->copy_state,
                     DEVID_P11_COPY_READY);
@@ -244,7 +233,7 @@ static void test_sign_path_calls(void)
     signs = faults_count("C_Sign");
     inits = faults_count("C_SignInit");
     for (i = 0; i < 100; i++) {
-        ok += sign(key);
+        ok += tp11_sign_ecdsa(key, NULL);
     }
     CU_ASSERT_EQUAL(ok, 100);
     for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
@@ -274,17 +263,9 @@ static CK_OBJECT_HANDLE copy_of(const struct devid_key *key)
 /* A signature that OpenSSL's default provider verifies. */
 static int sign_ok(struct devid_key *key)
 {
-    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
-    unsigned char dgst[32];
-    unsigned char sig[64];
-    size_t siglen = sizeof(sig);
     EVP_PKEY *pkey = tp11_pkey(key);
-    int ok;
+    int ok = pkey != NULL && tp11_sign_ecdsa(key, pkey);
 
-    RAND_bytes(dgst, sizeof(dgst));
-    ok = pkey != NULL
-         && devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen) == 1
-         && tp11_verify_ecdsa(pkey, dgst, 32, sig, siglen);
     EVP_PKEY_free(pkey);
     return ok;
 }
@@ -421,11 +402,11 @@ static void test_fault_table(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         CU_ASSERT_FATAL(faults_set(cases[i].spec));
         ERR_clear_error();
-        CU_ASSERT(sign(key) == 0);
+        CU_ASSERT(tp11_sign_ecdsa(key, NULL) == 0);
         CU_ASSERT_EQUAL(ERR_peek_error(), ERR_peek_last_error()); /* once */
         expect_error(cases[i].reason, cases[i].text);
         faults_set(NULL);
-        CU_ASSERT(sign(key) == 1);
+        CU_ASSERT(tp11_sign_ecdsa(key, NULL) == 1);
     }
     devid_key_free(key);
     devid_prov_free(p);
@@ -499,7 +480,7 @@ static void test_fork_no_parent_calls(void)
     int status = -1;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
-    CU_ASSERT_FATAL(sign(key) == 1);
+    CU_ASSERT_FATAL(tp11_sign_ecdsa(key, NULL) == 1);
     fflush(NULL);
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
@@ -512,8 +493,8 @@ static void test_fork_no_parent_calls(void)
         unsigned long init0 = faults_count("C_Initialize");
         int bad = 0;
 
-        bad |= sign(key) != 1;
-        bad |= (sign(key) != 1) << 1;
+        bad |= tp11_sign_ecdsa(key, NULL) != 1;
+        bad |= (tp11_sign_ecdsa(key, NULL) != 1) << 1;
         bad |= (faults_count("C_CloseSession") != close0) << 2;
         bad |= (faults_count("C_Logout") != logout0) << 3;
         /* login checked again (SoftHSM's copy in the child may still say
@@ -532,7 +513,7 @@ static void test_fork_no_parent_calls(void)
     CU_ASSERT(waitpid(pid, &status, 0) == pid);
     CU_ASSERT(WIFEXITED(status));
     CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
-    CU_ASSERT(sign(key) == 1);
+    CU_ASSERT(tp11_sign_ecdsa(key, NULL) == 1);
     devid_key_free(key);
     devid_prov_free(p);
 }

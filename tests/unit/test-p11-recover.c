@@ -156,18 +156,6 @@ static int suite_clean(void)
     return 0;
 }
 
-static int sign_ok(struct devid_key *key, EVP_PKEY *pkey)
-{
-    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
-    unsigned char dgst[32];
-    unsigned char sig[64];
-    size_t siglen = sizeof(sig);
-
-    RAND_bytes(dgst, sizeof(dgst));
-    return devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen) == 1
-           && tp11_verify_ecdsa(pkey, dgst, 32, sig, siglen);
-}
-
 /* Signs until it works, for at most limit seconds; returns the seconds it
  * took, or -1. */
 static double sign_until(struct devid_key *key, EVP_PKEY *pkey, double limit)
@@ -175,7 +163,7 @@ static double sign_until(struct devid_key *key, EVP_PKEY *pkey, double limit)
     double t0 = now_s();
 
     while (now_s() - t0 < limit) {
-        if (sign_ok(key, pkey)) {
+        if (tp11_sign_ecdsa(key, pkey)) {
             ERR_clear_error();
             return now_s() - t0;
         }
@@ -206,7 +194,7 @@ static void test_server_restart(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     pkey = tp11_pkey(key);
     for (i = 0; i < 5; i++) {
-        ok += sign_ok(key, pkey);
+        ok += tp11_sign_ecdsa(key, pkey);
     }
     CU_ASSERT_EQUAL(ok, 5);
     CU_ASSERT_EQUAL(((struct devid_p11_key *)key->be)->copy_state,
@@ -216,7 +204,7 @@ static void test_server_restart(void)
         for (i = 0; i < 3; i++) {
             ERR_clear_error();
             t0 = now_s();
-            CU_ASSERT(!sign_ok(key, pkey));
+            CU_ASSERT(!tp11_sign_ecdsa(key, pkey));
             took = now_s() - t0;
             CU_ASSERT(took < 2.0);
             CU_ASSERT_EQUAL(tp11_last_reason(data, sizeof(data)),
@@ -231,7 +219,7 @@ static void test_server_restart(void)
         CU_ASSERT(took >= 0 && took < 2.0);
         ok = 0;
         for (i = 0; i < 5; i++) {
-            ok += sign_ok(key, pkey);
+            ok += tp11_sign_ecdsa(key, pkey);
         }
         CU_ASSERT_EQUAL(ok, 5);
     }
@@ -278,7 +266,7 @@ static void test_restart_between_ops(void)
     memset(&dp, 0, sizeof(dp));
     dp.pad = DEVID_PAD_PKCS1;
     for (i = 0; i < 3; i++) {
-        CU_ASSERT(sign_ok(ec, ecpub));
+        CU_ASSERT(tp11_sign_ecdsa(ec, ecpub));
         ptlen = sizeof(pt);
         CU_ASSERT(devid_pkcs11_backend.decrypt(rsa, &dp, ct, ctlen, pt, &ptlen)
                   == 1);
@@ -323,8 +311,8 @@ static void test_token_appears(void)
     ERR_clear_error();
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     pkey = tp11_pkey(key);
-    CU_ASSERT(sign_ok(key, pkey));
-    CU_ASSERT(sign_ok(key, pkey));
+    CU_ASSERT(tp11_sign_ecdsa(key, pkey));
+    CU_ASSERT(tp11_sign_ecdsa(key, pkey));
     EVP_PKEY_free(pkey);
     devid_key_free(key);
     devid_prov_free(prov);
@@ -355,22 +343,22 @@ static void test_device_removed(void)
     dlclose(h);
     CU_ASSERT_FATAL(count != NULL && set != NULL);
     pkey = tp11_pkey(key);
-    CU_ASSERT(sign_ok(key, pkey));
-    CU_ASSERT(sign_ok(key, pkey));
+    CU_ASSERT(tp11_sign_ecdsa(key, pkey));
+    CU_ASSERT(tp11_sign_ecdsa(key, pkey));
     logins = count("C_Login");
     CU_ASSERT(set("C_SignInit=CKR_DEVICE_REMOVED,"
                   "C_GetSessionInfo=CKR_DEVICE_REMOVED,"
                   "C_GetTokenInfo=CKR_TOKEN_NOT_PRESENT"));
     ERR_clear_error();
-    CU_ASSERT(!sign_ok(key, pkey));
+    CU_ASSERT(!tp11_sign_ecdsa(key, pkey));
     CU_ASSERT_EQUAL(tp11_last_reason(NULL, 0), DEVID_R_NO_TOKEN);
-    CU_ASSERT(!sign_ok(key, pkey));
+    CU_ASSERT(!tp11_sign_ecdsa(key, pkey));
     CU_ASSERT_EQUAL(tp11_last_reason(NULL, 0), DEVID_R_NO_TOKEN);
     CU_ASSERT_EQUAL(count("C_Login"), logins);
     ERR_clear_error();
     CU_ASSERT(set(""));
-    CU_ASSERT(sign_ok(key, pkey));
-    CU_ASSERT(sign_ok(key, pkey));
+    CU_ASSERT(tp11_sign_ecdsa(key, pkey));
+    CU_ASSERT(tp11_sign_ecdsa(key, pkey));
     CU_ASSERT_EQUAL(count("C_Login"), logins + 1);
     CU_ASSERT_EQUAL(ERR_peek_error(), 0);
     EVP_PKEY_free(pkey);

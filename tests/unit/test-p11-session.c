@@ -59,18 +59,6 @@ static struct devid_p11_key *p11key(const struct devid_key *key)
     return key->be;
 }
 
-static int sign_ec_ok(struct devid_key *key, EVP_PKEY *pkey)
-{
-    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
-    unsigned char dgst[32];
-    unsigned char sig[64];
-    size_t siglen = sizeof(sig);
-
-    RAND_bytes(dgst, sizeof(dgst));
-    return devid_pkcs11_backend.sign(key, &sp, dgst, 32, sig, &siglen) == 1
-           && tp11_verify_ecdsa(pkey, dgst, 32, sig, siglen);
-}
-
 /* A CK_BBOOL attribute of an object, read on a pooled session: 0 or 1,
  * or -1 when the token does not answer (no such object). */
 static int obj_bool(struct devid_p11_token *tok, CK_OBJECT_HANDLE h,
@@ -107,10 +95,10 @@ static void test_copy_second_use(void)
     tok = p11key(key)->tok;
     pkey = tp11_pkey(key);
     CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_UNUSED);
-    CU_ASSERT(sign_ec_ok(key, pkey));
+    CU_ASSERT(tp11_sign_ecdsa(key, pkey));
     CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_WANTED);
     for (i = 0; i < 20; i++) {
-        ok += sign_ec_ok(key, pkey);
+        ok += tp11_sign_ecdsa(key, pkey);
     }
     CU_ASSERT_EQUAL(ok, 20);
     CU_ASSERT_EQUAL_FATAL(p11key(key)->copy_state, DEVID_P11_COPY_READY);
@@ -181,7 +169,7 @@ static void test_copy_setting_none(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     pkey = tp11_pkey(key);
     for (i = 0; i < 5; i++) {
-        ok += sign_ec_ok(key, pkey);
+        ok += tp11_sign_ecdsa(key, pkey);
     }
     CU_ASSERT_EQUAL(ok, 5);
     CU_ASSERT_EQUAL(p11key(key)->copy_state, DEVID_P11_COPY_NONE);

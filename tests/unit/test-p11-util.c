@@ -10,6 +10,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 
 #include "common/err.h"
@@ -114,6 +115,20 @@ EVP_PKEY *tp11_pkey(const struct devid_key *key)
     BN_free(n);
     BN_free(e);
     return pkey;
+}
+
+int tp11_sign_ecdsa(struct devid_key *key, EVP_PKEY *pkey)
+{
+    struct devid_sign_params sp = { DEVID_SIG_ECDSA, NID_sha256, 0, 0 };
+    unsigned char dgst[32];
+    unsigned char sig[2 * 66];
+    size_t siglen = sizeof(sig);
+
+    RAND_bytes(dgst, sizeof(dgst));
+    return devid_pkcs11_backend.sign(key, &sp, dgst, sizeof(dgst), sig, &siglen)
+               == 1
+           && (pkey == NULL
+               || tp11_verify_ecdsa(pkey, dgst, sizeof(dgst), sig, siglen));
 }
 
 int tp11_verify_ecdsa(EVP_PKEY *pkey, const unsigned char *dgst,

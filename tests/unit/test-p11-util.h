@@ -41,6 +41,11 @@ int tp11_run(const char *fmt, ...);
 /** Builds an OpenSSL public key from the key's public half. */
 EVP_PKEY *tp11_pkey(const struct devid_key *key);
 
+/** Signs a random 32-byte digest with ECDSA through the PKCS#11 backend.
+ *  Returns 1 when the backend signed and, when pkey is not NULL, pkey
+ *  verifies the signature; else 0. */
+int tp11_sign_ecdsa(struct devid_key *key, EVP_PKEY *pkey);
+
 /** Verifies a raw r||s ECDSA signature over a digest with pkey. */
 int tp11_verify_ecdsa(EVP_PKEY *pkey, const unsigned char *dgst,
                       size_t dlen, const unsigned char *sig, size_t siglen);

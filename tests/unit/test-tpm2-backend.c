@@ -6,6 +6,7 @@
  * fork, auth failures and an unreachable TPM. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <tss2/tss2_mu.h>
 
 #include "common/err.h"
 #include "provider/backend.h"
@@ -256,6 +258,12 @@ static int suite_init(void)
              "'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'"
              " && $F && tpm2_load -C 0x81000100 -u r.pub -r r.priv -c r.ctx"
              " && tpm2_evictcontrol -C o -c r.ctx 0x81000021 && $F"
+             /* a key with a scheme of its own: ECDSA with SHA-256 */
+             " && tpm2_create -C 0x81000100 -G ecc256:ecdsa-sha256 -u s.pub"
+             " -r s.priv -a "
+             "'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'"
+             " && $F && tpm2_load -C 0x81000100 -u s.pub -r s.priv -c s.ctx"
+             " && tpm2_evictcontrol -C o -c s.ctx 0x81000022 && $F"
              " && tpm2_create -C 0x81000100 -G ecc256 -p s3cret -u a.pub"
              " -r a.priv"
              " && $F && tpm2_load -C 0x81000100 -u a.pub -r a.priv -c a.ctx"
@@ -555,6 +563,105 @@ static void test_tpm2_tools_key(void)
     devid_key_free(key);
 }
 
+/* 1 when pv's TPM context has read the TPM's algorithms. */
+static int algs_read(struct devid_prov *pv)
+{
+    struct devid_tpm2 *st = NULL;
+    int r;
+
+    if (!devid_tpm2_esys_acquire(pv, &st)) {
+        return -1;
+    }
+    r = st->caps_read;
+    devid_tpm2_esys_release(st);
+    return r;
+}
+
+/* A key with a scheme of its own opens without TPM2_GetCapability (the TPM
+ * implements the scheme it accepted the key with) and offers that scheme
+ * only; so does an EC key without one (ECDSA and ECDH are devid's only ways
+ * for it); an RSA key without one makes devid read the TPM's algorithms. */
+static void test_caps_without_algs(void)
+{
+    struct devid_prov *pv = devid_prov_new_standalone(NULL);
+    struct devid_key *key;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pv);
+    CU_ASSERT_FATAL(devid_config_set(pv, "tcti", tcti) == 1);
+    key = open_key(pv, "handle:0x81000022", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_EQUAL(key->caps, DEVID_CAP_SIGN_ECDSA);
+        CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(algs_read(pv), 0);
+    key = open_key(pv, "handle:0x81000020", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_EQUAL(key->caps,
+                        DEVID_CAP_SIGN_ECDSA | DEVID_CAP_DERIVE_ECDH);
+        CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(algs_read(pv), 0);
+    key = open_key(pv, "handle:0x81000021", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_TRUE((key->caps & DEVID_CAP_SIGN_PSS) != 0);
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(algs_read(pv), 1);
+    devid_prov_free(pv);
+}
+
+/* 1 when pv's TCTI was opened without tctildr, 0 when through it. */
+static int tcti_own(struct devid_prov *pv)
+{
+    struct devid_tpm2 *st = NULL;
+    int r;
+
+    if (!devid_tpm2_esys_acquire(pv, &st)) {
+        return -1;
+    }
+    r = st->tcti_own;
+    devid_tpm2_esys_release(st);
+    return r;
+}
+
+/* "swtpm:CONF" is loaded from libtss2-tcti-swtpm.so.0 by devid itself; a
+ * library file name goes through tctildr and reaches the same TPM; a plain
+ * name without a library goes through tctildr too, which fails. */
+static void test_tcti_forms(void)
+{
+    char viafile[256];
+    struct devid_prov *pv;
+    struct devid_key *key;
+
+    CU_ASSERT_EQUAL(tcti_own(prov), 1);
+    snprintf(viafile, sizeof(viafile), "libtss2-tcti-swtpm.so.0:%s",
+             strchr(tcti, ':') + 1);
+    pv = devid_prov_new_standalone(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pv);
+    CU_ASSERT_FATAL(devid_config_set(pv, "tcti", viafile) == 1);
+    key = open_key(pv, "handle:0x81000020", NULL);
+    CU_ASSERT_PTR_NOT_NULL(key);
+    if (key != NULL) {
+        CU_ASSERT_TRUE(sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
+        devid_key_free(key);
+    }
+    CU_ASSERT_EQUAL(tcti_own(pv), 0);
+    devid_prov_free(pv);
+    pv = devid_prov_new_standalone(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pv);
+    CU_ASSERT_FATAL(devid_config_set(pv, "tcti", "nosuchtcti:x=1") == 1);
+    ERR_clear_error();
+    CU_ASSERT_PTR_NULL(open_key(pv, "handle:0x81000020", NULL));
+    CU_ASSERT_EQUAL(last_reason(), DEVID_R_TPM_UNREACHABLE);
+    ERR_clear_error();
+    devid_prov_free(pv);
+}
+
 static void test_tpm2_openssl_interop(void)
 {
     struct devid_key *key;
@@ -833,6 +940,141 @@ static void test_lockout(void)
     CU_ASSERT_TRUE(sign_verify(ec256, "SHA256", DEVID_SIG_ECDSA));
 }
 
+/* ---- the public area ESYS keeps ------------------------------------ */
+
+/* When set, the serialized ESYS_TR this test program hands devid has its
+ * last byte (in the key's public area) flipped. Defined here, this
+ * Esys_TR_Serialize is the one libdevid-core calls; it wraps tpm2-tss's. */
+static int corrupt_serialize;
+
+TSS2_RC Esys_TR_Serialize(ESYS_CONTEXT *esys, ESYS_TR object, uint8_t **buf,
+                          size_t *len)
+{
+    TSS2_RC (*real)(ESYS_CONTEXT *, ESYS_TR, uint8_t **, size_t *);
+    TSS2_RC rc;
+
+    *(void **)&real = dlsym(RTLD_NEXT, "Esys_TR_Serialize");
+    if (real == NULL) {
+        return TSS2_ESYS_RC_GENERAL_FAILURE;
+    }
+    rc = real(esys, object, buf, len);
+    if (rc == TSS2_RC_SUCCESS && corrupt_serialize && *len > 0) {
+        (*buf)[*len - 1] ^= 0x01;
+    }
+    return rc;
+}
+
+/* 1 when a and b marshal to the same bytes. */
+static int same_public(const TPM2B_PUBLIC *a, const TPM2B_PUBLIC *b)
+{
+    uint8_t ba[sizeof(*a)], bb[sizeof(*b)];
+    size_t la = 0, lb = 0;
+
+    return Tss2_MU_TPM2B_PUBLIC_Marshal(a, ba, sizeof(ba), &la)
+               == TSS2_RC_SUCCESS
+           && Tss2_MU_TPM2B_PUBLIC_Marshal(b, bb, sizeof(bb), &lb)
+                  == TSS2_RC_SUCCESS
+           && la == lb && memcmp(ba, bb, la) == 0;
+}
+
+/* The public area ESYS hands back for handle equals what TPM2_ReadPublic
+ * returns. */
+static void check_tr_public(TPM2_HANDLE handle)
+{
+    struct devid_tpm2 *st = NULL;
+    TPM2B_PUBLIC known, *read = NULL;
+    ESYS_TR tr = ESYS_TR_NONE;
+
+    CU_ASSERT_FATAL(devid_tpm2_esys_acquire(prov, &st) == 1);
+    CU_ASSERT(Esys_TR_FromTPMPublic(st->esys, handle, ESYS_TR_NONE,
+                                    ESYS_TR_NONE, ESYS_TR_NONE, &tr)
+              == TSS2_RC_SUCCESS);
+    CU_ASSERT(Esys_ReadPublic(st->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE,
+                              ESYS_TR_NONE, &read, NULL, NULL)
+              == TSS2_RC_SUCCESS);
+    CU_ASSERT_TRUE(devid_tpm2_tr_public(st, tr, handle, &known));
+    CU_ASSERT_TRUE(read != NULL && same_public(&known, read));
+    /* another handle's public area is not taken for this one */
+    CU_ASSERT_FALSE(devid_tpm2_tr_public(st, tr, handle + 1, &known));
+    Esys_Free(read);
+    devid_tpm2_esys_release(st);
+}
+
+static void test_public_from_esys(void)
+{
+    check_tr_public(0x81000010); /* EC P-384 */
+    check_tr_public(0x81000011); /* RSA 3072 */
+}
+
+/* A serialized ESYS_TR that is not exactly what we expect is refused, and
+ * a key whose serialized form is corrupted still opens with its real
+ * public area (read again from the TPM). */
+static void test_public_serialized_refused(void)
+{
+    const TPM2_HANDLE h = 0x81000010;
+    struct devid_tpm2 *st = NULL;
+    struct devid_key *key, *again;
+    TPM2B_PUBLIC pub;
+    ESYS_TR tr = ESYS_TR_NONE;
+    uint8_t *buf = NULL, bad[4096];
+    size_t len = 0, nlen;
+
+    CU_ASSERT_FATAL(devid_tpm2_esys_acquire(prov, &st) == 1);
+    CU_ASSERT(Esys_TR_FromTPMPublic(st->esys, h, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    ESYS_TR_NONE, &tr)
+              == TSS2_RC_SUCCESS);
+    CU_ASSERT(Esys_TR_Serialize(st->esys, tr, &buf, &len) == TSS2_RC_SUCCESS);
+    devid_tpm2_esys_release(st);
+    CU_ASSERT_FATAL(buf != NULL && len > 12 && len < sizeof(bad));
+    CU_ASSERT_TRUE(devid_tpm2_pub_from_serialized(buf, len, h, &pub));
+    nlen = (size_t)buf[4] << 8 | buf[5];
+    /* one byte short, one byte more */
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(buf, len - 1, h, &pub));
+    memcpy(bad, buf, len);
+    bad[len] = 0;
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(bad, len + 1, h, &pub));
+    /* another handle */
+    memcpy(bad, buf, len);
+    bad[3] ^= 0x01;
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(bad, len, h, &pub));
+    /* not a key resource (IESYSC_NV_RSRC) */
+    memcpy(bad, buf, len);
+    bad[6 + nlen + 3] = 2;
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(bad, len, h, &pub));
+    /* a Name of another length, a Name that is not the public area's */
+    memcpy(bad, buf, len);
+    bad[5] = (uint8_t)(bad[5] + 1);
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(bad, len, h, &pub));
+    memcpy(bad, buf, len);
+    bad[6 + nlen - 1] ^= 0x01;
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(bad, len, h, &pub));
+    /* a public area that is not the Name's */
+    memcpy(bad, buf, len);
+    bad[len - 1] ^= 0x01;
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(bad, len, h, &pub));
+    /* a TPM2B_PUBLIC size that does not match its contents */
+    memcpy(bad, buf, len);
+    bad[6 + nlen + 4 + 1] ^= 0x01;
+    CU_ASSERT_FALSE(devid_tpm2_pub_from_serialized(bad, len, h, &pub));
+    Esys_Free(buf);
+
+    /* the open falls back to TPM2_ReadPublic: the right public key */
+    key = open_key(prov, "handle:0x81000010", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    corrupt_serialize = 1;
+    again = open_key(prov, "handle:0x81000010", NULL);
+    corrupt_serialize = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+    CU_ASSERT_EQUAL(again->pub.point_len, key->pub.point_len);
+    CU_ASSERT_EQUAL(memcmp(again->pub.point, key->pub.point,
+                           key->pub.point_len),
+                    0);
+    CU_ASSERT_EQUAL(again->caps, key->caps);
+    CU_ASSERT_TRUE(sign_verify(again, "SHA384", DEVID_SIG_ECDSA));
+    devid_key_free(again);
+    devid_key_free(key);
+}
+
 static void test_errors(void)
 {
     static const char closed[] = "swtpm:host=127.0.0.1,port=1";
@@ -887,12 +1129,17 @@ int main(void)
                 test_generate_ec_p384_handle);
     CU_add_test(s, "test_ecdh_matches_openssl", test_ecdh_matches_openssl);
     CU_add_test(s, "test_generate_rsa", test_generate_rsa);
+    CU_add_test(s, "test_public_from_esys", test_public_from_esys);
+    CU_add_test(s, "test_public_serialized_refused",
+                test_public_serialized_refused);
     CU_add_test(s, "test_rsa_sign", test_rsa_sign);
     CU_add_test(s, "test_rsa_decrypt", test_rsa_decrypt);
     CU_add_test(s, "test_keyfile_reopen_and_der",
                 test_keyfile_reopen_and_der);
     CU_add_test(s, "test_many_file_keys", test_many_file_keys);
     CU_add_test(s, "test_tpm2_tools_key", test_tpm2_tools_key);
+    CU_add_test(s, "test_caps_without_algs", test_caps_without_algs);
+    CU_add_test(s, "test_tcti_forms", test_tcti_forms);
     CU_add_test(s, "test_threads", test_threads);
     CU_add_test(s, "test_fork", test_fork);
     CU_add_test(s, "test_auth_wrong_not_retried",
