@@ -361,6 +361,36 @@ end:
     return x;
 }
 
+/* 1 when line (up to its newline) is the BEGIN line of label, spaces and
+ * tabs after it allowed. */
+static int devid_pem_begins(const char *line, const char *label)
+{
+    size_t n = strlen(label);
+
+    if (strncmp(line, "-----BEGIN ", 11) != 0
+        || strncmp(line + 11, label, n) != 0
+        || strncmp(line + 11 + n, "-----", 5) != 0) {
+        return 0;
+    }
+    line += 16 + n;
+    line += strspn(line, " \t\r");
+    return *line == '\n' || *line == '\0';
+}
+
+int devid_pem_cert_count(const char *text)
+{
+    const char *line = text;
+    int n = 0;
+
+    while (line != NULL && *line != '\0') {
+        n += devid_pem_begins(line, "CERTIFICATE")
+             || devid_pem_begins(line, "X509 CERTIFICATE");
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    return n;
+}
+
 /* Appends the certificates of PEM text to chain. Returns 1, or 0 when the
  * text holds none or too many (more than DEVID_DPS_MAX_CERTS in chain). */
 static int devid_dps_pem_certs(const char *pem, STACK_OF(X509) *chain)
@@ -383,7 +413,8 @@ static int devid_dps_pem_certs(const char *pem, STACK_OF(X509) *chain)
     }
     ERR_clear_error();          /* the end of the text reads as an error */
     BIO_free(in);
-    return n > 0;
+    /* a block left unread (a failed allocation ends the loop too) */
+    return n > 0 && n >= devid_pem_cert_count(pem);
 }
 
 /* issuedCertificateChain (2025-07-01-preview): base64 DER, leaf first. */

@@ -63,4 +63,10 @@ void devid_dps_json_error(json_object *root, long *code, char **message,
  *  refused). Returns a new X509 or NULL. */
 X509 *devid_dps_json_cert_b64(const char *b64);
 
+/** Counts the PEM blocks of NUL-terminated text that PEM_read_bio_X509
+ *  reads ("CERTIFICATE" and the older "X509 CERTIFICATE"), so a caller can
+ *  tell a chain cut short: OpenSSL 3.0 can end a read loop on a failed
+ *  allocation with nothing on the error queue. */
+int devid_pem_cert_count(const char *text);
+
 #endif

@@ -2,6 +2,7 @@
 /* Output, errors, crypto set-up and key loading shared by every verb. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "common/mem.h"
 #include "provider/prov.h"
 #include "provider/provider.h"
+#include "tools/dps-json.h"
 #include "tools/escape.h"
 #include "tools/test-hooks.h"
 #include "tools/tool.h"
@@ -240,11 +242,13 @@ end:
 STACK_OF(X509) *devid_tool_read_chain(struct devid_tool *t, const char *path)
 {
     STACK_OF(X509) *chain = sk_X509_new_null();
-    BIO *in = BIO_new_file(path, "r");
+    size_t len = 0;
+    char *text = devid_read_file(path, &len);
+    BIO *in = text != NULL ? BIO_new_mem_buf(text, (int)len) : NULL;
     X509 *x = NULL;
     unsigned long e;
 
-    if (chain == NULL || in == NULL) {
+    if (chain == NULL || in == NULL || len > INT_MAX) {
         devid_tool_fail(t, DEVID_EXIT_CONFIG, "cannot read %s", path);
         goto err;
     }
@@ -273,10 +277,21 @@ STACK_OF(X509) *devid_tool_read_chain(struct devid_tool *t, const char *path)
         devid_tool_fail(t, DEVID_EXIT_CONFIG, "%s holds no certificate", path);
         goto err;
     }
+    /* OpenSSL 3.0 can end the loop above on a failed allocation with
+     * nothing on the error queue: every certificate block must have been
+     * read, or the chain is cut short */
+    if (sk_X509_num(chain) < devid_pem_cert_count(text)) {
+        devid_tool_fail(t, DEVID_EXIT_CONFIG,
+                        "cannot read certificate %d of %s",
+                        sk_X509_num(chain) + 1, path);
+        goto err;
+    }
     BIO_free(in);
+    free(text);
     return chain;
 err:
     BIO_free(in);
+    free(text);
     sk_X509_pop_free(chain, X509_free);
     return NULL;
 }
