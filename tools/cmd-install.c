@@ -10,6 +10,7 @@
  * has its own directory and "current" is switched by one rename. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -216,7 +217,32 @@ static int devid_symlink_replace(const char *target, const char *path)
     return ok;
 }
 
-/* A fresh directory identities/<UTC time>-<n> for one identity's files. */
+/* The number after the last identity of base made within stamp's second
+ * (stamp-0, stamp-1 ...), 0 when there is none. Not the first free one: an
+ * identity pruned meanwhile must not give its number to a newer one, as
+ * the numbers order the identities of one second (identity-prune.c). */
+static int devid_identity_next(const char *base, const char *stamp)
+{
+    size_t len = strlen(stamp);
+    DIR *d = opendir(base);
+    struct dirent *e;
+    long v;
+    int next = 0;
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, stamp, len) == 0 && e->d_name[len] == '-'
+            && devid_parse_long(e->d_name + len + 1, 0, 998, &v) && v >= next) {
+            next = (int)v + 1;
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return next;
+}
+
+/* A fresh directory identities/<UTC time>-<n> for one identity's files:
+ * n counts the identities made within that second. */
 static char *devid_identity_dir(const char *dir, char *name, size_t size)
 {
     char stamp[32];
@@ -230,7 +256,7 @@ static char *devid_identity_dir(const char *dir, char *name, size_t size)
         return NULL;
     }
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
-    for (n = 0; n < 1000; n++) {
+    for (n = devid_identity_next(base, stamp); n < 1000; n++) {
         snprintf(name, size, "%s-%d", stamp, n);
         idir = devid_path(base, name);
         if (idir == NULL || mkdir(idir, 0755) == 0) {
