@@ -23,11 +23,30 @@
 /* keep-identities when the settings say nothing (docs/renewal.md) */
 #define DEVID_RENEW_DEFAULT_KEEP 3
 
-/* Identity names start with their UTC creation time (20250101T120000Z-0),
- * so sorting the names sorts the identities oldest first. */
+/* Identity names are their UTC creation time and a number counting the
+ * ones made within that second (20250101T120000Z-0, -1 ... -999:
+ * devid_identity_dir), so this sorts the identities oldest first: by time,
+ * then by number, "-10" after "-9". Other names sort as text. */
 static int devid_name_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const char *x = *(char *const *)a;
+    const char *y = *(char *const *)b;
+    const char *dx = strrchr(x, '-');
+    const char *dy = strrchr(y, '-');
+    size_t nx = dx != NULL ? (size_t)(dx - x) : 0;
+    size_t ny = dy != NULL ? (size_t)(dy - y) : 0;
+    size_t lx, ly;
+
+    if (dx == NULL || dy == NULL || nx != ny || strncmp(x, y, nx) != 0) {
+        return strcmp(x, y);
+    }
+    lx = strspn(dx + 1, "0123456789");
+    ly = strspn(dy + 1, "0123456789");
+    if (lx == 0 || ly == 0 || dx[1 + lx] != '\0' || dy[1 + ly] != '\0'
+        || lx == ly) {
+        return strcmp(x, y);
+    }
+    return lx < ly ? -1 : 1; /* no leading zeros: the longer is larger */
 }
 
 void devid_identity_remove(const char *dir)

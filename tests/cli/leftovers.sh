@@ -94,3 +94,16 @@ leaves=$(devid_p11tool --token-label dev-hsm -O --type cert 2>/dev/null | grep -
 [ "$leaves" -eq 1 ] || fail "$leaves leaf certificates labelled $label, expected 1"
 [ "$(ids)" -eq 3 ] || fail "$(ids) identity directories after provision --force, expected 3"
 ok "10 x provision --force: one leaf certificate for the key, 3 identities"
+
+# identities made within one second are numbered -0, -1 ... -10: pruning
+# keeps the newest by that number, not by its text ("-10" after "-9")
+for n in 7 8 9 10; do
+    mkdir "hsm/identities/20991231T235959Z-$n"
+done
+"$DEVID" --config "$conf" provision --force > pf.out 2> pf.err \
+    || { cat pf.err; fail "provision --force with later identities"; }
+[ -d hsm/identities/20991231T235959Z-10 ] \
+    || fail "pruning removed identity -10, newer than -9 (ordered as text)"
+[ ! -d hsm/identities/20991231T235959Z-7 ] \
+    || fail "pruning kept identity -7 of four later ones (keep-identities 3)"
+ok "pruning orders the identities of one second by number: -10 kept, -7 pruned"
