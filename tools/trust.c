@@ -524,16 +524,18 @@ int devid_trust_sync(struct devid_tool *t, STACK_OF(X509) *bundle,
     }
     p.want = sk_X509_new_null();
     p.bundle = sk_X509_new_null();
-    p.pinned = t->set.trust_roots != NULL
-                   ? devid_tool_read_chain(t, t->set.trust_roots)
-                   : sk_X509_new_null();
-    if (p.pinned == NULL) {
-        rc = DEVID_EXIT_CONFIG;
-        goto end;
+    if (t->set.trust_roots != NULL) {
+        p.pinned = devid_tool_read_chain(t, t->set.trust_roots);
+        if (p.pinned == NULL) {
+            rc = DEVID_EXIT_CONFIG; /* reported by read_chain */
+            goto end;
+        }
+    } else {
+        p.pinned = sk_X509_new_null();
     }
     mpath = devid_path(dir, DEVID_TRUST_MANIFEST);
-    if (names == NULL || p.want == NULL || p.bundle == NULL || mpath == NULL
-        || !devid_mkdirs(dir, 0755)) {
+    if (names == NULL || p.want == NULL || p.bundle == NULL || p.pinned == NULL
+        || mpath == NULL || !devid_mkdirs(dir, 0755)) {
         rc = devid_tool_fail(t, DEVID_EXIT_INSTALL, "cannot use trust-dir %s",
                              dir);
         goto end;
