@@ -163,9 +163,28 @@ static void check_key(EVP_PKEY *key, const char *object, int resident)
     OPENSSL_free(got);
 }
 
-/* PEM_read_bio_PrivateKey_ex on a private key's reference file gives the
- * resident key. */
-static void test_pem_private(void)
+/* The three ways to read a reference file that do not go through
+ * OSSL_STORE, each as its callers use it. */
+static EVP_PKEY *read_pem_private(BIO *in)
+{
+    return PEM_read_bio_PrivateKey_ex(in, NULL, NULL, NULL, libctx, NULL);
+}
+
+static EVP_PKEY *read_pem_public(BIO *in)
+{
+    return PEM_read_bio_PUBKEY_ex(in, NULL, NULL, NULL, libctx, NULL);
+}
+
+static EVP_PKEY *read_der_private(BIO *in)
+{
+    return d2i_PrivateKey_ex_bio(in, NULL, libctx, NULL);
+}
+
+/* Reads the reference file (PEM when pem, else its DER body) of the EC
+ * and the RSA key's object of type with read, and checks the key: the
+ * resident one, or an ordinary software key for a public one. */
+static void read_both(const char *type, int pem, EVP_PKEY *(*read)(BIO *),
+                      int resident)
 {
     const char *objects[] = { "ec", "rsa" };
     size_t i;
@@ -175,36 +194,28 @@ static void test_pem_private(void)
         BIO *in;
         EVP_PKEY *key;
 
-        snprintf(uri, sizeof(uri),
-                 "pkcs11:token=" TOKEN ";object=%s;type=private", objects[i]);
-        in = ref_bio(uri, 1);
-        key = PEM_read_bio_PrivateKey_ex(in, NULL, NULL, NULL, libctx, NULL);
-        check_key(key, objects[i], 1);
+        snprintf(uri, sizeof(uri), "pkcs11:token=" TOKEN ";object=%s;type=%s",
+                 objects[i], type);
+        in = ref_bio(uri, pem);
+        key = read(in);
+        check_key(key, objects[i], resident);
         EVP_PKEY_free(key);
         BIO_free(in);
     }
+}
+
+/* PEM_read_bio_PrivateKey_ex on a private key's reference file gives the
+ * resident key. */
+static void test_pem_private(void)
+{
+    read_both("private", 1, read_pem_private, 1);
 }
 
 /* PEM_read_bio_PUBKEY_ex on a reference file naming a public key gives
  * that public key, as an ordinary software key. */
 static void test_pem_public(void)
 {
-    const char *objects[] = { "ec", "rsa" };
-    size_t i;
-
-    for (i = 0; i < 2; i++) {
-        char uri[128];
-        BIO *in;
-        EVP_PKEY *key;
-
-        snprintf(uri, sizeof(uri),
-                 "pkcs11:token=" TOKEN ";object=%s;type=public", objects[i]);
-        in = ref_bio(uri, 1);
-        key = PEM_read_bio_PUBKEY_ex(in, NULL, NULL, NULL, libctx, NULL);
-        check_key(key, objects[i], 0);
-        EVP_PKEY_free(key);
-        BIO_free(in);
-    }
+    read_both("public", 1, read_pem_public, 0);
 }
 
 /* d2i_PrivateKey_ex_bio on the DER body of a private key's reference file
@@ -212,22 +223,7 @@ static void test_pem_public(void)
  * the resident key. */
 static void test_der_private(void)
 {
-    const char *objects[] = { "ec", "rsa" };
-    size_t i;
-
-    for (i = 0; i < 2; i++) {
-        char uri[128];
-        BIO *in;
-        EVP_PKEY *key;
-
-        snprintf(uri, sizeof(uri),
-                 "pkcs11:token=" TOKEN ";object=%s;type=private", objects[i]);
-        in = ref_bio(uri, 0);
-        key = d2i_PrivateKey_ex_bio(in, NULL, libctx, NULL);
-        check_key(key, objects[i], 1);
-        EVP_PKEY_free(key);
-        BIO_free(in);
-    }
+    read_both("private", 0, read_der_private, 1);
 }
 
 int main(void)
