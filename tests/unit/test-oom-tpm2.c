@@ -31,6 +31,7 @@
 #include "provider/ref-file.h"
 #include "tests/unit/oom-util.h"
 #include "tests/unit/swtpm-util.h"
+#include "tests/unit/tpm2-util.h"
 
 #define OOM_MAX_STEPS 20000
 #define OOM_LIB_RUNS 1000
@@ -43,21 +44,6 @@ static OSSL_PROVIDER *ossl_default, *ossl_devid;
 static EVP_PKEY *ec_pkey, *rsa_pkey; /* opened once, plainly */
 
 /* ---- swtpm (as test-tpm2-backend.c starts it) -------------------------- */
-
-/* Runs a shell command in the test directory (output to cmd.log): 1 when
- * it exits 0. */
-static int run(const char *cmd)
-{
-    char full[2048];
-
-    /* tpm2-openssl lives in the system modules directory, not ours */
-    snprintf(full, sizeof(full),
-             "cd '%s' && OPENSSL_MODULES=$(pkg-config --variable=modulesdir "
-             "libcrypto) && export OPENSSL_MODULES && { %s ; } "
-             ">>'%s/cmd.log' 2>&1",
-             tdir, cmd, tdir);
-    return system(full) == 0;
-}
 
 /* The transient objects loaded in the TPM now (tpm2_getcap), or -1. */
 static int transient_count(void)
@@ -93,15 +79,16 @@ static int suite_init(void)
     }
     /* the SRK persistent at 0x81000001 (no resource manager: flush the
      * transient copies tpm2-tools leave) and two keys under it */
-    if (!run("F='tpm2_flushcontext -t'"
-             " && tpm2_createprimary -C o -G ecc -c srk.ctx"
-             " && tpm2_evictcontrol -C o -c srk.ctx 0x81000001 && $F"
-             " && openssl genpkey -provider tpm2 -provider default"
-             " -algorithm EC -pkeyopt group:P-256"
-             " -pkeyopt parent:0x81000001 -out ec.tss && $F"
-             " && openssl genpkey -provider tpm2 -provider default"
-             " -algorithm RSA -pkeyopt bits:2048"
-             " -pkeyopt parent:0x81000001 -out rsa.tss && $F")) {
+    if (!ttpm2_run(tdir,
+                   "F='tpm2_flushcontext -t'"
+                   " && tpm2_createprimary -C o -G ecc -c srk.ctx"
+                   " && tpm2_evictcontrol -C o -c srk.ctx 0x81000001 && $F"
+                   " && openssl genpkey -provider tpm2 -provider default"
+                   " -algorithm EC -pkeyopt group:P-256"
+                   " -pkeyopt parent:0x81000001 -out ec.tss && $F"
+                   " && openssl genpkey -provider tpm2 -provider default"
+                   " -algorithm RSA -pkeyopt bits:2048"
+                   " -pkeyopt parent:0x81000001 -out rsa.tss && $F")) {
         fprintf(stderr, "tpm2-tools/tpm2-openssl failed: see %s/cmd.log\n",
                 tdir);
         tswtpm_stop(&swtpm_pid);
