@@ -5,7 +5,15 @@
  * The server's key is in software; the client's comes from any key name
  * (a devid reference, a pkcs11: URI, handle:0x81..., a key file). Every
  * handshake is a full one (no tickets, no session cache), so the client
- * signs its CertificateVerify each time. Prints one JSON object. */
+ * signs its CertificateVerify each time. Prints one JSON object.
+ *
+ * Built a second time as bench/devid-bench-tls-esys (DEVID_BENCH_TLS_ESYS),
+ * which measures the TPM limit of a handshake as it occurs: with
+ * --raw-tcti and --raw-handle, each operation is a handshake with a
+ * software client key followed by one raw Esys_Sign (bench/esys.h) on the
+ * TPM key, so the TPM command runs between handshakes as devid's does and
+ * both pay the same cache and scheduling costs of sharing one CPU with
+ * swtpm. tpm2-tss is linked into that program only. */
 #include "config.h"
 
 #include <getopt.h>
@@ -18,10 +26,16 @@
 #include <openssl/x509.h>
 
 #include "bench/bench.h"
+#ifdef DEVID_BENCH_TLS_ESYS
+#include "bench/esys.h"
+#endif
 
 struct devid_bench_tls {
     SSL_CTX *server;
     SSL_CTX *client;
+#ifdef DEVID_BENCH_TLS_ESYS
+    struct devid_bench_esys *raw; /* a raw signature after each handshake */
+#endif
 };
 
 /* Drives both ends until both are done; 1 when both completed. */
@@ -72,6 +86,11 @@ static int devid_bench_tls_op(void *arg, int t)
     }
     SSL_free(c);
     SSL_free(s);
+#ifdef DEVID_BENCH_TLS_ESYS
+    if (ok && b->raw != NULL) {
+        ok = devid_bench_esys_op(b->raw, t);
+    }
+#endif
     return ok;
 }
 
@@ -100,7 +119,12 @@ static void devid_bench_tls_usage(void)
             "  --server-cert FILE --server-key FILE\n"
             "  --client-cert FILE --client-key NAME\n"
             "  [--seconds S | --count N] [--warmup N] [--label TEXT]\n"
-            "  [--ext-pid PID] (count that process's CPU time too: swtpm)\n");
+            "  [--ext-pid PID] (count that process's CPU time too: swtpm)\n"
+#ifdef DEVID_BENCH_TLS_ESYS
+            "  [--raw-tcti CONF --raw-handle 0x81...] (each handshake\n"
+            "  followed by one raw ECDSA Esys_Sign on that key)\n"
+#endif
+    );
     exit(2);
 }
 
@@ -112,13 +136,19 @@ int main(int argc, char **argv)
         { "client-cert", 1, NULL, 'c' }, { "client-key", 1, NULL, 'k' },
         { "seconds", 1, NULL, 's' },     { "count", 1, NULL, 'n' },
         { "warmup", 1, NULL, 'w' },      { "label", 1, NULL, 'l' },
-        { "ext-pid", 1, NULL, 'x' },     { NULL, 0, NULL, 0 }
+        { "ext-pid", 1, NULL, 'x' },     { "raw-tcti", 1, NULL, 'T' },
+        { "raw-handle", 1, NULL, 'H' },  { NULL, 0, NULL, 0 }
     };
     struct devid_bench_run run = { 1, 1.0, 0, 3, 0 };
     struct devid_bench_times tm;
     struct devid_bench_tls b;
     const char *version = NULL, *ca = NULL, *label = "";
     const char *scert = NULL, *skey = NULL, *ccert = NULL, *ckey = NULL;
+    const char *raw_tcti = NULL;
+    unsigned long raw_handle = 0;
+#ifdef DEVID_BENCH_TLS_ESYS
+    static struct devid_bench_esys raw;
+#endif
     EVP_PKEY *key = NULL;
     unsigned long ops;
     int v;
@@ -137,6 +167,12 @@ int main(int argc, char **argv)
         case 'w': run.warmup = strtoul(optarg, NULL, 10); break;
         case 'l': label = optarg; break;
         case 'x': run.ext_pid = strtol(optarg, NULL, 10); break;
+        case 'T':
+            raw_tcti = optarg;
+            break;
+        case 'H':
+            raw_handle = strtoul(optarg, NULL, 0);
+            break;
         default: devid_bench_tls_usage();
         }
     }
@@ -144,6 +180,21 @@ int main(int argc, char **argv)
         || ccert == NULL || ckey == NULL) {
         devid_bench_tls_usage();
     }
+#ifdef DEVID_BENCH_TLS_ESYS
+    b.raw = NULL;
+    if ((raw_tcti == NULL) != (raw_handle == 0)) {
+        devid_bench_tls_usage();
+    }
+    if (raw_tcti != NULL) {
+        devid_bench_esys_setup(&raw, raw_tcti, raw_handle, DEVID_BENCH_EC,
+                               NULL);
+        b.raw = &raw;
+    }
+#else
+    if (raw_tcti != NULL || raw_handle != 0) {
+        devid_bench_tls_usage(); /* only devid-bench-tls-esys has them */
+    }
+#endif
     v = strcmp(version, "1.2") == 0 ? TLS1_2_VERSION : TLS1_3_VERSION;
     b.server = devid_bench_tls_ctx(TLS_server_method(), v, ca);
     b.client = devid_bench_tls_ctx(TLS_client_method(), v, ca);
