@@ -232,10 +232,7 @@ static int devid_p11_sign_x509(struct devid_key *key,
         return 0;
     }
     if (p->scheme == DEVID_SIG_PSS) {
-        ok = devid_rsa_pad_pss(key->prov->libctx, p->md_nid,
-                               p->mgf1_nid != NID_undef ? p->mgf1_nid
-                                                        : p->md_nid,
-                               p->saltlen, key->pub.bits, tbs, tbslen, em);
+        ok = devid_key_rsa_pad_pss(key, p, tbs, tbslen, em);
     } else if (md != NULL) {
         dilen = devid_p11_digest_info(md, tbs, di);
         ok = devid_rsa_pad_pkcs1(di, dilen, em, k);

@@ -197,6 +197,7 @@ static int devid_asym_decrypt_tls(struct devid_asym_ctx *ctx,
     size_t modlen = ((size_t)ctx->key->pub.bits + 7) / 8;
     unsigned char rnd[DEVID_TLS_PREMASTER_LEN];
     unsigned char *buf = NULL;
+    OSSL_LIB_CTX *libctx = NULL;
     struct devid_dec_params p;
     size_t len = modlen;
     int raw = (ctx->key->caps & DEVID_CAP_DECRYPT_RAW) != 0;
@@ -218,8 +219,8 @@ static int devid_asym_decrypt_tls(struct devid_asym_ctx *ctx,
     memset(&p, 0, sizeof(p));
     p.pad = raw ? DEVID_PAD_NONE : DEVID_PAD_PKCS1;
     buf = OPENSSL_secure_zalloc(modlen);
-    if (buf == NULL
-        || RAND_priv_bytes_ex(ctx->prov->libctx, rnd, sizeof(rnd), 0) != 1) {
+    if (buf == NULL || !devid_prov_libctx(ctx->prov, &libctx)
+        || RAND_priv_bytes_ex(libctx, rnd, sizeof(rnd), 0) != 1) {
         DEVID_RAISE(ctx->prov, DEVID_R_MALLOC, "TLS premaster");
         goto end;
     }
@@ -280,13 +281,15 @@ static int devid_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen,
 static int devid_asym_md_nid(struct devid_asym_ctx *ctx, const OSSL_PARAM *p,
                              int *nid)
 {
+    OSSL_LIB_CTX *libctx = NULL;
     const char *name = NULL;
     EVP_MD *md = NULL;
 
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name)) {
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name)
+        || !devid_prov_libctx(ctx->prov, &libctx)) {
         return 0;
     }
-    md = EVP_MD_fetch(ctx->prov->libctx, name, NULL);
+    md = EVP_MD_fetch(libctx, name, NULL);
     if (md == NULL) {
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "unknown digest '%s'",
                     name);

@@ -471,6 +471,17 @@ size_t devid_key_max_sig_len(const struct devid_key *key);
  *  RSA-PSS keys. */
 const char *devid_key_type_name(const struct devid_key *key);
 
+/** EMSA-PSS-ENCODE (provider/rsa-pad.h) of the digest tbs for an RSA key
+ *  signed with raw RSA: p's digest, its MGF1 digest (the digest when p names
+ *  none) and salt length. Writes the modulus size into em. Returns 1, or 0
+ *  when devid's library context cannot be made (DEVID_R_MALLOC raised) or a
+ *  digest, the sizes or the random generator fail (nothing raised: the
+ *  caller names its key). */
+int devid_key_rsa_pad_pss(const struct devid_key *key,
+                          const struct devid_sign_params *p,
+                          const unsigned char *tbs, size_t tbslen,
+                          unsigned char *em);
+
 /** Security bits of the key (NIST SP 800-57 table, as OpenSSL computes;
  *  128 for Ed25519, 224 for Ed448, as RFC 8032 rates them). */
 int devid_key_security_bits(const struct devid_key *key);

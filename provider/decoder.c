@@ -75,6 +75,16 @@ static void devid_dec_freectx(void *vctx)
  * key type names (2.0 M instructions for the bundle, callgrind).
  * Public reference files are read in tests/unit/test-decoder-paths
  * (PEM_read_bio_PUBKEY) and tests/tls/all_pkcs11_public.sh (pkey -pubin). */
+/* The caller's input as a BIO; NULL (an error raised) when devid's library
+ * context or the BIO cannot be made. */
+static BIO *devid_dec_bio(struct devid_prov *prov, OSSL_CORE_BIO *cin)
+{
+    OSSL_LIB_CTX *libctx = NULL;
+
+    return devid_prov_libctx(prov, &libctx) ? BIO_new_from_core_bio(libctx, cin)
+                                            : NULL;
+}
+
 static int devid_dec_does_selection(void *provctx, int selection)
 {
     return selection == 0
@@ -221,7 +231,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     struct devid_prov *prov = vctx;
     struct devid_pin_cb pin = { pw_cb, pw_cbarg };
     struct devid_key *key = NULL;
-    BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
+    BIO *in = devid_dec_bio(prov, cin);
     char *label = NULL;
     char *header = NULL;
     unsigned char *der = NULL;
@@ -234,7 +244,7 @@ static int devid_dec_pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     int ret = 1;
 
     if (in == NULL) {
-        return 1;
+        return 0; /* out of memory: an error, not an empty hand */
     }
     ERR_set_mark();
     if (PEM_read_bio(in, &label, &header, &der, &len) <= 0) {
@@ -348,7 +358,7 @@ static int devid_dec_der_decode(struct devid_prov *prov, OSSL_CORE_BIO *cin,
                                 OSSL_CALLBACK *object_cb, void *object_cbarg,
                                 OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
-    BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
+    BIO *in = devid_dec_bio(prov, cin);
     unsigned char small[DEVID_REF_SMALL];
     unsigned char *big = NULL;
     const unsigned char *der;
@@ -357,7 +367,7 @@ static int devid_dec_der_decode(struct devid_prov *prov, OSSL_CORE_BIO *cin,
     int ret = 1;
 
     if (in == NULL) {
-        return 1;
+        return 0; /* out of memory: an error, not an empty hand */
     }
     der = devid_dec_read_all(prov, in, small, &big, &len, &failed);
     if (der != NULL) {

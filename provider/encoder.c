@@ -59,6 +59,17 @@ static int devid_enc_check_ref(struct devid_prov *prov,
     return 1;
 }
 
+/* The caller's output as a BIO; NULL (an error raised) when devid's library
+ * context or the BIO cannot be made. */
+static BIO *devid_enc_bio(struct devid_prov *prov, OSSL_CORE_BIO *cout)
+{
+    OSSL_LIB_CTX *libctx = NULL;
+
+    return devid_prov_libctx(prov, &libctx)
+               ? BIO_new_from_core_bio(libctx, cout)
+               : NULL;
+}
+
 static int devid_enc_pem_encode(void *ctx, OSSL_CORE_BIO *cout,
                                 const void *obj_raw,
                                 const OSSL_PARAM obj_abstract[], int selection,
@@ -74,7 +85,7 @@ static int devid_enc_pem_encode(void *ctx, OSSL_CORE_BIO *cout,
         return 0;
     }
     pem = devid_ref_pem_for_key(key);
-    out = BIO_new_from_core_bio(prov->libctx, cout);
+    out = devid_enc_bio(prov, cout);
     if (pem == NULL || out == NULL) {
         goto end;
     }
@@ -104,7 +115,7 @@ static int devid_enc_der_encode(void *ctx, OSSL_CORE_BIO *cout,
         || !devid_ref_der_for_key(key, NULL, &der, &der_len)) {
         goto end;
     }
-    out = BIO_new_from_core_bio(prov->libctx, cout);
+    out = devid_enc_bio(prov, cout);
     if (out == NULL) {
         goto end;
     }
@@ -119,12 +130,14 @@ static int devid_enc_pub_cb(const OSSL_PARAM params[], void *arg)
 {
     struct devid_key *key = ((void **)arg)[0];
     EVP_PKEY **pk = ((void **)arg)[1];
-    EVP_PKEY_CTX *pctx;
+    OSSL_LIB_CTX *libctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
     int ret;
 
-    pctx = EVP_PKEY_CTX_new_from_name(key->prov->libctx,
-                                      devid_key_type_name(key),
-                                      "provider!=devid");
+    if (devid_prov_libctx(key->prov, &libctx)) {
+        pctx = EVP_PKEY_CTX_new_from_name(libctx, devid_key_type_name(key),
+                                          "provider!=devid");
+    }
     ret = pctx != NULL && EVP_PKEY_fromdata_init(pctx) == 1
           && EVP_PKEY_fromdata(pctx, pk, EVP_PKEY_PUBLIC_KEY,
                                (OSSL_PARAM *)params)
@@ -167,7 +180,7 @@ static int devid_enc_text_encode(void *ctx, OSSL_CORE_BIO *cout,
         DEVID_RAISE(prov, DEVID_R_NOT_SUPPORTED, "not a devid key");
         return 0;
     }
-    out = BIO_new_from_core_bio(prov->libctx, cout);
+    out = devid_enc_bio(prov, cout);
     if (out == NULL || !devid_enc_text_public(key, out)) {
         goto end;
     }

@@ -4,9 +4,12 @@
 
 #include <string.h>
 #include <openssl/crypto.h>
+#include <openssl/objects.h>
 
 #include "common/err.h"
 #include "provider/backend.h"
+#include "provider/prov.h"
+#include "provider/rsa-pad.h"
 
 struct devid_key *devid_key_new(const struct devid_backend_ops *ops,
                                 struct devid_prov *prov)
@@ -41,6 +44,20 @@ devid_gen_extra_get(const struct devid_gen_params *p, const char *name)
         }
     }
     return NULL;
+}
+
+int devid_key_rsa_pad_pss(const struct devid_key *key,
+                          const struct devid_sign_params *p,
+                          const unsigned char *tbs, size_t tbslen,
+                          unsigned char *em)
+{
+    OSSL_LIB_CTX *libctx = NULL;
+
+    return devid_prov_libctx(key->prov, &libctx)
+           && devid_rsa_pad_pss(libctx, p->md_nid,
+                                p->mgf1_nid != NID_undef ? p->mgf1_nid
+                                                         : p->md_nid,
+                                p->saltlen, key->pub.bits, tbs, tbslen, em);
 }
 
 const char *devid_key_type_name(const struct devid_key *key)

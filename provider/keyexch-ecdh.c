@@ -164,7 +164,10 @@ static int devid_kex_check_cofactor(const struct devid_kex_ctx *ctx)
 static int devid_kex_x963(struct devid_kex_ctx *ctx, const unsigned char *z,
                           size_t zlen, unsigned char *out)
 {
-    EVP_KDF *kdf = EVP_KDF_fetch(ctx->prov->libctx, DEVID_KEX_X963, NULL);
+    OSSL_LIB_CTX *libctx = NULL;
+    EVP_KDF *kdf = devid_prov_libctx(ctx->prov, &libctx)
+                       ? EVP_KDF_fetch(libctx, DEVID_KEX_X963, NULL)
+                       : NULL;
     EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
     OSSL_PARAM params[4];
     OSSL_PARAM *p = params;
@@ -269,15 +272,17 @@ static int devid_kex_set_kdf_type(struct devid_kex_ctx *ctx,
 static int devid_kex_set_kdf_md(struct devid_kex_ctx *ctx, const OSSL_PARAM *p,
                                 const OSSL_PARAM *props)
 {
+    OSSL_LIB_CTX *libctx = NULL;
     const char *name = NULL;
     const char *propq = NULL;
     EVP_MD *md;
 
     if (!OSSL_PARAM_get_utf8_string_ptr(p, &name)
-        || (props != NULL && !OSSL_PARAM_get_utf8_string_ptr(props, &propq))) {
+        || (props != NULL && !OSSL_PARAM_get_utf8_string_ptr(props, &propq))
+        || !devid_prov_libctx(ctx->prov, &libctx)) {
         return 0;
     }
-    md = EVP_MD_fetch(ctx->prov->libctx, name, propq);
+    md = EVP_MD_fetch(libctx, name, propq);
     if (md == NULL || (EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF) != 0) {
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "KDF digest '%s'", name);
         EVP_MD_free(md);

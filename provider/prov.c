@@ -225,9 +225,8 @@ int devid_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         return 0;
     }
     prov->handle = handle;
-    prov->libctx = OSSL_LIB_CTX_new_child(handle, in);
-    prov->own_libctx = 1;
-    if (prov->libctx == NULL || !devid_prov_read_config(prov, get_params)) {
+    prov->core_in = in; /* its library context is made on first use */
+    if (!devid_prov_read_config(prov, get_params)) {
         devid_prov_free(prov);
         return 0;
     }

@@ -25,8 +25,11 @@ struct devid_backend_slot {
 
 struct devid_prov {
     const OSSL_CORE_HANDLE *handle;  /* NULL when standalone */
-    OSSL_LIB_CTX *libctx;            /* where digests are fetched from */
+    const OSSL_DISPATCH *core_in;    /* the core's functions; NULL when
+                                      * standalone */
+    OSSL_LIB_CTX *libctx;            /* use devid_prov_libctx */
     int own_libctx;                  /* libctx was created here */
+    CRYPTO_RWLOCK *libctx_lock;      /* guards creating libctx */
     CRYPTO_RWLOCK *lock;             /* guards creation of state below */
     struct devid_backend_slot be[DEVID_BACKEND_MAX]; /* registry order */
     void *ref_cache;                 /* owned by ref-file.c */
@@ -34,6 +37,16 @@ struct devid_prov {
 
 /** Returns the core handle of the instance (NULL when standalone). */
 const OSSL_CORE_HANDLE *devid_prov_get0_handle(const struct devid_prov *prov);
+
+/** The library context devid fetches digests from and runs software
+ *  operations in. For the provider module it is a child of the context
+ *  that loaded devid, made on the first call: making one costs a process
+ *  about 90 000 instructions with its teardown, and most processes with
+ *  devid active never need it (bench/, "unused devid"). For a standalone
+ *  instance it is the one given (NULL: the default context). Sets *libctx
+ *  (not owned by the caller) and returns 1, or returns 0 with
+ *  DEVID_R_MALLOC raised when the child cannot be made. Thread-safe. */
+int devid_prov_libctx(struct devid_prov *prov, OSSL_LIB_CTX **libctx);
 
 /** Creates an instance without an OpenSSL core (CLI, engine, tests).
  *  libctx may be NULL (the default library context); it is not owned.

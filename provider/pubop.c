@@ -32,12 +32,14 @@ struct devid_pubop_import {
 static int devid_pubop_import_cb(const OSSL_PARAM params[], void *arg)
 {
     struct devid_pubop_import *imp = arg;
-    EVP_PKEY_CTX *pctx;
+    OSSL_LIB_CTX *libctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
     int ret;
 
-    pctx = EVP_PKEY_CTX_new_from_name(imp->key->prov->libctx,
-                                      devid_key_type_name(imp->key),
-                                      DEVID_PUBOP_PROPQ);
+    if (devid_prov_libctx(imp->key->prov, &libctx)) {
+        pctx = EVP_PKEY_CTX_new_from_name(libctx, devid_key_type_name(imp->key),
+                                          DEVID_PUBOP_PROPQ);
+    }
     ret = pctx != NULL && EVP_PKEY_fromdata_init(pctx) == 1
           && EVP_PKEY_fromdata(pctx, &imp->pk, EVP_PKEY_PUBLIC_KEY,
                                (OSSL_PARAM *)params)
@@ -112,10 +114,11 @@ struct devid_pubop *devid_pubop_verify_new(const struct devid_key *key,
                                            const OSSL_PARAM params[])
 {
     struct devid_pubop *op = devid_pubop_new(key);
-    OSSL_LIB_CTX *libctx = key->prov->libctx;
+    OSSL_LIB_CTX *libctx = NULL;
     int ok;
 
-    if (op == NULL) {
+    if (op == NULL || !devid_prov_libctx(key->prov, &libctx)) {
+        devid_pubop_free(op);
         return NULL;
     }
     if (digest_verify) {
@@ -145,12 +148,13 @@ struct devid_pubop *devid_pubop_encrypt_new(const struct devid_key *key,
                                             const OSSL_PARAM params[])
 {
     struct devid_pubop *op = devid_pubop_new(key);
+    OSSL_LIB_CTX *libctx = NULL;
 
-    if (op == NULL) {
+    if (op == NULL || !devid_prov_libctx(key->prov, &libctx)) {
+        devid_pubop_free(op);
         return NULL;
     }
-    op->pctx = EVP_PKEY_CTX_new_from_pkey(key->prov->libctx, op->pub,
-                                          DEVID_PUBOP_PROPQ);
+    op->pctx = EVP_PKEY_CTX_new_from_pkey(libctx, op->pub, DEVID_PUBOP_PROPQ);
     if (op->pctx == NULL || EVP_PKEY_encrypt_init_ex(op->pctx, params) != 1) {
         DEVID_RAISE(key->prov, DEVID_R_INVALID_PARAM,
                     "cannot encrypt to the public half of %s",

@@ -177,8 +177,13 @@ static void *devid_sig_dupctx(void *vctx)
 static int devid_sig_set_md(struct devid_sig_ctx *ctx, EVP_MD **slot,
                             const char *name)
 {
-    EVP_MD *md = EVP_MD_fetch(ctx->prov->libctx, name, NULL);
+    OSSL_LIB_CTX *libctx = NULL;
+    EVP_MD *md = NULL;
 
+    if (!devid_prov_libctx(ctx->prov, &libctx)) {
+        return 0;
+    }
+    md = EVP_MD_fetch(libctx, name, NULL);
     if (md == NULL) {
         DEVID_RAISE(ctx->prov, DEVID_R_INVALID_PARAM, "unknown digest '%s'",
                     name);

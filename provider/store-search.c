@@ -78,14 +78,18 @@ static int devid_store_search_digest(struct devid_prov *prov,
                                      const OSSL_PARAM *p,
                                      struct devid_store_search *s)
 {
+    OSSL_LIB_CTX *libctx = NULL;
     const char *name = NULL;
 
     if (!OSSL_PARAM_get_utf8_string_ptr(p, &name)) {
         DEVID_RAISE(prov, DEVID_R_INVALID_PARAM, "store search: digest");
         return 0;
     }
+    if (!devid_prov_libctx(prov, &libctx)) {
+        return 0;
+    }
     EVP_MD_free(s->md);
-    s->md = EVP_MD_fetch(prov->libctx, name, NULL);
+    s->md = EVP_MD_fetch(libctx, name, NULL);
     if (s->md == NULL) {
         DEVID_RAISE(prov, DEVID_R_INVALID_PARAM,
                     "store search: unknown digest '%s' for a fingerprint",

@@ -222,10 +222,7 @@ static int devid_tpm2_sign_rsa_raw(struct devid_key *key,
     /* the encodings are the provider's (provider/rsa-pad.c), shared with
      * the PKCS#11 backend's raw RSA */
     if (p->scheme == DEVID_SIG_PSS) {
-        ok = devid_rsa_pad_pss(key->prov->libctx, p->md_nid,
-                               p->mgf1_nid != NID_undef ? p->mgf1_nid
-                                                        : p->md_nid,
-                               p->saltlen, key->pub.bits, tbs, tbslen, em);
+        ok = devid_key_rsa_pad_pss(key, p, tbs, tbslen, em);
     } else {
         ok = devid_rsa_pad_pkcs1(tbs, tbslen, em, k);
     }
@@ -284,17 +281,19 @@ static EVP_PKEY *devid_tpm2_pub_pkey(struct devid_key *key)
     OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
     BIGNUM *n = BN_bin2bn(key->pub.n, (int)key->pub.n_len, NULL);
     BIGNUM *e = BN_bin2bn(key->pub.e, (int)key->pub.e_len, NULL);
+    OSSL_LIB_CTX *libctx = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     OSSL_PARAM *params = NULL;
     EVP_PKEY *pk = NULL;
 
     if (b == NULL || n == NULL || e == NULL
+        || !devid_prov_libctx(key->prov, &libctx)
         || !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n)
         || !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e)
         || (params = OSSL_PARAM_BLD_to_param(b)) == NULL) {
         goto end;
     }
-    ctx = EVP_PKEY_CTX_new_from_name(key->prov->libctx, "RSA", NULL);
+    ctx = EVP_PKEY_CTX_new_from_name(libctx, "RSA", NULL);
     if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1
         || EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) {
         pk = NULL;
@@ -319,13 +318,15 @@ static int devid_tpm2_pss_check(struct devid_key *key,
                                 const unsigned char *sig, size_t siglen)
 {
     EVP_PKEY *pk = devid_tpm2_pub_pkey(key);
+    OSSL_LIB_CTX *libctx = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     EVP_MD *md = NULL;
     int ok = 0;
 
-    md = EVP_MD_fetch(key->prov->libctx, OBJ_nid2sn(p->md_nid), NULL);
-    ctx = pk != NULL ? EVP_PKEY_CTX_new_from_pkey(key->prov->libctx, pk, NULL)
-                     : NULL;
+    if (pk != NULL && devid_prov_libctx(key->prov, &libctx)) {
+        md = EVP_MD_fetch(libctx, OBJ_nid2sn(p->md_nid), NULL);
+        ctx = EVP_PKEY_CTX_new_from_pkey(libctx, pk, NULL);
+    }
     ok = ctx != NULL && md != NULL && EVP_PKEY_verify_init(ctx) == 1
          && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1
          && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1

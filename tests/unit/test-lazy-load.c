@@ -3,7 +3,8 @@
  * program that activates devid and uses none of its keys maps neither, and
  * the first use of a backend maps its libraries. This program links only
  * libcrypto, as an OpenSSL program does, and looks at its own
- * /proc/self/maps. */
+ * /proc/self/maps. devid's child library context is made on first use too:
+ * its trace (DEVID_DEBUG) says when. */
 #include "config.h"
 
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <openssl/ui.h>
 
 static char cnf[256];
+static char trace[256];
 static char module[1024];
 static OSSL_LIB_CTX *libctx;
 static OSSL_PROVIDER *prov[2];
@@ -40,6 +42,21 @@ static int mapped(const char *prefix)
     return found;
 }
 
+/* How many lines of devid's trace contain text. */
+static int traced(const char *text)
+{
+    FILE *f = fopen(trace, "r");
+    char line[4096];
+    int n = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        n += strstr(line, text) != NULL;
+    }
+    fclose(f);
+    return n;
+}
+
 /* devid and default in a fresh library context, devid's settings naming
  * a PKCS#11 module and a TCTI that are not there: nothing is reached until
  * a key is asked for. */
@@ -56,6 +73,19 @@ static int suite_init(void)
     snprintf(module, sizeof(module), "%s/devid.so", dir);
     snprintf(cnf, sizeof(cnf), "%s/devid-lazy-XXXXXX",
              getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    snprintf(trace, sizeof(trace), "%s/devid-lazy-trace-XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    fd = mkstemp(trace);
+    if (fd < 0) {
+        return 1;
+    }
+    close(fd);
+    {
+        char env[300];
+
+        snprintf(env, sizeof(env), "file:%s", trace);
+        setenv("DEVID_DEBUG", env, 1);
+    }
     fd = mkstemp(cnf);
     if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
         return 1;
@@ -83,7 +113,7 @@ static int suite_clean(void)
     OSSL_PROVIDER_unload(prov[1]);
     OSSL_PROVIDER_unload(prov[0]);
     OSSL_LIB_CTX_free(libctx);
-    return unlink(cnf) != 0;
+    return unlink(trace) != 0 || unlink(cnf) != 0;
 }
 
 /* Opens name through OSSL_STORE and loads from it; the key is not there,
@@ -100,6 +130,27 @@ static void store_try(const char *name)
     }
     OSSL_STORE_close(s);
     ERR_clear_error();
+}
+
+/* A software key made and used with devid active: devid is asked for
+ * algorithms (it has none of these) and makes no library context; the
+ * provider's own start is in the trace, so the trace is being written. */
+static void test_unused_makes_no_libctx(void)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(libctx, NULL, "EC", "P-256");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sig[128];
+    size_t len = sizeof(sig);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+    CU_ASSERT(
+        EVP_DigestSignInit_ex(md, NULL, "SHA256", libctx, NULL, key, NULL) == 1
+        && EVP_DigestSign(md, sig, &len, (const unsigned char *)"x", 1) == 1);
+    CU_ASSERT_EQUAL(traced("provider: initialised"), 1);
+    CU_ASSERT_EQUAL(traced("library context made"), 0);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
 }
 
 /* Software keys and certificates with devid active: a key made, written,
@@ -124,6 +175,9 @@ static void test_unused_maps_nothing(void)
               && EVP_PKEY_sign(ctx, sig, &len, dgst, sizeof(dgst)) == 1);
     CU_ASSERT_EQUAL(mapped("libp11-kit"), 0);
     CU_ASSERT_EQUAL(mapped("libtss2-"), 0);
+    /* devid's PEM step read the key's PEM (it is not a reference) through
+     * a BIO of devid's library context: made now, and once */
+    CU_ASSERT_EQUAL(traced("library context made"), 1);
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(back);
     EVP_PKEY_free(key);
@@ -160,6 +214,8 @@ int main(void)
     }
     suite = CU_add_suite("lazy-load", suite_init, suite_clean);
     /* in this order: the first test needs a process that has used no key */
+    CU_add_test(suite, "unused devid makes no library context",
+                test_unused_makes_no_libctx);
     CU_add_test(suite, "unused devid maps neither library",
                 test_unused_maps_nothing);
     CU_add_test(suite, "a PKCS#11 name maps p11-kit", test_pkcs11_maps_p11kit);
