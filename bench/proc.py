@@ -11,8 +11,9 @@ usage: proc.py SPEC.json REPS CPU [EXT_PID] >> raw.jsonl
 SPEC is a list of {"label", "argv", "env" (added to the environment),
 "kind" ("first" keeps the printed object), "group", "ext" (true: the
 process makes EXT_PID work, swtpm, whose CPU time is counted too)}. Each
-round runs every variant once, in order, so slow drifts of a shared
-machine hit every variant alike. Every sample has proc_wall_ms, proc_cpu_ms (the
+round runs every variant once, so slow drifts of a shared machine hit
+every variant alike; odd rounds in reverse order, so that no variant
+always runs after the same one. Every sample has proc_wall_ms, proc_cpu_ms (the
 process's user + system time) and ext_cpu_ms."""
 import glob
 import json
@@ -86,8 +87,13 @@ def main():
     # one untimed round first: page cache, dynamic loader caches
     for v in spec:
         run_once(v, cpu, ext)
-    for _ in range(reps):
-        for v in spec:
+    # every other round in reverse order: what ran just before a process
+    # changes its CPU time (caches, the dynamic loader's pages) by as much
+    # as 0.3 ms, so no variant may always follow the same one (unused
+    # devid, which always came after a TPM process, while its twin without
+    # devid came after it: +0.45 ms; alternating: +0.07 to +0.20)
+    for i in range(reps):
+        for v in (spec if i % 2 == 0 else spec[::-1]):
             samples[v["label"]].append(run_once(v, cpu, ext))
     for v in spec:
         print(json.dumps({"driver": "proc", "group": v.get("group", ""),
