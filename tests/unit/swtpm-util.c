@@ -94,6 +94,20 @@ pid_t tswtpm_start(const char *dir, char *tcti, size_t tcti_len)
     return pid;
 }
 
+pid_t tswtpm_start_tmp(const char *name, char *dir, size_t dir_len, char *tcti,
+                       size_t tcti_len)
+{
+    const char *tmp = getenv("TMPDIR");
+    pid_t pid = -1;
+
+    snprintf(dir, dir_len, "%s/%s-XXXXXX", tmp != NULL ? tmp : "/tmp", name);
+    if (mkdtemp(dir) == NULL || (pid = tswtpm_start(dir, tcti, tcti_len)) < 0) {
+        fprintf(stderr, "cannot start swtpm\n");
+        return -1;
+    }
+    return pid;
+}
+
 void tswtpm_stop(pid_t *pid)
 {
     int i;

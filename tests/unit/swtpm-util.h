@@ -13,6 +13,12 @@
  *  nothing is left running). */
 pid_t tswtpm_start(const char *dir, char *tcti, size_t tcti_len);
 
+/** Makes a directory $TMPDIR/NAME-XXXXXX (/tmp without TMPDIR) into dir
+ *  (dir_len bytes) and starts a swtpm there (tswtpm_start). Returns its
+ *  PID, or -1 after saying so on stderr (then nothing is left running). */
+pid_t tswtpm_start_tmp(const char *name, char *dir, size_t dir_len, char *tcti,
+                       size_t tcti_len);
+
 /** Stops the swtpm *pid names: SIGTERM, then SIGKILL when it has not exited
  *  5 s later (swtpm 0.10 at times keeps polling after SIGTERM). Sets *pid
  *  to -1; does nothing when it is not positive. */

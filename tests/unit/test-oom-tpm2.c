@@ -69,12 +69,9 @@ static int suite_init(void)
 {
     struct devid_prov *prov;
 
-    snprintf(tdir, sizeof(tdir), "%s/devid-oomt-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(tdir) == NULL
-        || (swtpm_pid = tswtpm_start(tdir, tcti, sizeof(tcti))) < 0) {
-        fprintf(stderr, "cannot start swtpm\n");
-        tswtpm_stop(&swtpm_pid);
+    swtpm_pid = tswtpm_start_tmp("devid-oomt", tdir, sizeof(tdir), tcti,
+                                 sizeof(tcti));
+    if (swtpm_pid < 0) {
         return 1;
     }
     /* the SRK persistent at 0x81000001 (no resource manager: flush the

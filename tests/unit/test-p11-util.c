@@ -6,14 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
-#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
 #include "common/err.h"
+#include "tests/unit/pubkey-util.h"
 #include "tests/unit/test-p11-util.h"
 
 static char tp11_dir[256];
@@ -83,38 +82,7 @@ int tp11_keygen(const char *token, const char *type, const char *id,
 
 EVP_PKEY *tp11_pkey(const struct devid_key *key)
 {
-    const struct devid_pubkey *pub = &key->pub;
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pkey = NULL;
-    BIGNUM *n = NULL;
-    BIGNUM *e = NULL;
-
-    if (DEVID_KEY_EC == pub->type) {
-        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                        pub->group, 0);
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-                                         pub->point, pub->point_len);
-        ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    } else {
-        n = BN_bin2bn(pub->n, (int)pub->n_len, NULL);
-        e = BN_bin2bn(pub->e, (int)pub->e_len, NULL);
-        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n);
-        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
-        ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-    }
-    params = OSSL_PARAM_BLD_to_param(bld);
-    if (ctx == NULL || params == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
-        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-        pkey = NULL;
-    }
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    EVP_PKEY_CTX_free(ctx);
-    BN_free(n);
-    BN_free(e);
-    return pkey;
+    return tpub_pkey(&key->pub);
 }
 
 int tp11_sign_ecdsa(struct devid_key *key, EVP_PKEY *pkey)

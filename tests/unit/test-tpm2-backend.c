@@ -29,6 +29,7 @@
 #include "provider/prov.h"
 #include "tpm2/keyfile.h"
 #include "tests/unit/swtpm-util.h"
+#include "tests/unit/pubkey-util.h"
 #include "tests/unit/tpm2-util.h"
 #include "tpm2/tpm2.h"
 
@@ -91,12 +92,9 @@ static char *tpath(const char *name)
 static int suite_init(void)
 {
 
-    snprintf(tdir, sizeof(tdir), "%s/devid-tpm2-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(tdir) == NULL
-        || (swtpm_pid = tswtpm_start(tdir, tcti, sizeof(tcti))) < 0) {
-        fprintf(stderr, "cannot start swtpm\n");
-        tswtpm_stop(&swtpm_pid);
+    swtpm_pid = tswtpm_start_tmp("devid-tpm2", tdir, sizeof(tdir), tcti,
+                                 sizeof(tcti));
+    if (swtpm_pid < 0) {
         return 1;
     }
     /* keys made by other tools, before devid holds any object slot: swtpm
@@ -219,7 +217,7 @@ static void test_ecdh_matches_openssl(void)
     EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, pt,
                                     sizeof(pt), &ptlen);
     CU_ASSERT_EQUAL(devid_tpm2_backend.derive(ec256, pt, ptlen, z2, &l2), 1);
-    mine = ttpm2_pub_pkey(&ec256->pub);
+    mine = tpub_pkey(&ec256->pub);
     ctx = EVP_PKEY_CTX_new(peer, NULL);
     CU_ASSERT_EQUAL(EVP_PKEY_derive_init(ctx), 1);
     CU_ASSERT_EQUAL(EVP_PKEY_derive_set_peer(ctx, mine), 1);
@@ -263,7 +261,7 @@ static int rsa_encrypt_label(struct devid_key *key, int pad, const char *md,
                              const unsigned char *in, size_t inlen,
                              unsigned char *out, size_t *outlen)
 {
-    EVP_PKEY *pk = ttpm2_pub_pkey(&key->pub);
+    EVP_PKEY *pk = tpub_pkey(&key->pub);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
     void *l = label_len > 0 ? OPENSSL_memdup(label, label_len) : NULL;
     int ok = EVP_PKEY_encrypt_init(ctx) == 1

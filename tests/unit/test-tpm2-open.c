@@ -29,12 +29,9 @@ static struct devid_prov *prov;
 
 static int suite_init(void)
 {
-    snprintf(tdir, sizeof(tdir), "%s/devid-tpm2-open-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(tdir) == NULL
-        || (swtpm_pid = tswtpm_start(tdir, tcti, sizeof(tcti))) < 0) {
-        fprintf(stderr, "cannot start swtpm\n");
-        tswtpm_stop(&swtpm_pid);
+    swtpm_pid = tswtpm_start_tmp("devid-tpm2-open", tdir, sizeof(tdir), tcti,
+                                 sizeof(tcti));
+    if (swtpm_pid < 0) {
         return 1;
     }
     if (!ttpm2_make_tools_keys(tdir)) {
@@ -196,18 +193,25 @@ static void test_public_serialized_refused(void)
 
 /* ---- caps and the TCTI -------------------------------------------- */
 
-/* 1 when pv's TPM context has read the TPM's algorithms. */
-static int algs_read(struct devid_prov *pv)
-{
-    struct devid_tpm2 *st = NULL;
-    int r;
+/* What pv's TPM context did: whether it has read the TPM's algorithms
+ * (TPM2_GetCapability) and whether it opened its TCTI without tctildr.
+ * Each is 1 or 0; both are -1 without a context. */
+struct ctx_did {
+    int algs_read;
+    int tcti_own;
+};
 
-    if (!devid_tpm2_esys_acquire(pv, &st)) {
-        return -1;
+static struct ctx_did ctx_did(struct devid_prov *pv)
+{
+    struct ctx_did did = { -1, -1 };
+    struct devid_tpm2 *st = NULL;
+
+    if (devid_tpm2_esys_acquire(pv, &st)) {
+        did.algs_read = st->caps_read;
+        did.tcti_own = st->tcti_own;
+        devid_tpm2_esys_release(st);
     }
-    r = st->caps_read;
-    devid_tpm2_esys_release(st);
-    return r;
+    return did;
 }
 
 /* A key with a scheme of its own opens without TPM2_GetCapability (the TPM
@@ -228,7 +232,7 @@ static void test_caps_without_algs(void)
         CU_ASSERT_TRUE(ttpm2_sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
         devid_key_free(key);
     }
-    CU_ASSERT_EQUAL(algs_read(pv), 0);
+    CU_ASSERT_EQUAL(ctx_did(pv).algs_read, 0);
     key = ttpm2_open_key(pv, "handle:0x81000020", NULL);
     CU_ASSERT_PTR_NOT_NULL(key);
     if (key != NULL) {
@@ -237,29 +241,15 @@ static void test_caps_without_algs(void)
         CU_ASSERT_TRUE(ttpm2_sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
         devid_key_free(key);
     }
-    CU_ASSERT_EQUAL(algs_read(pv), 0);
+    CU_ASSERT_EQUAL(ctx_did(pv).algs_read, 0);
     key = ttpm2_open_key(pv, "handle:0x81000021", NULL);
     CU_ASSERT_PTR_NOT_NULL(key);
     if (key != NULL) {
         CU_ASSERT_TRUE((key->caps & DEVID_CAP_SIGN_PSS) != 0);
         devid_key_free(key);
     }
-    CU_ASSERT_EQUAL(algs_read(pv), 1);
+    CU_ASSERT_EQUAL(ctx_did(pv).algs_read, 1);
     devid_prov_free(pv);
-}
-
-/* 1 when pv's TCTI was opened without tctildr, 0 when through it. */
-static int tcti_own(struct devid_prov *pv)
-{
-    struct devid_tpm2 *st = NULL;
-    int r;
-
-    if (!devid_tpm2_esys_acquire(pv, &st)) {
-        return -1;
-    }
-    r = st->tcti_own;
-    devid_tpm2_esys_release(st);
-    return r;
 }
 
 /* "swtpm:CONF" is loaded from libtss2-tcti-swtpm.so.0 by devid itself; a
@@ -271,7 +261,7 @@ static void test_tcti_forms(void)
     struct devid_prov *pv;
     struct devid_key *key;
 
-    CU_ASSERT_EQUAL(tcti_own(prov), 1);
+    CU_ASSERT_EQUAL(ctx_did(prov).tcti_own, 1);
     snprintf(viafile, sizeof(viafile), "libtss2-tcti-swtpm.so.0:%s",
              strchr(tcti, ':') + 1);
     pv = devid_prov_new_standalone(NULL);
@@ -283,7 +273,7 @@ static void test_tcti_forms(void)
         CU_ASSERT_TRUE(ttpm2_sign_verify(key, "SHA256", DEVID_SIG_ECDSA));
         devid_key_free(key);
     }
-    CU_ASSERT_EQUAL(tcti_own(pv), 0);
+    CU_ASSERT_EQUAL(ctx_did(pv).tcti_own, 0);
     devid_prov_free(pv);
     pv = devid_prov_new_standalone(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pv);

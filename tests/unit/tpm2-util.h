@@ -33,10 +33,6 @@ struct devid_key *ttpm2_open_key(struct devid_prov *pv, const char *name,
  *  OpenSSL's default provider on key's public part. Returns 1 or 0. */
 int ttpm2_sign_verify(struct devid_key *key, const char *md, int scheme);
 
-/** An OpenSSL public key (default provider) made of pub; NULL on error.
- *  The caller frees it (EVP_PKEY_free). */
-EVP_PKEY *ttpm2_pub_pkey(const struct devid_pubkey *pub);
-
 /** The reason of the last queued error when it is devid's, else -1. */
 int ttpm2_last_reason(void);
 
