@@ -165,6 +165,8 @@ static int devid_p11be_gen_prepare(struct devid_prov *prov,
     const CK_ATTRIBUTE *id = devid_p11_uri_attr(u, CKA_ID);
     const CK_ATTRIBUTE *label = devid_p11_uri_attr(u, CKA_LABEL);
     unsigned long e = 0 == p->exponent ? 65537UL : p->exponent;
+    unsigned long v;
+    size_t i;
 
     if (DEVID_KEY_EC == p->type) {
         g->mech.mechanism = CKM_EC_KEY_PAIR_GEN;
@@ -186,9 +188,12 @@ static int devid_p11be_gen_prepare(struct devid_prov *prov,
             return 0;
         }
         g->bits = (CK_ULONG)p->bits;
-        for (; e != 0; e >>= 8) {
-            memmove(g->exp + 1, g->exp, g->exp_len++);
-            g->exp[0] = (unsigned char)(e & 0xff);
+        /* CKA_PUBLIC_EXPONENT: big-endian, no leading zero byte */
+        for (v = e; v != 0; v >>= 8) {
+            g->exp_len++;
+        }
+        for (i = g->exp_len; i > 0; i--, e >>= 8) {
+            g->exp[i - 1] = (unsigned char)(e & 0xff);
         }
     } else {
         DEVID_RAISE(prov, DEVID_R_UNSUPPORTED_KEY, "%s: key type %d", u->safe,
