@@ -18,7 +18,7 @@
  * static destructor and crashes if called afterwards). */
 static pthread_mutex_t devid_p11_live_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct devid_p11 *devid_p11_live;
-static int devid_p11_atexit_done;
+static pthread_once_t devid_p11_atexit_once = PTHREAD_ONCE_INIT;
 
 static void devid_p11_atexit(void)
 {
@@ -40,14 +40,23 @@ static void devid_p11_atexit(void)
  * at exit or when our module is unloaded, whichever comes first. It must be
  * registered after the first module is loaded so that it runs before that
  * module's own exit-time destructors (handlers run in reverse order). */
+static void devid_p11_atexit_register(void)
+{
+    if (atexit(devid_p11_atexit) != 0) {
+        DEVID_DEBUG("pkcs11", "%s",
+                    "atexit failed: modules are not finalized at exit");
+    }
+}
+
+/* A state joins the list when it is made, not when it loads a module: the
+ * exit handler takes the list's lock and then each state's, so the list's
+ * lock is never taken with a state's held (a thread loading a module while
+ * another exits would deadlock). */
 static void devid_p11_live_add(struct devid_p11 *p11)
 {
     pthread_mutex_lock(&devid_p11_live_lock);
-    if (!p11->is_live) {
-        p11->next_live = devid_p11_live;
-        devid_p11_live = p11;
-        p11->is_live = 1;
-    }
+    p11->next_live = devid_p11_live;
+    devid_p11_live = p11;
     pthread_mutex_unlock(&devid_p11_live_lock);
 }
 
@@ -62,7 +71,6 @@ static void devid_p11_live_remove(struct devid_p11 *p11)
             break;
         }
     }
-    p11->is_live = 0;
     pthread_mutex_unlock(&devid_p11_live_lock);
 }
 
@@ -206,6 +214,7 @@ int devid_p11_first_use(struct devid_prov *prov, void **state)
     p11->pid = getpid();
     p11->gen = 1;
     pthread_mutex_init(&p11->lock, NULL);
+    devid_p11_live_add(p11);
     *state = p11;
     return 1;
 }
@@ -252,10 +261,7 @@ static int devid_p11_module_add(struct devid_p11 *p11, CK_FUNCTION_LIST *fn,
     }
     p11->mods = mods;
     p11->mods[p11->nmods++] = m;
-    if (!devid_p11_atexit_done) {
-        devid_p11_atexit_done = atexit(devid_p11_atexit) == 0;
-    }
-    devid_p11_live_add(p11);
+    pthread_once(&devid_p11_atexit_once, devid_p11_atexit_register);
     return 1;
 }
 

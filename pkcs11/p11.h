@@ -121,7 +121,6 @@ struct devid_p11 {
     size_t ntoks;
     int dead;                    /* modules finalized at exit: no calls */
     struct devid_p11 *next_live; /* list of states the exit handler sees */
-    int is_live;
 };
 
 /* A parsed RFC 7512 URI. */
