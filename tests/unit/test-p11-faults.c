@@ -508,6 +508,7 @@ static void test_fork_no_parent_calls(void)
             fprintf(stderr, "\n  child: failures 0x%x\n", (unsigned)bad);
             ERR_print_errors_fp(stderr);
         }
+        devid_key_free(key); /* as in a child that exits normally */
         _exit(bad);
     }
     CU_ASSERT(waitpid(pid, &status, 0) == pid);
