@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as the README and CI run it: installs what it needs,
 # builds with -Werror, runs unit and integration tests (real SoftHSM2 tokens,
-# swtpm, mosquitto, the DPS emulator), then builds and runs everything again
-# under AddressSanitizer + UndefinedBehaviorSanitizer. A skipped test fails;
-# each pass prints its real totals from automake's summary.
+# swtpm, mosquitto, the DPS emulator), runs the unit tests again under
+# valgrind's memcheck, then builds and runs everything again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. A skipped test fails; each
+# pass prints its real totals from automake's summary.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${DEVID_BUILD_ROOT:-$top/build}
@@ -13,11 +14,11 @@ out=${DEVID_BUILD_ROOT:-$top/build}
 DEVID_PLAIN_BUILDDIR=$out/default
 export DEVID_PLAIN_BUILDDIR
 
-# suite_totals DIR: prints the real totals of automake's summary in
-# DIR/check.log; fails when there is none or it counted no test at all
+# suite_totals LOG: prints the real totals of automake's summary in LOG
+# (make's output); fails when there is none or it counted no test at all
 suite_totals() {
-    set -- "$1/check.log"
-    n() { sed -n "s/^# $1: *//p" "$2" | tail -1; }
+    # make check-valgrind prints two summaries: their sum
+    n() { sed -n "s/^# $1: *//p" "$2" | awk '{ s += $1 } END { print s + 0 }'; }
     total=$(n TOTAL "$1")
     if [ -z "$total" ] || [ "$total" -eq 0 ]; then
         echo "devid: no test summary (or no test run) in $1"
@@ -52,10 +53,10 @@ run_suite() {
             echo "---- $log"; tail -40 "$log"
         done
         tail -30 "$dir/check.log"
-        suite_totals "$dir" || true
+        suite_totals "$dir/check.log" || true
         return 1
     fi
-    suite_totals "$dir" || return 1
+    suite_totals "$dir/check.log" || return 1
     # tests/run-sh notes each test's time: the slowest, against the limit
     find "$dir/tests" -name '*.log' -exec grep -h '^run-sh: ' {} + | sort -n -k4 | tail -3
     if grep -qE '^# SKIP: *[1-9]' "$dir/check.log"; then
@@ -73,12 +74,29 @@ all_skip=0
 # clang and libFuzzer too, for the fuzz targets (--enable-fuzz)
 sh "$top/scripts/install-deps.sh" --fuzz
 run_suite "$out/default" --enable-werror --enable-test-hooks --enable-fuzz
+# the unit tests once more under valgrind's memcheck, and the threaded ones
+# under its helgrind (Makefile.am)
+echo "== devid: make check-valgrind in $out/default"
+if ! make -C "$out/default" -j"$(nproc)" check-valgrind >"$out/default/valgrind.log" 2>&1; then
+    grep -E '^(FAIL|ERROR)' "$out/default/valgrind.log" || true
+    sed -n 's/^\(FAIL\|ERROR\): //p' "$out/default/valgrind.log" | while read -r t; do
+        echo "---- $t.log"
+        grep -E '^==[0-9]+==|FAIL' "$out/default/$t.log" | head -60
+    done
+    suite_totals "$out/default/valgrind.log" || true
+    exit 1
+fi
+suite_totals "$out/default/valgrind.log" || exit 1
+if grep -qE '^# SKIP: *[1-9]' "$out/default/valgrind.log"; then
+    sed -n 's/^SKIP: /skipped under valgrind: /p' "$out/default/valgrind.log"
+    exit 1
+fi
 echo "== devid: fuzzing, ${DEVID_FUZZ_SECONDS:-30} s per target"
 if ! DEVID_FUZZ_BUILDDIR=$out/default sh "$top/scripts/fuzz.sh" "${DEVID_FUZZ_SECONDS:-30}"; then
     echo "devid: a fuzz target failed (its input is in fuzz/regress/, see above)"
     exit 1
 fi
 run_suite "$out/asan" --enable-werror --enable-test-hooks --enable-asan --enable-ubsan --enable-debug
-echo "devid: all tests passed (default and ASan/UBSan builds, fuzzing)"
+echo "devid: all tests passed (default build, valgrind, fuzzing, ASan/UBSan build)"
 # both passes together, in the plain form CI reads
 echo "devid: $all_pass passed, $all_fail failed, $all_skip skipped"
