@@ -52,11 +52,14 @@ sed "s|^state-dir = .*|state-dir = $TESTDIR/rsa|" devid.conf > rsa.conf
 DEVID_PKCS11_CONFIG=$TESTDIR/devid.conf
 export DEVID_PKCS11_CONFIG
 # the program is itself instrumented in an ASan build: it runs with leak
-# checking, which tests/lib.sh turns off for uninstrumented programs
+# checking, which tests/lib.sh turns off for uninstrumented programs; make
+# check-valgrind runs it under helgrind, as tests/run-sh runs unit programs
 run_unit() {
     if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
         env -u LD_PRELOAD ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             "$top_builddir/tests/unit/test-p11module" "$@"
+    elif [ -n "${DEVID_VALGRIND_TOOL:-}" ]; then
+        sh "$top_srcdir/tests/run-sh" "$top_builddir/tests/unit/test-p11module" "$@"
     else
         "$top_builddir/tests/unit/test-p11module" "$@"
     fi
