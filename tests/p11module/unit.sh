@@ -53,7 +53,7 @@ DEVID_PKCS11_CONFIG=$TESTDIR/devid.conf
 export DEVID_PKCS11_CONFIG
 # the program is itself instrumented in an ASan build: it runs with leak
 # checking, which tests/lib.sh turns off for uninstrumented programs; make
-# check-valgrind runs it under helgrind, as tests/run-sh runs unit programs
+# check-valgrind runs it under valgrind, as tests/run-sh runs unit programs
 run_unit() {
     if [ -n "${DEVID_ASAN_PRELOAD:-}" ]; then
         env -u LD_PRELOAD ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
