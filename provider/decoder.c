@@ -58,6 +58,16 @@ static void devid_dec_freectx(void *vctx)
     (void)vctx;
 }
 
+/* The caller's input as a BIO; NULL (an error raised) when devid's library
+ * context or the BIO cannot be made. */
+static BIO *devid_dec_bio(struct devid_prov *prov, OSSL_CORE_BIO *cin)
+{
+    OSSL_LIB_CTX *libctx = NULL;
+
+    return devid_prov_libctx(prov, &libctx) ? BIO_new_from_core_bio(libctx, cin)
+                                            : NULL;
+}
+
 /* A reference file names a private key: a decoder asked only for public
  * parts (every certificate's SubjectPublicKeyInfo, d2i_PUBKEY) has no use
  * for ours. Saying so keeps OpenSSL 3.0 from setting our DER steps up, and
@@ -75,16 +85,6 @@ static void devid_dec_freectx(void *vctx)
  * key type names (2.0 M instructions for the bundle, callgrind).
  * Public reference files are read in tests/unit/test-decoder-paths
  * (PEM_read_bio_PUBKEY) and tests/tls/all_pkcs11_public.sh (pkey -pubin). */
-/* The caller's input as a BIO; NULL (an error raised) when devid's library
- * context or the BIO cannot be made. */
-static BIO *devid_dec_bio(struct devid_prov *prov, OSSL_CORE_BIO *cin)
-{
-    OSSL_LIB_CTX *libctx = NULL;
-
-    return devid_prov_libctx(prov, &libctx) ? BIO_new_from_core_bio(libctx, cin)
-                                            : NULL;
-}
-
 static int devid_dec_does_selection(void *provctx, int selection)
 {
     return selection == 0
