@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 
 #include "common/err.h"
+#include "common/exit.h"
 #include "common/log.h"
 #include "p11module/p11module.h"
 #include "p11module/api.h"
@@ -123,8 +124,10 @@ static CK_RV devid_p11m_check_args(const CK_C_INITIALIZE_ARGS *a)
  * still release the backends at exit: a TPM reached without a resource
  * manager (swtpm, /dev/tpm0) keeps a key's context loaded until someone
  * flushes it. Registered after OpenSSL's own exit handler, so it runs
- * first, while libcrypto still works. */
-static void devid_p11m_at_exit(void)
+ * first, while libcrypto still works; and tied to devid-pkcs11.so
+ * (common/exit.h), so a program that unloads the module before exit does
+ * not call it afterwards. */
+static void devid_p11m_at_exit(void *arg)
 {
     devid_p11m_lock();
     if (devid_p11m_state.initialized && devid_p11m_state.pid == getpid()) {
@@ -168,7 +171,7 @@ static CK_RV devid_p11m_initialize(CK_VOID_PTR init_args)
         devid_p11m_state.next_session = 1;
         devid_p11m_state.initialized = 1;
         if (!devid_p11m_exit_registered) {
-            devid_p11m_exit_registered = atexit(devid_p11m_at_exit) == 0;
+            devid_p11m_exit_registered = devid_atexit(devid_p11m_at_exit);
         }
     }
     devid_p11m_unlock();

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "common/err.h"
+#include "common/exit.h"
 #include "common/log.h"
 #include "pkcs11/p11.h"
 
@@ -20,7 +21,7 @@ static pthread_mutex_t devid_p11_live_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct devid_p11 *devid_p11_live;
 static pthread_once_t devid_p11_atexit_once = PTHREAD_ONCE_INIT;
 
-static void devid_p11_atexit(void)
+static void devid_p11_atexit(void *arg)
 {
     struct devid_p11 *p11;
 
@@ -36,13 +37,13 @@ static void devid_p11_atexit(void)
     devid_p11_sigpipe_restore(&g, 1);
 }
 
-/* glibc's atexit() ties the handler to the calling shared object, so it runs
- * at exit or when our module is unloaded, whichever comes first. It must be
+/* The handler belongs to devid.so (common/exit.h), so it runs at exit or
+ * when devid.so is unloaded, whichever comes first. It must be
  * registered after the first module is loaded so that it runs before that
  * module's own exit-time destructors (handlers run in reverse order). */
 static void devid_p11_atexit_register(void)
 {
-    if (atexit(devid_p11_atexit) != 0) {
+    if (!devid_atexit(devid_p11_atexit)) {
         DEVID_DEBUG("pkcs11", "%s",
                     "atexit failed: modules are not finalized at exit");
     }
