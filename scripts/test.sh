@@ -3,7 +3,8 @@
 # The whole test suite, as the README and CI run it: installs what it needs,
 # builds with -Werror, runs unit and integration tests (real SoftHSM2 tokens,
 # swtpm, mosquitto, the DPS emulator), runs the unit tests again under
-# valgrind's memcheck, then builds and runs everything again under
+# valgrind's memcheck and helgrind, fuzzes, runs the unit tests in a
+# ThreadSanitizer build, then builds and runs everything again under
 # AddressSanitizer + UndefinedBehaviorSanitizer. A skipped test fails; each
 # pass prints its real totals from automake's summary.
 set -eu
@@ -68,6 +69,27 @@ run_suite() {
     fi
 }
 
+# run_target DIR TARGET WHAT: make TARGET in DIR, a second run of tests
+# already built there; its summaries count in the totals
+run_target() {
+    log=$1/$2.log
+    echo "== devid: make $2 in $1"
+    if ! make -C "$1" -j"$(nproc)" "$2" >"$log" 2>&1; then
+        grep -E '^(FAIL|ERROR)' "$log" || true
+        sed -n 's/^\(FAIL\|ERROR\): //p' "$log" | while read -r t; do
+            echo "---- $t.log"
+            grep -E '^==[0-9]+==|FAIL|WARNING: ThreadSanitizer|SUMMARY' "$1/$t.log" | head -60
+        done
+        suite_totals "$log" || true
+        return 1
+    fi
+    suite_totals "$log" || return 1
+    if grep -qE '^# SKIP: *[1-9]' "$log"; then
+        sed -n "s/^SKIP: /skipped under $3: /p" "$log"
+        return 1
+    fi
+}
+
 all_pass=0
 all_fail=0
 all_skip=0
@@ -76,27 +98,17 @@ sh "$top/scripts/install-deps.sh" --fuzz
 run_suite "$out/default" --enable-werror --enable-test-hooks --enable-fuzz
 # the unit tests once more under valgrind's memcheck, and the threaded ones
 # under its helgrind (Makefile.am)
-echo "== devid: make check-valgrind in $out/default"
-if ! make -C "$out/default" -j"$(nproc)" check-valgrind >"$out/default/valgrind.log" 2>&1; then
-    grep -E '^(FAIL|ERROR)' "$out/default/valgrind.log" || true
-    sed -n 's/^\(FAIL\|ERROR\): //p' "$out/default/valgrind.log" | while read -r t; do
-        echo "---- $t.log"
-        grep -E '^==[0-9]+==|FAIL' "$out/default/$t.log" | head -60
-    done
-    suite_totals "$out/default/valgrind.log" || true
-    exit 1
-fi
-suite_totals "$out/default/valgrind.log" || exit 1
-if grep -qE '^# SKIP: *[1-9]' "$out/default/valgrind.log"; then
-    sed -n 's/^SKIP: /skipped under valgrind: /p' "$out/default/valgrind.log"
-    exit 1
-fi
+run_target "$out/default" check-valgrind valgrind || exit 1
 echo "== devid: fuzzing, ${DEVID_FUZZ_SECONDS:-30} s per target"
 if ! DEVID_FUZZ_BUILDDIR=$out/default sh "$top/scripts/fuzz.sh" "${DEVID_FUZZ_SECONDS:-30}"; then
     echo "devid: a fuzz target failed (its input is in fuzz/regress/, see above)"
     exit 1
 fi
+# the unit tests built with ThreadSanitizer (Makefile.am, check-tsan)
+echo "== devid: build in $out/tsan (--enable-werror --enable-test-hooks --enable-tsan)"
+sh "$top/scripts/build.sh" "$out/tsan" --enable-werror --enable-test-hooks --enable-tsan
+run_target "$out/tsan" check-tsan ThreadSanitizer || exit 1
 run_suite "$out/asan" --enable-werror --enable-test-hooks --enable-asan --enable-ubsan --enable-debug
-echo "devid: all tests passed (default build, valgrind, fuzzing, ASan/UBSan build)"
+echo "devid: all tests passed (default build, valgrind, fuzzing, TSan build, ASan/UBSan build)"
 # both passes together, in the plain form CI reads
 echo "devid: $all_pass passed, $all_fail failed, $all_skip skipped"
